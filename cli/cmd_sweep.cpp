@@ -1,0 +1,96 @@
+// r2q sweep SPEC: expand the spec, skip finished runs, run (or resume) the rest.
+#include <iomanip>
+#include <iostream>
+#include <limits>
+
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "core/spec/spec.h"
+#include "core/store/store.h"
+#include "core/sweep/execute.h"
+#include "core/sweep/sweep.h"
+
+namespace r2q::cli {
+namespace {
+
+void print_warnings(const spec::Experiment& exp) {
+  for (const auto& e : exp.unused_excludes)
+    std::cerr << "r2q: warning: " << exp.source << ": exclude entry " << e << " matches no run\n";
+  if (exp.duplicates)
+    std::cerr << "r2q: note: " << exp.duplicates << " grid point(s) resolve to a run already listed; each runs once\n";
+}
+
+int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
+  for (size_t i = 0; i < exp.runs.size(); ++i)
+    sweep::check_runnable(exp.runs[i], exp.source + ": run " + std::to_string(i + 1));
+  std::optional<store::Store> store;
+  if (std::filesystem::exists(db)) store.emplace(db, store::Store::Mode::ReadOnly);
+  std::map<std::string, int> counts;
+  std::cout << exp.name << ": " << exp.runs.size() << " runs (store " << db.string() << ")\n";
+  std::cout << std::left << std::setw(5) << "#" << std::setw(14) << "run key" << std::setw(10) << "status"
+            << "config\n";
+  for (size_t i = 0; i < exp.runs.size(); ++i) {
+    const auto& run = exp.runs[i];
+    std::string status = "new";
+    if (store)
+      if (auto record = store->run(run.key)) {
+        status = store::to_string(record->status);
+        if (record->status != store::RunStatus::Finished && record->epoch > 0)
+          status += " @" + std::to_string(record->epoch);
+      }
+    ++counts[status.substr(0, status.find(' '))];
+    std::cout << std::left << std::setw(5) << (i + 1) << std::setw(14) << run.key.substr(0, 12) << std::setw(10)
+              << status << (run.label.empty() ? "(base)" : run.label) << "\n";
+  }
+  std::cout << "\n";
+  for (const auto& [status, n] : counts) std::cout << status << ": " << n << "  ";
+  std::cout << "\n";
+  return kOk;
+}
+
+}  // namespace
+
+int cmd_sweep(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_db_option(options);
+  options.add_options()("spec", po::value<std::string>()->required(), "experiment spec (JSON)")(
+      "dry-run,n", po::bool_switch(), "list the runs with their keys and status; run nothing")(
+      "retry-failed", po::bool_switch(), "run failed runs again")(
+      "threads,t", po::value<int>()->default_value(0), "CPU threads per run (0: the spec's value, else all cores)")(
+      "yes,y", po::bool_switch(), "accept a spec that expands to more than 10000 runs")(
+      "stale-after", po::value<double>()->default_value(120.0)->value_name("SECONDS"),
+      "reclaim a running run whose heartbeat is older than this");
+  po::positional_options_description positional;
+  positional.add("spec", 1);
+  po::variables_map vm;
+  if (!parse("sweep", "SPEC [options]", args, options, positional, vm)) return kOk;
+  if (vm["threads"].as<int>() < 0) throw UsageError("--threads: must be >= 0");
+
+  spec::ExpandOptions expand;
+  if (vm["yes"].as<bool>()) expand.max_runs = std::numeric_limits<std::size_t>::max();
+  spec::Experiment exp = spec::load_experiment(vm["spec"].as<std::string>(), expand);
+  print_warnings(exp);
+  const auto db = db_path(vm);
+  if (vm["dry-run"].as<bool>()) return dry_run(exp, db);
+
+  store::Store store(db, store::Store::Mode::ReadWrite);
+  sweep::SweepOptions sweep_options;
+  sweep_options.threads = vm["threads"].as<int>();
+  sweep_options.retry_failed = vm["retry-failed"].as<bool>();
+  sweep_options.stale_after_seconds = vm["stale-after"].as<double>();
+  sweep_options.stop = install_stop_handler();
+  std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, store " << db.string() << "\n";
+  ConsoleProgress progress;
+  auto summary = sweep::run_sweep(store, exp, sweep_options, progress);
+
+  std::cerr << exp.name << ": " << summary.total << " runs: " << summary.already_finished << " already finished, "
+            << summary.succeeded << " finished now, " << summary.failed << " failed";
+  if (summary.skipped_failed) std::cerr << ", " << summary.skipped_failed << " failed earlier (--retry-failed)";
+  if (summary.held_elsewhere) std::cerr << ", " << summary.held_elsewhere << " running elsewhere";
+  std::cerr << "\n";
+  if (summary.interrupted) return kInterrupted;
+  std::cerr << "report: r2q report --db " << db.string() << " --experiment " << exp.name << "\n";
+  return summary.failed || summary.skipped_failed ? kFailed : kOk;
+}
+
+}  // namespace r2q::cli

@@ -1,0 +1,25 @@
+// The table of subcommands; each lives in its own cmd_<name>.cpp.
+#include "cli/common.h"
+
+namespace r2q::cli {
+
+int cmd_sweep(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_status(const std::vector<std::string>& args);
+int cmd_list(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
+int cmd_version(const std::vector<std::string>& args);
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"sweep", "run (or resume) every run of an experiment spec", cmd_sweep},
+      {"run", "run one config: a spec's base with --set overrides", cmd_run},
+      {"status", "per experiment: finished / running / pending / failed runs", cmd_status},
+      {"list", "runs with their config and final metrics (table or json)", cmd_list},
+      {"report", "comparison tables over seeds (markdown)", cmd_report},
+      {"version", "versions of r2q and its libraries, CPU features", cmd_version},
+  };
+  return table;
+}
+
+}  // namespace r2q::cli

@@ -1,0 +1,51 @@
+// Shared pieces of the subcommands: option parsing with clear errors, the default store, signals, output.
+#pragma once
+
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace r2q::cli {
+
+namespace po = boost::program_options;
+
+// Exit codes (DESIGN §5).
+inline constexpr int kOk = 0;
+inline constexpr int kFailed = 1;
+inline constexpr int kBadInput = 2;
+inline constexpr int kInterrupted = 130;
+
+// Thrown for bad command-line usage; main() prints it with the command's usage line and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& commands();
+
+// Parses `args` against `options` (+ positionals). Prints help and returns false on --help.
+bool parse(const std::string& command, const std::string& usage, const std::vector<std::string>& args,
+           po::options_description& options, const po::positional_options_description& positional,
+           po::variables_map& vm);
+
+// --db: the flag, else $R2Q_DB, else runs/r2q.db.
+std::filesystem::path default_db();
+void add_db_option(po::options_description& options);
+std::filesystem::path db_path(const po::variables_map& vm);
+
+// SIGINT/SIGTERM set this flag; a second signal exits at once.
+const std::atomic<bool>* install_stop_handler();
+
+bool stderr_is_terminal();
+bool stdout_is_terminal();
+bool use_color();
+
+}  // namespace r2q::cli

@@ -1,0 +1,317 @@
+// Experiment specs: parsing with precise errors, grid / include / exclude expansion, normalisation, dedup.
+#include "core/spec/spec.h"
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/spec/run_key.h"
+#include "core/spec/schema.h"
+#include "core/util/error.h"
+#include "core/util/text.h"
+
+namespace r2q::spec {
+namespace {
+
+using nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+const std::set<std::string> kTopLevelKeys = {"name", "description", "base", "grid", "include", "exclude"};
+
+std::string line_column(const std::string& text, std::size_t byte) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+ordered_json parse_ordered(const std::string& text, const std::string& source) {
+  // Duplicate keys are silently collapsed by most JSON parsers; here they are an error, since the first value
+  // would otherwise be ignored without a word.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  ordered_json::parser_callback_t check = [&](int, ordered_json::parse_event_t event, ordered_json& parsed) {
+    using E = ordered_json::parse_event_t;
+    if (event == E::object_start) open_objects.emplace_back();
+    if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
+        duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  ordered_json j;
+  try {
+    j = ordered_json::parse(text, check);
+  } catch (const ordered_json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    throw InputError(source + ":" + line_column(text, e.byte ? e.byte - 1 : 0) + ": invalid JSON: " +
+                     (pos == std::string::npos ? what : what.substr(pos)));
+  }
+  if (!duplicate.empty()) throw InputError(source + ": duplicate key \"" + duplicate + "\"");
+  return j;
+}
+
+[[noreturn]] void unknown_path(const std::string& path, const std::string& where) {
+  std::string hint = closest_match(path, field_paths());
+  throw InputError(where + ": unknown field \"" + path + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+}
+
+void set_dotted(json& root, const std::string& path, const json& value) {
+  json* node = &root;
+  std::size_t start = 0;
+  for (std::size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)
+    node = &(*node)[path.substr(start, dot - start)];
+  (*node)[path.substr(start)] = value;
+}
+
+// Fields that have no effect under some settings are reset to one value, so that grid points that differ only
+// in such a field resolve to the same run (and are run once).
+void normalise(json& config) {
+  if (config["quant"]["method"] == "fp32") {
+    config["quant"]["weight_bits"] = 32;
+    config["quant"]["act_bits"] = 32;
+    config["quant"]["first_last_bits"] = 32;
+  }
+}
+
+// A value for a path in include/exclude: for a scalar field a list means "each of these"; for a list field a
+// list of lists does. Returns the alternatives.
+std::vector<json> alternatives(const std::string& path, const json& value) {
+  const Field* field = find_field(path);
+  bool list_field = field && field->type == FieldType::FloatList;
+  bool several = value.is_array() && (!list_field || (!value.empty() && value[0].is_array()));
+  if (!several) return {value};
+  return std::vector<json>(value.begin(), value.end());
+}
+
+std::string label_of(const std::vector<std::pair<std::string, json>>& assignment) {
+  std::vector<std::string> parts;
+  for (const auto& [path, value] : assignment) parts.push_back(path + "=" + value.dump());
+  return join(parts, " ");
+}
+
+// Cartesian product of (path, alternatives) axes, first axis slowest.
+std::vector<std::vector<std::pair<std::string, json>>> product(
+    const std::vector<std::pair<std::string, std::vector<json>>>& axes) {
+  std::vector<std::vector<std::pair<std::string, json>>> points{{}};
+  for (const auto& [path, values] : axes) {
+    std::vector<std::vector<std::pair<std::string, json>>> next;
+    next.reserve(points.size() * values.size());
+    for (const auto& point : points)
+      for (const auto& v : values) {
+        auto p = point;
+        p.emplace_back(path, v);
+        next.push_back(std::move(p));
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+}  // namespace
+
+json parse_json_text(const std::string& text, const std::string& source) {
+  return json::parse(parse_ordered(text, source).dump());
+}
+
+const json* find_path(const json& root, const std::string& path) {
+  const json* node = &root;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = path.find('.', start);
+    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object()) return nullptr;
+    auto it = node->find(part);
+    if (it == node->end()) return nullptr;
+    node = &*it;
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
+  }
+}
+
+void apply_override(json& config, json& execution, const std::string& path, const json& value,
+                    const std::string& where) {
+  if (const Field* field = find_field(path)) {
+    json canonical = check_value(*field, value, where);
+    set_dotted(field->execution_only ? execution : config, path, canonical);
+    return;
+  }
+  if (is_object_path(path)) {
+    if (!value.is_object()) throw InputError(where + ": expected an object, got " + value.dump());
+    for (auto it = value.begin(); it != value.end(); ++it)
+      apply_override(config, execution, path + "." + it.key(), it.value(), where + "." + it.key());
+    return;
+  }
+  unknown_path(path, where);
+}
+
+RunSpec finish(json config, json execution, std::string label) {
+  normalise(config);
+  RunSpec run;
+  run.key = run_key(config);
+  run.config = std::move(config);
+  run.execution = std::move(execution);
+  run.label = std::move(label);
+  return run;
+}
+
+RunSpec resolve(const json& partial, const std::string& where) {
+  json config = default_config();
+  json execution = default_execution();
+  if (!partial.is_object()) throw InputError(where + ": expected an object, got " + partial.dump());
+  for (auto it = partial.begin(); it != partial.end(); ++it)
+    apply_override(config, execution, it.key(), it.value(), where + "." + it.key());
+  return finish(std::move(config), std::move(execution));
+}
+
+Experiment parse_experiment(const std::string& text, const std::string& source, const ExpandOptions& options) {
+  ordered_json spec = parse_ordered(text, source);
+  if (!spec.is_object()) throw InputError(source + ": a spec is a JSON object, got " + spec.dump());
+  for (auto it = spec.begin(); it != spec.end(); ++it)
+    if (!kTopLevelKeys.count(it.key())) {
+      std::string hint = closest_match(it.key(), {kTopLevelKeys.begin(), kTopLevelKeys.end()});
+      throw InputError(source + ": unknown top-level key \"" + it.key() + "\"" +
+                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+    }
+
+  Experiment exp;
+  exp.source = source;
+  exp.spec = json::parse(spec.dump());
+  if (!spec.contains("name") || !spec["name"].is_string())
+    throw InputError(source + ": \"name\" is required and must be a string");
+  exp.name = spec["name"].get<std::string>();
+  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+  if (!std::regex_match(exp.name, kName))
+    throw InputError(source + ": name: \"" + exp.name +
+                     "\" must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+  if (spec.contains("description") && !spec["description"].is_string())
+    throw InputError(source + ": description: expected a string");
+
+  json base = spec.contains("base") ? json::parse(spec["base"].dump()) : json::object();
+  RunSpec resolved_base = resolve(base, source + ": base");
+
+  // Grid axes, each value checked where it is written.
+  std::vector<std::pair<std::string, std::vector<json>>> axes;
+  std::size_t count = 1;
+  if (spec.contains("grid")) {
+    const auto& grid = spec["grid"];
+    if (!grid.is_object()) throw InputError(source + ": grid: expected an object of \"path\": [values]");
+    for (auto it = grid.begin(); it != grid.end(); ++it) {
+      std::string where = source + ": grid." + it.key();
+      if (!it.value().is_array() || it.value().empty())
+        throw InputError(where + ": expected a non-empty list of values, got " + it.value().dump());
+      std::vector<json> values;
+      for (std::size_t i = 0; i < it.value().size(); ++i) {
+        json c = resolved_base.config, e = resolved_base.execution;
+        apply_override(c, e, it.key(), json::parse(it.value()[i].dump()), where + "[" + std::to_string(i) + "]");
+        values.push_back(json::parse(it.value()[i].dump()));
+      }
+      count *= values.size();
+      if (count > options.max_runs)
+        throw InputError(source + ": grid expands to more than " + std::to_string(options.max_runs) +
+                         " runs; narrow it or confirm with --yes");
+      axes.emplace_back(it.key(), std::move(values));
+    }
+  }
+  auto points = product(axes);
+
+  // include: extra points, each applied to the base; list values expand into several points.
+  if (spec.contains("include")) {
+    const auto& include = spec["include"];
+    if (!include.is_array()) throw InputError(source + ": include: expected a list of objects");
+    for (std::size_t i = 0; i < include.size(); ++i) {
+      std::string where = source + ": include[" + std::to_string(i) + "]";
+      if (!include[i].is_object() || include[i].empty())
+        throw InputError(where + ": expected a non-empty object of \"path\": value");
+      std::vector<std::pair<std::string, std::vector<json>>> sub;
+      for (auto it = include[i].begin(); it != include[i].end(); ++it)
+        sub.emplace_back(it.key(), alternatives(it.key(), json::parse(it.value().dump())));
+      auto extra = product(sub);
+      if (points.size() + extra.size() > options.max_runs)
+        throw InputError(source + ": spec expands to more than " + std::to_string(options.max_runs) +
+                         " runs; narrow it or confirm with --yes");
+      points.insert(points.end(), extra.begin(), extra.end());
+    }
+  }
+
+  // Apply every point to the base. Excludes match these values as written, before normalisation.
+  struct Point {
+    json config, execution;
+    std::string label;
+  };
+  std::vector<Point> resolved;
+  for (const auto& point : points) {
+    Point p{resolved_base.config, resolved_base.execution, label_of(point)};
+    for (const auto& [path, value] : point)
+      apply_override(p.config, p.execution, path, value, source + ": " + p.label + ": " + path);
+    resolved.push_back(std::move(p));
+  }
+
+  // exclude: drop points whose values match every path of an entry (a list means any of them).
+  if (spec.contains("exclude")) {
+    const auto& exclude = spec["exclude"];
+    if (!exclude.is_array()) throw InputError(source + ": exclude: expected a list of objects");
+    for (std::size_t i = 0; i < exclude.size(); ++i) {
+      std::string where = source + ": exclude[" + std::to_string(i) + "]";
+      if (!exclude[i].is_object() || exclude[i].empty())
+        throw InputError(where + ": expected a non-empty object of \"path\": value");
+      std::vector<std::pair<const Field*, std::vector<json>>> match;
+      for (auto it = exclude[i].begin(); it != exclude[i].end(); ++it) {
+        const Field* field = find_field(it.key());
+        if (!field) unknown_path(it.key(), where);
+        std::vector<json> values;
+        for (const auto& v : alternatives(it.key(), json::parse(it.value().dump())))
+          values.push_back(check_value(*field, v, where + "." + it.key()));
+        match.emplace_back(field, std::move(values));
+      }
+      auto matches = [&](const Point& p) {
+        for (const auto& [field, values] : match) {
+          const json* v = find_path(field->execution_only ? p.execution : p.config, field->path);
+          bool any = false;
+          for (const auto& candidate : values) any = any || (v && *v == candidate);
+          if (!any) return false;
+        }
+        return true;
+      };
+      std::size_t before = resolved.size();
+      std::erase_if(resolved, matches);
+      if (resolved.size() == before) exp.unused_excludes.push_back(exclude[i].dump());
+    }
+  }
+
+  std::vector<RunSpec> runs;
+  for (auto& p : resolved) runs.push_back(finish(std::move(p.config), std::move(p.execution), std::move(p.label)));
+
+  // Points that resolve to the same config are one run.
+  std::set<std::string> seen;
+  for (auto& run : runs) {
+    if (seen.insert(run.key).second)
+      exp.runs.push_back(std::move(run));
+    else
+      ++exp.duplicates;
+  }
+  return exp;
+}
+
+Experiment load_experiment(const std::filesystem::path& file, const ExpandOptions& options) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    bool exists = std::filesystem::exists(file, ec);
+    throw InputError(file.string() + (exists ? ": cannot be read" : ": no such file"));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_experiment(buffer.str(), file.string(), options);
+}
+
+}  // namespace r2q::spec

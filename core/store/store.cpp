@@ -1,0 +1,441 @@
+// The experiment store on SQLite.
+#include "core/store/store.h"
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "core/store/migrations.h"
+#include "core/store/sqlite.h"
+#include "core/util/error.h"
+
+namespace r2q::store {
+namespace {
+
+using nlohmann::json;
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void flatten(const json& value, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it)
+      flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+  } else {
+    out.emplace_back(prefix, value.dump());
+  }
+}
+
+constexpr const char* kRunColumns =
+    "run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, epoch, error, checkpoint, "
+    "git_commit, git_dirty, environment, created";
+
+RunRecord read_run(const Statement& s) {
+  RunRecord r;
+  r.key = s.get_text(0);
+  r.config = json::parse(s.get_text(1));
+  r.status = parse_status(s.get_text(2));
+  r.attempt = static_cast<int>(s.get_int(3));
+  r.worker = s.get_optional_text(4);
+  r.host = s.get_optional_text(5);
+  r.pid = s.get_int(6);
+  r.heartbeat = s.get_optional_double(7);
+  r.started = s.get_optional_double(8);
+  r.finished = s.get_optional_double(9);
+  r.epoch = static_cast<int>(s.get_int(10));
+  r.error = s.get_optional_text(11);
+  r.checkpoint = s.get_optional_text(12);
+  r.git_commit = s.get_optional_text(13);
+  r.git_dirty = s.get_int(14) != 0;
+  r.environment = json::parse(s.get_text(15));
+  r.created = s.get_double(16);
+  return r;
+}
+
+}  // namespace
+
+const char* to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::Pending:
+      return "pending";
+    case RunStatus::Running:
+      return "running";
+    case RunStatus::Finished:
+      return "finished";
+    case RunStatus::Failed:
+      return "failed";
+  }
+  return "?";
+}
+
+RunStatus parse_status(const std::string& text) {
+  if (text == "pending") return RunStatus::Pending;
+  if (text == "running") return RunStatus::Running;
+  if (text == "finished") return RunStatus::Finished;
+  if (text == "failed") return RunStatus::Failed;
+  throw InputError("unknown run status \"" + text + "\" in store");
+}
+
+Store::Store(const std::filesystem::path& path, Mode mode) : path_(path) {
+  std::error_code ec;
+  if (mode == Mode::ReadOnly) {
+    if (!std::filesystem::exists(path, ec))
+      throw InputError(path.string() + ": no store here (run `r2q sweep SPEC` first, or pass --db FILE)");
+  } else if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ec)) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw InputError(path.parent_path().string() + ": cannot create the store's directory: " + ec.message());
+  }
+  db_ = std::make_unique<Database>(path, mode == Mode::ReadOnly ? Database::Mode::ReadOnly : Database::Mode::ReadWrite);
+  db_->exec("PRAGMA busy_timeout = 5000");
+
+  // Identify the file before changing anything in it.
+  std::int64_t app = db_->pragma_int("application_id");
+  std::int64_t version = db_->pragma_int("user_version");
+  if (app != 0 && app != kApplicationId)
+    throw InputError(path.string() + ": not an r2q store (SQLite application_id " + std::to_string(app) + ")");
+  if (version > kSchemaVersion)
+    throw InputError(path.string() + ": written by a newer r2q (store schema version " + std::to_string(version) +
+                     "; this r2q reads up to " + std::to_string(kSchemaVersion) + "); upgrade r2q");
+  if (app == 0) {
+    Statement& s = db_->prepare("SELECT count(*) FROM sqlite_master");
+    ResetGuard guard(s);
+    if (s.step() && s.get_int(0) > 0)
+      throw InputError(path.string() + ": an SQLite database, but not an r2q store (it has other tables)");
+  }
+  if (mode == Mode::ReadOnly) {
+    if (version < kSchemaVersion)
+      throw InputError(path.string() + ": store schema version " + std::to_string(version) +
+                       " needs an upgrade; run a writing command (e.g. `r2q sweep`) on it first");
+    return;
+  }
+  db_->exec("PRAGMA journal_mode = WAL");
+  db_->exec("PRAGMA synchronous = FULL");
+  db_->exec("PRAGMA foreign_keys = ON");
+  migrate();
+}
+
+Store::~Store() = default;
+Store::Store(Store&&) noexcept = default;
+
+void Store::migrate() {
+  const auto& ladder = migrations();
+  static_assert(kSchemaVersion >= 1);
+  if (static_cast<int>(ladder.size()) != kSchemaVersion) throw std::logic_error("migration ladder != schema version");
+  while (true) {
+    bool done = false;
+    write([&] {
+      // Re-read inside the transaction: another process may have migrated meanwhile.
+      std::int64_t version = db_->pragma_int("user_version");
+      if (version >= kSchemaVersion) {
+        done = true;
+        return;
+      }
+      db_->exec(ladder[static_cast<size_t>(version)]);
+      db_->exec("PRAGMA user_version = " + std::to_string(version + 1));
+      db_->exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    });
+    if (done) return;
+  }
+}
+
+int Store::schema_version() { return static_cast<int>(db_->pragma_int("user_version")); }
+
+template <class F>
+void Store::write(F&& body) {
+  // busy_timeout waits inside SQLite; this outer loop covers what it does not (a BUSY from BEGIN IMMEDIATE after
+  // the timeout, SQLITE_LOCKED), with jittered exponential backoff so that workers do not retry in lockstep.
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  for (int attempt = 0;; ++attempt) {
+    try {
+      Transaction tx(*db_);
+      body();
+      tx.commit();
+      return;
+    } catch (const BusyError& e) {
+      if (Clock::now() > deadline) throw RunError(path_.string() + ": store stayed locked for 5 minutes: " + e.what());
+      int cap_ms = std::min(1000, 5 << std::min(attempt, 8));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(1, cap_ms)(rng)));
+    }
+  }
+}
+
+void Store::add_experiment(const std::string& name, const json& spec, const std::string& source,
+                           const std::vector<RunToAdd>& runs, bool replace_runs) {
+  write([&] {
+    double now = now_seconds();
+    db_->prepare(
+           "INSERT INTO experiments(name, spec, source, created, updated) VALUES (?1, ?2, ?3, ?4, ?4) "
+           "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, source = excluded.source, updated = excluded.updated")
+        .bind(1, name)
+        .bind(2, spec.dump())
+        .bind(3, source)
+        .bind(4, now)
+        .run();
+    // The experiment is what its spec says now: links to runs that left the spec are dropped (the runs stay).
+    if (replace_runs) db_->prepare("DELETE FROM experiment_runs WHERE experiment = ?1").bind(1, name).run();
+    std::int64_t first_position = 0;
+    if (!replace_runs) {
+      Statement& s = db_->prepare("SELECT coalesce(max(position) + 1, 0) FROM experiment_runs WHERE experiment = ?1");
+      ResetGuard guard(s);
+      s.bind(1, name);
+      if (s.step()) first_position = s.get_int(0);
+    }
+    std::int64_t seq = 0;
+    {
+      Statement& s = db_->prepare("SELECT coalesce(max(seq), 0) FROM runs");
+      ResetGuard guard(s);
+      if (s.step()) seq = s.get_int(0);
+    }
+    Statement& insert_run = db_->prepare(
+        "INSERT OR IGNORE INTO runs(run_key, config, status, created, seq) VALUES (?1, ?2, 'pending', ?3, ?4)");
+    Statement& insert_param = db_->prepare("INSERT OR IGNORE INTO params(run_key, path, value) VALUES (?1, ?2, ?3)");
+    Statement& link = db_->prepare(
+        "INSERT INTO experiment_runs(experiment, run_key, position) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(experiment, run_key) DO NOTHING");
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const auto& run = runs[i];
+      insert_run.bind(1, run.key).bind(2, run.config.dump()).bind(3, now).bind(4, ++seq).run();
+      if (db_->changes() > 0) {
+        std::vector<std::pair<std::string, std::string>> flat;
+        flatten(run.config, "", flat);
+        for (const auto& [path, value] : flat) insert_param.bind(1, run.key).bind(2, path).bind(3, value).run();
+      }
+      link.bind(1, name).bind(2, run.key).bind(3, first_position + static_cast<std::int64_t>(i)).run();
+    }
+  });
+}
+
+std::vector<std::string> Store::experiments() {
+  std::vector<std::string> out;
+  Statement& s = db_->prepare("SELECT name FROM experiments ORDER BY created, name");
+  ResetGuard guard(s);
+  while (s.step()) out.push_back(s.get_text(0));
+  return out;
+}
+
+std::vector<std::string> Store::experiments_of(const std::string& key) {
+  std::vector<std::string> out;
+  Statement& s = db_->prepare(
+      "SELECT experiment FROM experiment_runs JOIN experiments ON experiments.name = experiment_runs.experiment "
+      "WHERE run_key = ?1 ORDER BY experiments.created");
+  ResetGuard guard(s);
+  s.bind(1, key);
+  while (s.step()) out.push_back(s.get_text(0));
+  return out;
+}
+
+std::vector<std::string> Store::experiment_runs(const std::string& experiment) {
+  std::vector<std::string> out;
+  Statement& s = db_->prepare("SELECT run_key FROM experiment_runs WHERE experiment = ?1 ORDER BY position");
+  ResetGuard guard(s);
+  s.bind(1, experiment);
+  while (s.step()) out.push_back(s.get_text(0));
+  return out;
+}
+
+std::optional<RunRecord> Store::run(const std::string& key) {
+  Statement& s = db_->prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_key = ?1");
+  ResetGuard guard(s);
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return read_run(s);
+}
+
+std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment) {
+  std::vector<RunRecord> out;
+  if (experiment) {
+    Statement& s = db_->prepare(std::string("SELECT ") + kRunColumns +
+                                " FROM runs JOIN experiment_runs USING (run_key) WHERE experiment = ?1 "
+                                "ORDER BY position");
+    ResetGuard guard(s);
+    s.bind(1, *experiment);
+    while (s.step()) out.push_back(read_run(s));
+  } else {
+    Statement& s = db_->prepare(std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY seq");
+    ResetGuard guard(s);
+    while (s.step()) out.push_back(read_run(s));
+  }
+  return out;
+}
+
+ClaimResult Store::claim(const std::string& key, const Claimant& who, const json& environment,
+                         const std::string& git_commit, bool git_dirty) {
+  ClaimResult result = ClaimResult::Claimed;
+  write([&] {
+    auto current = run(key);
+    if (!current) throw std::logic_error("claim: run " + key + " is not in the store");
+    switch (current->status) {
+      case RunStatus::Finished:
+        result = ClaimResult::AlreadyFinished;
+        return;
+      case RunStatus::Failed:
+        if (!who.retry_failed) {
+          result = ClaimResult::Failed;
+          return;
+        }
+        break;
+      case RunStatus::Running:
+        if (current->worker != who.worker && (!who.holder_alive || who.holder_alive(*current))) {
+          result = ClaimResult::HeldByOther;
+          return;
+        }
+        break;
+      case RunStatus::Pending:
+        break;
+    }
+    double now = now_seconds();
+    db_->prepare(
+           "UPDATE runs SET status = 'running', attempt = attempt + 1, worker = ?2, host = ?3, pid = ?4, "
+           "heartbeat = ?5, started = coalesce(started, ?5), finished = NULL, error = NULL, git_commit = ?6, "
+           "git_dirty = ?7, environment = ?8 WHERE run_key = ?1")
+        .bind(1, key)
+        .bind(2, who.worker)
+        .bind(3, who.host)
+        .bind(4, who.pid)
+        .bind(5, now)
+        .bind(6, git_commit)
+        .bind(7, git_dirty ? 1 : 0)
+        .bind(8, environment.dump())
+        .run();
+    result = ClaimResult::Claimed;
+  });
+  return result;
+}
+
+void Store::require_owner(const std::string& key, const std::string& worker, const char* action) {
+  if (db_->changes() == 0)
+    throw RunError(path_.string() + ": cannot " + action + " run " + key + ": worker " + worker +
+                   " no longer holds it (it was reclaimed or reset)");
+}
+
+void Store::heartbeat(const std::string& key, const std::string& worker, std::optional<int> epoch) {
+  write([&] {
+    Statement& s = db_->prepare(
+        "UPDATE runs SET heartbeat = ?3, epoch = coalesce(?4, epoch) WHERE run_key = ?1 AND worker = ?2 AND "
+        "status = 'running'");
+    s.bind(1, key).bind(2, worker).bind(3, now_seconds());
+    if (epoch)
+      s.bind(4, *epoch);
+    else
+      s.bind(4, nullptr);
+    s.run();
+    require_owner(key, worker, "update the heartbeat of");
+  });
+}
+
+void Store::record_metrics(const std::string& key, const std::string& worker, const std::vector<Metric>& metrics) {
+  write([&] {
+    double now = now_seconds();
+    db_->prepare("UPDATE runs SET heartbeat = ?3 WHERE run_key = ?1 AND worker = ?2 AND status = 'running'")
+        .bind(1, key)
+        .bind(2, worker)
+        .bind(3, now)
+        .run();
+    require_owner(key, worker, "record metrics of");
+    Statement& insert =
+        db_->prepare("INSERT OR REPLACE INTO metrics(run_key, name, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
+    for (const auto& m : metrics) insert.bind(1, key).bind(2, m.name).bind(3, m.step).bind(4, m.value).bind(5, now).run();
+  });
+}
+
+void Store::set_environment(const std::string& key, const std::string& worker, const json& environment) {
+  write([&] {
+    db_->prepare("UPDATE runs SET environment = ?3 WHERE run_key = ?1 AND worker = ?2 AND status = 'running'")
+        .bind(1, key)
+        .bind(2, worker)
+        .bind(3, environment.dump())
+        .run();
+    require_owner(key, worker, "record the environment of");
+  });
+}
+
+void Store::record_checkpoint(const std::string& key, const std::string& worker, const std::string& path, int epoch) {
+  write([&] {
+    db_->prepare(
+           "UPDATE runs SET checkpoint = ?3, epoch = ?4, heartbeat = ?5 WHERE run_key = ?1 AND worker = ?2 AND "
+           "status = 'running'")
+        .bind(1, key)
+        .bind(2, worker)
+        .bind(3, path)
+        .bind(4, epoch)
+        .bind(5, now_seconds())
+        .run();
+    require_owner(key, worker, "record the checkpoint of");
+  });
+}
+
+void Store::finish(const std::string& key, const std::string& worker, const std::vector<Metric>& final_metrics) {
+  write([&] {
+    double now = now_seconds();
+    db_->prepare(
+           "UPDATE runs SET status = 'finished', finished = ?3, heartbeat = ?3, error = NULL WHERE run_key = ?1 "
+           "AND worker = ?2 AND status = 'running'")
+        .bind(1, key)
+        .bind(2, worker)
+        .bind(3, now)
+        .run();
+    require_owner(key, worker, "finish");
+    Statement& insert =
+        db_->prepare("INSERT OR REPLACE INTO metrics(run_key, name, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
+    for (const auto& m : final_metrics)
+      insert.bind(1, key).bind(2, m.name).bind(3, m.step).bind(4, m.value).bind(5, now).run();
+  });
+}
+
+void Store::fail(const std::string& key, const std::string& worker, const std::string& error) {
+  write([&] {
+    db_->prepare(
+           "UPDATE runs SET status = 'failed', finished = ?3, heartbeat = ?3, error = ?4 WHERE run_key = ?1 AND "
+           "worker = ?2 AND status = 'running'")
+        .bind(1, key)
+        .bind(2, worker)
+        .bind(3, now_seconds())
+        .bind(4, error)
+        .run();
+    require_owner(key, worker, "mark as failed");
+  });
+}
+
+void Store::release(const std::string& key, const std::string& worker, const std::string& note) {
+  write([&] {
+    db_->prepare(
+           "UPDATE runs SET status = 'pending', worker = NULL, error = ?3 WHERE run_key = ?1 AND worker = ?2 AND "
+           "status = 'running'")
+        .bind(1, key)
+        .bind(2, worker)
+        .bind(3, note)
+        .run();
+    require_owner(key, worker, "release");
+  });
+}
+
+std::vector<MetricRecord> Store::metrics(const std::string& key) {
+  std::vector<MetricRecord> out;
+  Statement& s = db_->prepare("SELECT name, step, value, time FROM metrics WHERE run_key = ?1 ORDER BY name, step");
+  ResetGuard guard(s);
+  s.bind(1, key);
+  while (s.step()) {
+    MetricRecord m;
+    m.name = s.get_text(0);
+    m.step = s.get_int(1);
+    m.value = s.get_double(2);
+    m.time = s.get_double(3);
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::map<std::string, double> Store::final_metrics(const std::string& key) {
+  std::map<std::string, double> out;
+  // SQLite returns the bare column of the row that holds max() (documented behaviour of min/max aggregates).
+  Statement& s = db_->prepare("SELECT name, value, max(step) FROM metrics WHERE run_key = ?1 GROUP BY name");
+  ResetGuard guard(s);
+  s.bind(1, key);
+  while (s.step()) out[s.get_text(0)] = s.get_double(1);
+  return out;
+}
+
+}  // namespace r2q::store

@@ -1,0 +1,121 @@
+// The experiment store (DESIGN §4): experiments, runs with their lifecycle, flattened params and metrics, in
+// one SQLite file. Writes are BEGIN IMMEDIATE transactions retried with jittered backoff; inserts are
+// idempotent and keyed by run key, so a sweep can be restarted at any moment without losing or duplicating work.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace r2q::store {
+
+class Database;
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr std::int64_t kApplicationId = 0x52325131;  // "R2Q1"
+
+enum class RunStatus { Pending, Running, Finished, Failed };
+const char* to_string(RunStatus status);
+RunStatus parse_status(const std::string& text);
+
+struct RunRecord {
+  std::string key;
+  nlohmann::json config;
+  RunStatus status = RunStatus::Pending;
+  int attempt = 0;
+  std::optional<std::string> worker, host;
+  std::int64_t pid = 0;
+  std::optional<double> heartbeat, started, finished;  // unix seconds
+  int epoch = 0;                                        // last epoch with a checkpoint
+  std::optional<std::string> error, checkpoint, git_commit;
+  bool git_dirty = false;
+  nlohmann::json environment;
+  double created = 0;
+};
+
+struct Metric {
+  std::string name;
+  std::int64_t step = 0;  // epoch for curves; the final step for end-of-run values
+  double value = 0;
+};
+
+struct MetricRecord : Metric {
+  double time = 0;
+};
+
+// Who is asking for a run, and how to judge whether the current holder of a running run is still alive.
+struct Claimant {
+  std::string worker;  // unique per process, e.g. "host:pid"
+  std::string host;
+  std::int64_t pid = 0;
+  bool retry_failed = false;
+  std::function<bool(const RunRecord&)> holder_alive;
+};
+
+enum class ClaimResult { Claimed, AlreadyFinished, Failed, HeldByOther };
+
+struct RunToAdd {
+  std::string key;
+  nlohmann::json config;
+};
+
+class Store {
+ public:
+  enum class Mode { ReadOnly, ReadWrite };
+  // ReadWrite creates the file (and its directory) and migrates it to the current schema. ReadOnly requires an
+  // existing store. A store written by a newer r2q, or a file that is not an r2q store, is an InputError.
+  Store(const std::filesystem::path& path, Mode mode);
+  ~Store();
+  Store(Store&&) noexcept;
+
+  const std::filesystem::path& path() const { return path_; }
+  int schema_version();
+
+  // Records the experiment and adds its runs as pending (runs already known keep their state). With
+  // `replace_runs` the experiment becomes exactly these runs (links to runs that left its spec are dropped; the
+  // runs themselves stay); otherwise the runs are appended to it (`r2q run`).
+  void add_experiment(const std::string& name, const nlohmann::json& spec, const std::string& source,
+                      const std::vector<RunToAdd>& runs, bool replace_runs = true);
+  std::vector<std::string> experiments();
+  // Experiments a run belongs to.
+  std::vector<std::string> experiments_of(const std::string& key);
+  std::vector<std::string> experiment_runs(const std::string& experiment);
+
+  std::optional<RunRecord> run(const std::string& key);
+  // All runs, or those of one experiment, in the order they were added.
+  std::vector<RunRecord> runs(const std::optional<std::string>& experiment = std::nullopt);
+
+  // pending (or failed with retry_failed, or running with a dead holder) -> running, atomically.
+  ClaimResult claim(const std::string& key, const Claimant& who, const nlohmann::json& environment,
+                    const std::string& git_commit, bool git_dirty);
+  // The following require that `worker` still holds the run; otherwise they throw RunError.
+  void heartbeat(const std::string& key, const std::string& worker, std::optional<int> epoch = std::nullopt);
+  void record_metrics(const std::string& key, const std::string& worker, const std::vector<Metric>& metrics);
+  void set_environment(const std::string& key, const std::string& worker, const nlohmann::json& environment);
+  void record_checkpoint(const std::string& key, const std::string& worker, const std::string& path, int epoch);
+  void finish(const std::string& key, const std::string& worker, const std::vector<Metric>& final_metrics);
+  void fail(const std::string& key, const std::string& worker, const std::string& error);
+  // running -> pending, keeping the checkpoint (interrupted by the user).
+  void release(const std::string& key, const std::string& worker, const std::string& note);
+
+  std::vector<MetricRecord> metrics(const std::string& key);
+  // The last value (highest step) of every metric of a run.
+  std::map<std::string, double> final_metrics(const std::string& key);
+
+ private:
+  template <class F>
+  void write(F&& body);
+  void migrate();
+  void require_owner(const std::string& key, const std::string& worker, const char* action);
+
+  std::filesystem::path path_;
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace r2q::store

@@ -1,0 +1,138 @@
+// Executing one run.
+#include "core/sweep/execute.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "core/data/registry.h"
+#include "core/train/checkpoint.h"
+#include "core/train/evaluate.h"
+#include "core/train/metric_names.h"
+#include "core/train/threads.h"
+#include "core/train/trainer.h"
+#include "core/util/error.h"
+#include "models/registry.h"
+
+namespace r2q::sweep {
+namespace {
+
+using nlohmann::json;
+
+data::DataOptions data_options(const spec::RunSpec& run) {
+  const json& d = run.config.at("dataset");
+  data::DataOptions o;
+  o.name = d.at("name").get<std::string>();
+  const json* root = spec::find_path(run.execution, "dataset.root");
+  if (root && root->is_string()) o.root = root->get<std::string>();
+  o.train_limit = d.at("train_limit").get<std::int64_t>();
+  o.test_limit = d.at("test_limit").get<std::int64_t>();
+  o.val_size = d.at("val_size").get<std::int64_t>();
+  return o;
+}
+
+std::vector<double> float_list(const json& j) { return j.get<std::vector<double>>(); }
+
+}  // namespace
+
+void check_runnable(const spec::RunSpec& run, const std::string& where) {
+  const json& c = run.config;
+  auto fail = [&](const std::string& path, const std::string& why) { throw InputError(where + ": " + path + ": " + why); };
+  auto wrap = [&](const std::string& path, auto&& check) {
+    try {
+      check();
+    } catch (const InputError& e) {
+      fail(path, e.what());
+    }
+  };
+  std::string dataset = c["dataset"]["name"];
+  wrap("dataset.name", [&] { data::dataset_registry().get(dataset); });
+  wrap("model.name", [&] { models::model_registry().get(c["model"]["name"].get<std::string>()); });
+  const std::string method = c["quant"]["method"];
+  if (method != "fp32")
+    fail("quant.method", "\"" + method + "\" is not available in this build (available: fp32)");
+  for (const char* term : {"kd", "structural", "adversarial", "perturbation", "spectral"})
+    if (c["loss"][term].get<double>() > 0)
+      fail(std::string("loss.") + term, "this loss term is not available in this build (available: ce)");
+  if (c["loss"]["ce"].get<double>() <= 0) fail("loss.ce", "must be > 0 (it is the only loss term available)");
+  if (!c["eval"]["pgd"]["eps"].empty()) fail("eval.pgd.eps", "PGD evaluation is not available in this build");
+  if (c["eval"]["transfer"].get<bool>()) fail("eval.transfer", "transfer attacks are not available in this build");
+  if (!c["eval"]["backend"].is_null()) fail("eval.backend", "no deployment backend is available in this build");
+  if (c["device"] == "cuda" && !torch::cuda::is_available())
+    fail("device", "\"cuda\" requested, but this LibTorch has no CUDA support or no GPU is visible");
+
+  // The data must be there before hours of work are planned around it.
+  const auto& entry = data::dataset_registry().get(dataset);
+  if (!entry.default_root.empty()) {
+    auto options = data_options(run);
+    auto root = data::resolve_root(dataset, options.root);
+    if (!std::filesystem::is_directory(root))
+      fail("dataset", dataset + ": no dataset at " + root.string() + "; " + entry.install_hint +
+                          ", or point dataset.root / R2Q_DATA_DIR at it");
+  }
+}
+
+std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContext& ctx) {
+  using Clock = std::chrono::steady_clock;
+  const json& c = run.config;
+  const json* threads_field = spec::find_path(run.execution, "threads");
+  const int threads = train::configure_threads(threads_field ? threads_field->get<int>() : 0);
+  const auto config = train::train_config_from(c);
+
+  data::Splits data = data::load(data_options(run));
+  if (ctx.hooks)
+    ctx.hooks->environment({{"threads", threads},
+                            {"data", {{"fingerprint", data.info.fingerprint}, {"root", data.info.root},
+                                      {"train", data.train.size()}, {"val", data.val.size()},
+                                      {"test", data.test.size()}}}});
+
+  train::seed_everything(config.seed);
+  models::InputShape shape{data.info.channels, data.info.height, data.info.width, data.info.classes, data.info.mean,
+                           data.info.std};
+  models::NetworkPtr model = models::build_model(c["model"]["name"], shape);
+  train::Trainer trainer(*model, config, data.train.size());
+
+  train::CheckpointState state;
+  if (auto restored = train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer())) state = *restored;
+
+  for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
+    auto stats = trainer.train_epoch(data.train, epoch, ctx.progress, ctx.stop);
+    state.epoch = epoch;
+    state.train_seconds += stats.seconds;
+    state.images_seen += stats.images;
+    std::optional<double> val;
+    if (data.val.size() > 0) val = train::accuracy(*model, data.val);
+    const double lr = trainer.lr_at(static_cast<std::int64_t>(epoch - 1) * trainer.batches_per_epoch());
+    const double images_per_s = static_cast<double>(stats.images) / std::max(stats.seconds, 1e-9);
+    std::vector<store::Metric> metrics = {{metric::kTrainLoss, epoch, stats.loss},
+                                          {metric::kTrainAcc, epoch, stats.accuracy},
+                                          {metric::kLearningRate, epoch, lr},
+                                          {metric::kEpochSeconds, epoch, stats.seconds}};
+    if (val) metrics.push_back({metric::kValAcc, epoch, *val});
+    if (ctx.hooks) ctx.hooks->epoch_done(epoch, metrics);
+    train::save_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), state);
+    if (ctx.hooks) ctx.hooks->checkpoint_saved(ctx.checkpoint, epoch);
+    if (ctx.progress)
+      ctx.progress->on_epoch({epoch, config.epochs, stats.loss, stats.accuracy, lr, stats.seconds, images_per_s, val});
+  }
+
+  const auto eval_start = Clock::now();
+  auto robustness = train::evaluate_robustness(
+      *model, data.test, float_list(c["eval"]["fgsm_eps"]), 500, [&](std::int64_t done, std::int64_t total) {
+        if (ctx.progress) ctx.progress->on_phase("evaluating", done, total);
+        if (ctx.stop && ctx.stop->load()) throw Interrupted("interrupted during evaluation");
+      });
+  const double eval_seconds = std::chrono::duration<double>(Clock::now() - eval_start).count();
+
+  const std::int64_t step = config.epochs;
+  std::vector<store::Metric> finals = {
+      {metric::kTestAcc, step, robustness.clean},
+      {metric::kTrainSeconds, step, state.train_seconds},
+      {metric::kImagesPerSecond, step, static_cast<double>(state.images_seen) / std::max(state.train_seconds, 1e-9)},
+      {metric::kEvalSeconds, step, eval_seconds},
+  };
+  for (const auto& [eps, acc] : robustness.fgsm) finals.push_back({metric::fgsm_acc(eps), step, acc});
+  return finals;
+}
+
+}  // namespace r2q::sweep

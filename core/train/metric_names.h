@@ -1,0 +1,22 @@
+// Metric names of the store (DESIGN §4). Accuracies are fractions in [0, 1].
+#pragma once
+
+#include <string>
+
+#include "core/util/text.h"
+
+namespace r2q::metric {
+
+inline constexpr const char* kTrainLoss = "train/loss";
+inline constexpr const char* kTrainAcc = "train/acc";
+inline constexpr const char* kLearningRate = "train/lr";
+inline constexpr const char* kEpochSeconds = "train/epoch_seconds";
+inline constexpr const char* kTrainSeconds = "train/seconds";
+inline constexpr const char* kImagesPerSecond = "train/images_per_s";
+inline constexpr const char* kValAcc = "val/acc";
+inline constexpr const char* kTestAcc = "test/acc";
+inline constexpr const char* kEvalSeconds = "eval/seconds";
+
+inline std::string fgsm_acc(double eps) { return "test/fgsm/" + shortest_decimal(eps) + "/acc"; }
+
+}  // namespace r2q::metric

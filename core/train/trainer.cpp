@@ -1,0 +1,110 @@
+// The training loop.
+#include "core/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <numbers>
+
+#include "core/data/loader.h"
+#include "core/util/error.h"
+#include "core/util/text.h"
+
+namespace r2q::train {
+
+TrainConfig train_config_from(const nlohmann::json& c) {
+  TrainConfig t;
+  const auto& train = c.at("train");
+  t.epochs = train.at("epochs").get<int>();
+  t.batch_size = train.at("batch_size").get<std::int64_t>();
+  t.optimizer = train.at("optimizer").get<std::string>();
+  t.schedule = train.at("schedule").get<std::string>();
+  t.lr = train.at("lr").get<double>();
+  t.momentum = train.at("momentum").get<double>();
+  t.weight_decay = train.at("weight_decay").get<double>();
+  t.augment = train.at("augment").get<bool>();
+  t.seed = c.at("seed").get<std::uint64_t>();
+  t.ce_weight = c.at("loss").at("ce").get<double>();
+  return t;
+}
+
+Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size)
+    : model_(model), config_(config) {
+  batches_per_epoch_ = train_size / config.batch_size;  // the incomplete last batch is dropped
+  if (batches_per_epoch_ == 0)
+    throw InputError("train.batch_size: " + std::to_string(config.batch_size) + " is larger than the training set (" +
+                     std::to_string(train_size) + " images)");
+  if (config.optimizer == "sgd") {
+    optimizer_ = std::make_unique<torch::optim::SGD>(
+        model.parameters(),
+        torch::optim::SGDOptions(config.lr).momentum(config.momentum).weight_decay(config.weight_decay));
+  } else if (config.optimizer == "adam") {
+    optimizer_ = std::make_unique<torch::optim::Adam>(
+        model.parameters(), torch::optim::AdamOptions(config.lr)
+                                .betas(std::make_tuple(config.momentum, 0.999))
+                                .weight_decay(config.weight_decay));
+  } else {
+    throw InputError("train.optimizer: unknown optimizer \"" + config.optimizer + "\"");
+  }
+}
+
+Trainer::~Trainer() = default;
+
+double Trainer::lr_at(std::int64_t step) const {
+  const double total = static_cast<double>(batches_per_epoch_) * config_.epochs;
+  const double progress = std::min(1.0, static_cast<double>(step) / total);
+  if (config_.schedule == "cosine") return 0.5 * config_.lr * (1.0 + std::cos(std::numbers::pi * progress));
+  if (config_.schedule == "step") return config_.lr * (progress >= 0.75 ? 0.01 : progress >= 0.5 ? 0.1 : 1.0);
+  return config_.lr;
+}
+
+EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressSink* progress,
+                                const std::atomic<bool>* stop) {
+  using Clock = std::chrono::steady_clock;
+  model_.train();
+  data::BatchLoader loader(train, {.batch_size = config_.batch_size,
+                                   .shuffle = true,
+                                   .augment = config_.augment,
+                                   .drop_last = true,
+                                   .seed = config_.seed,
+                                   .epoch = epoch});
+  EpochStats stats;
+  double loss_sum = 0;
+  std::int64_t hits = 0;
+  const auto start = Clock::now();
+  for (std::int64_t b = 0; b < loader.size(); ++b) {
+    if (stop && stop->load(std::memory_order_relaxed))
+      throw Interrupted("interrupted in epoch " + std::to_string(epoch) + " at batch " + std::to_string(b));
+    const double lr = lr_at((epoch - 1) * batches_per_epoch_ + b);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+
+    auto batch = loader[b];
+    optimizer_->zero_grad();
+    torch::Tensor logits = model_.forward(batch.images);
+    torch::Tensor loss = config_.ce_weight * torch::nn::functional::cross_entropy(logits, batch.labels);
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw RunError("training diverged: loss is " + std::string(std::isnan(loss_value) ? "nan" : "inf") + " in epoch " +
+                     std::to_string(epoch) + " at batch " + std::to_string(b) + " (lr " + shortest_decimal(lr) +
+                     "); lower train.lr");
+    loss.backward();
+    optimizer_->step();
+
+    const std::int64_t n = batch.labels.size(0);
+    loss_sum += loss_value * static_cast<double>(n);
+    hits += logits.detach().argmax(1).eq(batch.labels).sum().item<std::int64_t>();
+    stats.images += n;
+    if (progress) {
+      double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      progress->on_batch({epoch, config_.epochs, b + 1, loader.size(), loss_sum / static_cast<double>(stats.images),
+                          static_cast<double>(stats.images) / std::max(elapsed, 1e-9), lr, elapsed});
+    }
+  }
+  stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stats.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, stats.images));
+  stats.accuracy = static_cast<double>(hits) / static_cast<double>(std::max<std::int64_t>(1, stats.images));
+  return stats;
+}
+
+}  // namespace r2q::train

@@ -1,0 +1,58 @@
+// The training loop: SGD (momentum, weight decay) or Adam, a per-iteration learning-rate schedule, loss
+// divergence detection, and cooperative stopping between batches.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <torch/optim/optimizer.h>
+
+#include "core/data/dataset.h"
+#include "core/train/progress.h"
+#include "models/network.h"
+
+namespace r2q::train {
+
+struct TrainConfig {
+  int epochs = 1;
+  std::int64_t batch_size = 128;
+  std::string optimizer = "sgd";
+  std::string schedule = "cosine";
+  double lr = 0.1, momentum = 0.9, weight_decay = 5e-4;
+  bool augment = false;
+  std::uint64_t seed = 0;
+  double ce_weight = 1.0;
+};
+
+// Reads the "train", "loss" and "seed" fields of a resolved run config.
+TrainConfig train_config_from(const nlohmann::json& config);
+
+struct EpochStats {
+  double loss = 0, accuracy = 0, seconds = 0;
+  std::int64_t images = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size);
+  ~Trainer();
+
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  // Learning rate at a global step (0-based), per the schedule.
+  double lr_at(std::int64_t step) const;
+
+  // Trains one epoch (1-based). Throws RunError on a non-finite loss, Interrupted when *stop becomes true.
+  EpochStats train_epoch(const data::Dataset& train, int epoch, ProgressSink* progress,
+                         const std::atomic<bool>* stop);
+
+ private:
+  models::Network& model_;
+  TrainConfig config_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::int64_t batches_per_epoch_ = 0;
+};
+
+}  // namespace r2q::train

@@ -1,0 +1,21 @@
+// Small text helpers shared by the core modules: number formatting, joining, suggestions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace r2q {
+
+// Shortest decimal that parses back to exactly `v` ("0.03", "0.1", "1e-05", "0"). Used in metric names.
+std::string shortest_decimal(double v);
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// The candidate closest to `word` by edit distance, or "" when none is close enough to be a plausible typo.
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+// Lowercase hex of raw bytes.
+std::string to_hex(const unsigned char* data, size_t size);
+
+}  // namespace r2q

@@ -1,0 +1,26 @@
+// The built-in models.
+#include "models/registry.h"
+
+#include "models/lenet.h"
+#include "models/resnet20.h"
+
+namespace r2q::models {
+
+void register_builtins(Registry<ModelEntry>& r) {
+  r.add("lenet", {"LeNet-5 (tiny; tests and smoke runs)", [](const InputShape& s) { return std::make_shared<LeNet>(s); }});
+  r.add("resnet20", {"ResNet-20, CIFAR variant (He et al. 2016), option-A shortcuts",
+                     [](const InputShape& s) { return std::make_shared<ResNet20>(s); }});
+}
+
+Registry<ModelEntry>& model_registry() {
+  static Registry<ModelEntry> registry = [] {
+    Registry<ModelEntry> r("model");
+    register_builtins(r);
+    return r;
+  }();
+  return registry;
+}
+
+NetworkPtr build_model(const std::string& name, const InputShape& shape) { return model_registry().get(name).build(shape); }
+
+}  // namespace r2q::models

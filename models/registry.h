@@ -1,0 +1,23 @@
+// Models by name.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/util/registry.h"
+#include "models/network.h"
+
+namespace r2q::models {
+
+struct ModelEntry {
+  std::string description;
+  std::function<NetworkPtr(const InputShape&)> build;
+};
+
+Registry<ModelEntry>& model_registry();
+void register_builtins(Registry<ModelEntry>& registry);
+
+// Builds a model by name (parameters initialised from torch's global generator: seed it first).
+NetworkPtr build_model(const std::string& name, const InputShape& shape);
+
+}  // namespace r2q::models

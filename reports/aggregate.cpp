@@ -1,0 +1,116 @@
+// Grouping over seeds and summary statistics.
+#include "reports/aggregate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/spec/run_key.h"
+
+namespace r2q::reports {
+namespace {
+
+using nlohmann::json;
+
+void flatten(const json& value, const std::string& prefix, std::map<std::string, json>& out) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it)
+      flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+  } else {
+    out[prefix] = value;
+  }
+}
+
+}  // namespace
+
+Stat summarize(const std::vector<double>& values) {
+  Stat s;
+  s.n = static_cast<int>(values.size());
+  if (s.n == 0) return s;
+  double sum = 0;
+  for (double v : values) sum += v;
+  s.mean = sum / s.n;
+  if (s.n > 1) {
+    double sq = 0;
+    for (double v : values) sq += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(sq / (s.n - 1));
+  }
+  return s;
+}
+
+Table aggregate(const std::string& experiment, const std::vector<RunResult>& runs) {
+  Table table;
+  table.experiment = experiment;
+
+  // Flattened configs without the seed; paths whose value differs between runs become the row labels.
+  std::vector<std::map<std::string, json>> flat(runs.size());
+  std::map<std::string, std::set<std::string>> distinct;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    flatten(runs[i].config, "", flat[i]);
+    flat[i].erase("seed");
+    for (const auto& [path, value] : flat[i]) distinct[path].insert(value.dump());
+  }
+  for (const auto& [path, values] : distinct)
+    if (values.size() > 1) table.varying.push_back(path);
+
+  std::map<std::string, size_t> group_of;  // canonical config without seed -> index
+  std::map<size_t, std::map<std::string, std::vector<double>>> samples;
+  std::set<std::string> metric_names, commits;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    json without_seed = runs[i].config;
+    without_seed.erase("seed");
+    std::string id = spec::canonical_json(without_seed);
+    auto [it, added] = group_of.emplace(id, table.groups.size());
+    if (added) {
+      Group g;
+      for (const auto& path : table.varying) g.values[path] = flat[i].count(path) ? flat[i][path] : json();
+      table.groups.push_back(std::move(g));
+    }
+    Group& g = table.groups[it->second];
+    ++g.runs;
+    if (runs[i].status == store::RunStatus::Failed) ++g.failed;
+    if (runs[i].status != store::RunStatus::Finished) continue;
+    ++g.finished;
+    if (runs[i].config.contains("seed")) g.seeds.push_back(runs[i].config["seed"].get<std::int64_t>());
+    for (const auto& [name, value] : runs[i].metrics) {
+      samples[it->second][name].push_back(value);
+      metric_names.insert(name);
+    }
+    commits.insert(runs[i].git_commit.substr(0, 12) + (runs[i].git_dirty ? "+dirty" : ""));
+  }
+  for (auto& [index, by_metric] : samples)
+    for (auto& [name, values] : by_metric) table.groups[index].metrics[name] = summarize(values);
+  for (auto& g : table.groups) std::sort(g.seeds.begin(), g.seeds.end());
+  table.metrics.assign(metric_names.begin(), metric_names.end());
+  table.commits.assign(commits.begin(), commits.end());
+  return table;
+}
+
+std::vector<RunResult> load_results(store::Store& store, const std::string& experiment) {
+  std::vector<RunResult> out;
+  for (auto& record : store.runs(experiment)) {
+    RunResult r;
+    r.key = record.key;
+    r.config = record.config;
+    r.status = record.status;
+    r.git_commit = record.git_commit.value_or("unknown");
+    r.git_dirty = record.git_dirty;
+    if (record.status == store::RunStatus::Finished) r.metrics = store.final_metrics(record.key);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<double> fgsm_eps(const Table& table) {
+  std::vector<double> eps;
+  const std::string prefix = "test/fgsm/", suffix = "/acc";
+  for (const auto& name : table.metrics) {
+    if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + suffix.size()) continue;
+    if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    eps.push_back(std::stod(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size())));
+  }
+  std::sort(eps.begin(), eps.end());
+  return eps;
+}
+
+}  // namespace r2q::reports

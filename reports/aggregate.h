@@ -1,0 +1,54 @@
+// Aggregation of runs into comparison rows: runs that differ only in their seed form one group; each metric is
+// summarised as mean, sample standard deviation and count over the group's finished runs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/store/store.h"
+
+namespace r2q::reports {
+
+struct RunResult {
+  std::string key;
+  nlohmann::json config;
+  store::RunStatus status = store::RunStatus::Pending;
+  std::map<std::string, double> metrics;  // final values
+  std::string git_commit;
+  bool git_dirty = false;
+};
+
+struct Stat {
+  double mean = 0, std = 0;  // std is the sample standard deviation (n - 1); 0 when n == 1
+  int n = 0;
+};
+
+Stat summarize(const std::vector<double>& values);
+
+struct Group {
+  std::map<std::string, nlohmann::json> values;  // varying path -> value
+  std::vector<std::int64_t> seeds;               // of the finished runs
+  int runs = 0, finished = 0, failed = 0;
+  std::map<std::string, Stat> metrics;
+};
+
+struct Table {
+  std::string experiment;
+  std::vector<std::string> varying;  // config paths that differ between groups (seed excluded)
+  std::vector<Group> groups;         // in the order of the experiment's runs
+  std::vector<std::string> metrics;  // every metric name seen, sorted
+  std::vector<std::string> commits;  // distinct code versions of the finished runs ("abc1234+dirty")
+};
+
+Table aggregate(const std::string& experiment, const std::vector<RunResult>& runs);
+
+// Loads the runs of one experiment with their final metrics.
+std::vector<RunResult> load_results(store::Store& store, const std::string& experiment);
+
+// FGSM epsilons present in a table's metrics, ascending.
+std::vector<double> fgsm_eps(const Table& table);
+
+}  // namespace r2q::reports
