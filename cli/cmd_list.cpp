@@ -29,7 +29,8 @@ int cmd_list(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse("list", "[options]", args, options, {}, vm)) return kOk;
   const std::string format = vm["format"].as<std::string>();
-  if (format != "table" && format != "json") throw UsageError("--format: \"" + format + "\" (expected table or json)");
+  if (format != "table" && format != "json")
+    throw UsageError("--format: \"" + format + "\" (expected table or json)");
   std::optional<store::RunStatus> only;
   if (vm.count("status")) {
     try {
@@ -68,8 +69,9 @@ int cmd_list(const std::vector<std::string>& args) {
     std::cout << out.dump(2) << "\n";
     return kOk;
   }
-  std::cout << std::left << std::setw(14) << "run key" << std::setw(10) << "status" << std::setw(8) << "epochs"
-            << std::setw(10) << "test acc" << "config\n";
+  std::cout << std::left << std::setw(14) << "run key" << std::setw(10) << "status" << std::setw(8)
+            << "epochs" << std::setw(10) << "test acc"
+            << "config\n";
   for (const auto& r : runs) {
     auto finals = store.final_metrics(r.key);
     std::string acc = "–";
@@ -79,8 +81,9 @@ int cmd_list(const std::vector<std::string>& args) {
       acc = buf;
     }
     std::string epochs = std::to_string(r.epoch) + "/" + r.config["train"]["epochs"].dump();
-    std::cout << std::left << std::setw(14) << r.key.substr(0, 12) << std::setw(10) << store::to_string(r.status)
-              << std::setw(8) << epochs << std::setw(10) << acc << summary_of(r.config) << "\n";
+    std::cout << std::left << std::setw(14) << r.key.substr(0, 12) << std::setw(10)
+              << store::to_string(r.status) << std::setw(8) << epochs << std::setw(10) << acc
+              << summary_of(r.config) << "\n";
   }
   return kOk;
 }

@@ -22,7 +22,8 @@ int cmd_report(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse("report", "[options]", args, options, {}, vm)) return kOk;
   const std::string format = vm["format"].as<std::string>();
-  if (format != "markdown") throw UsageError("--format: \"" + format + "\" is not available (available: markdown)");
+  if (format != "markdown")
+    throw UsageError("--format: \"" + format + "\" is not available (available: markdown)");
 
   store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
   std::vector<std::string> experiments = store.experiments();

@@ -14,7 +14,8 @@ namespace r2q::cli {
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description options("options");
   add_db_option(options);
-  options.add_options()("spec", po::value<std::string>()->required(), "experiment spec (JSON); its base is used")(
+  options.add_options()("spec", po::value<std::string>()->required(),
+                        "experiment spec (JSON); its base is used")(
       "set,s", po::value<std::vector<std::string>>()->composing()->value_name("PATH=VALUE"),
       "override a field (VALUE is JSON, or a plain string), e.g. --set train.lr=0.05")(
       "retry-failed", po::bool_switch(), "run it again if it failed before")(

@@ -1,5 +1,5 @@
-// r2q status: per experiment, how many runs are finished / running / pending / failed; running runs with their
-// worker, epoch and heartbeat age; failed runs with their error.
+// r2q status: per experiment, how many runs are finished / running / pending / failed; running runs with
+// their worker, epoch and heartbeat age; failed runs with their error.
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -38,8 +38,9 @@ int cmd_status(const std::vector<std::string>& args) {
     std::cout << "no experiments in " << store.path().string() << "\n";
     return kOk;
   }
-  std::cout << std::left << std::setw(32) << "experiment" << std::right << std::setw(6) << "runs" << std::setw(10)
-            << "finished" << std::setw(9) << "running" << std::setw(9) << "pending" << std::setw(8) << "failed"
+  std::cout << std::left << std::setw(32) << "experiment" << std::right << std::setw(6) << "runs"
+            << std::setw(10) << "finished" << std::setw(9) << "running" << std::setw(9) << "pending"
+            << std::setw(8) << "failed"
             << "\n";
   std::vector<std::pair<std::string, store::RunRecord>> running, failed;
   for (const auto& name : experiments) {
@@ -61,10 +62,11 @@ int cmd_status(const std::vector<std::string>& args) {
     for (const auto& [exp, r] : running) {
       double age = r.heartbeat ? now - *r.heartbeat : -1;
       bool alive = sweep::holder_alive(r, stale_after);
-      std::cout << "  " << r.key.substr(0, 12) << "  " << exp << "  worker " << r.worker.value_or("?") << "  epoch "
-                << r.epoch << "/" << r.config["train"]["epochs"].get<int>() << "  heartbeat "
+      std::cout << "  " << r.key.substr(0, 12) << "  " << exp << "  worker " << r.worker.value_or("?")
+                << "  epoch " << r.epoch << "/" << r.config["train"]["epochs"].get<int>() << "  heartbeat "
                 << format_duration(age) << " ago"
-                << (alive ? "" : "  (stale: the next sweep reclaims it and resumes from its checkpoint)") << "\n";
+                << (alive ? "" : "  (stale: the next sweep reclaims it and resumes from its checkpoint)")
+                << "\n";
     }
   }
   if (!failed.empty()) {

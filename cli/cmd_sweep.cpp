@@ -17,7 +17,8 @@ void print_warnings(const spec::Experiment& exp) {
   for (const auto& e : exp.unused_excludes)
     std::cerr << "r2q: warning: " << exp.source << ": exclude entry " << e << " matches no run\n";
   if (exp.duplicates)
-    std::cerr << "r2q: note: " << exp.duplicates << " grid point(s) resolve to a run already listed; each runs once\n";
+    std::cerr << "r2q: note: " << exp.duplicates
+              << " grid point(s) resolve to a run already listed; each runs once\n";
 }
 
 int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
@@ -39,8 +40,8 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
           status += " @" + std::to_string(record->epoch);
       }
     ++counts[status.substr(0, status.find(' '))];
-    std::cout << std::left << std::setw(5) << (i + 1) << std::setw(14) << run.key.substr(0, 12) << std::setw(10)
-              << status << (run.label.empty() ? "(base)" : run.label) << "\n";
+    std::cout << std::left << std::setw(5) << (i + 1) << std::setw(14) << run.key.substr(0, 12)
+              << std::setw(10) << status << (run.label.empty() ? "(base)" : run.label) << "\n";
   }
   std::cout << "\n";
   for (const auto& [status, n] : counts) std::cout << status << ": " << n << "  ";
@@ -56,7 +57,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
   options.add_options()("spec", po::value<std::string>()->required(), "experiment spec (JSON)")(
       "dry-run,n", po::bool_switch(), "list the runs with their keys and status; run nothing")(
       "retry-failed", po::bool_switch(), "run failed runs again")(
-      "threads,t", po::value<int>()->default_value(0), "CPU threads per run (0: the spec's value, else all cores)")(
+      "threads,t", po::value<int>()->default_value(0),
+      "CPU threads per run (0: the spec's value, else all cores)")(
       "yes,y", po::bool_switch(), "accept a spec that expands to more than 10000 runs")(
       "stale-after", po::value<double>()->default_value(120.0)->value_name("SECONDS"),
       "reclaim a running run whose heartbeat is older than this");
@@ -83,9 +85,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
   ConsoleProgress progress;
   auto summary = sweep::run_sweep(store, exp, sweep_options, progress);
 
-  std::cerr << exp.name << ": " << summary.total << " runs: " << summary.already_finished << " already finished, "
-            << summary.succeeded << " finished now, " << summary.failed << " failed";
-  if (summary.skipped_failed) std::cerr << ", " << summary.skipped_failed << " failed earlier (--retry-failed)";
+  std::cerr << exp.name << ": " << summary.total << " runs: " << summary.already_finished
+            << " already finished, " << summary.succeeded << " finished now, " << summary.failed << " failed";
+  if (summary.skipped_failed)
+    std::cerr << ", " << summary.skipped_failed << " failed earlier (--retry-failed)";
   if (summary.held_elsewhere) std::cerr << ", " << summary.held_elsewhere << " running elsewhere";
   std::cerr << "\n";
   if (summary.interrupted) return kInterrupted;

@@ -25,13 +25,14 @@ int cmd_version(const std::vector<std::string>& args) {
   }
   if (format != "text") throw UsageError("--format: \"" + format + "\" (expected text or json)");
   const auto& r = env["r2q"];
-  std::cout << "r2q " << r["version"].get<std::string>() << " (" << r["git_commit"].get<std::string>().substr(0, 12)
+  std::cout << "r2q " << r["version"].get<std::string>() << " ("
+            << r["git_commit"].get<std::string>().substr(0, 12)
             << (r["git_dirty"].get<bool>() ? ", dirty" : "") << ")\n"
-            << "LibTorch " << env["libtorch"].get<std::string>() << ", oneDNN " << env["onednn"].get<std::string>()
-            << ", SQLite " << env["sqlite"].get<std::string>() << "\n"
+            << "LibTorch " << env["libtorch"].get<std::string>() << ", oneDNN "
+            << env["onednn"].get<std::string>() << ", SQLite " << env["sqlite"].get<std::string>() << "\n"
             << "compiler " << env["compiler"].get<std::string>() << "\n"
-            << "CPU " << env["cpu"]["model"].get<std::string>() << ", " << env["cpu"]["logical_cores"] << " cores, ISA "
-            << join(env["cpu"]["isa"].get<std::vector<std::string>>(), " ") << "\n"
+            << "CPU " << env["cpu"]["model"].get<std::string>() << ", " << env["cpu"]["logical_cores"]
+            << " cores, ISA " << join(env["cpu"]["isa"].get<std::vector<std::string>>(), " ") << "\n"
             << "datasets: " << join(env["datasets"].get<std::vector<std::string>>(), ", ") << "\n"
             << "models: " << join(env["models"].get<std::vector<std::string>>(), ", ") << "\n"
             << "quantizers: fp32\n";

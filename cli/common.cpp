@@ -51,8 +51,9 @@ extern "C" void on_signal(int sig) {
     std::raise(sig);
     return;
   }
-  const char msg[] = "\nr2q: stopping after the current batch (the run resumes from its last checkpoint); "
-                     "press Ctrl-C again to abort now\n";
+  const char msg[] =
+      "\nr2q: stopping after the current batch (the run resumes from its last checkpoint); "
+      "press Ctrl-C again to abort now\n";
   ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
   (void)ignored;
 }
@@ -67,8 +68,12 @@ const std::atomic<bool>* install_stop_handler() {
   return &g_stop;
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
-bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
+bool stdout_is_terminal() {
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 bool use_color() {
   const char* no_color = std::getenv("NO_COLOR");
   return stderr_is_terminal() && !(no_color && *no_color);

@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   }
   if (!command) {
     std::string hint = r2q::closest_match(args[0], names);
-    std::cerr << "r2q: unknown command \"" << args[0] << "\"" << (hint.empty() ? "" : "; did you mean \"" + hint + "\"?")
-              << "\n";
+    std::cerr << "r2q: unknown command \"" << args[0] << "\""
+              << (hint.empty() ? "" : "; did you mean \"" + hint + "\"?") << "\n";
     print_usage(std::cerr);
     return kBadInput;
   }

@@ -76,8 +76,8 @@ void ConsoleProgress::on_run_resumed(const spec::RunSpec&, int from_epoch) {
 }
 
 void ConsoleProgress::on_run_skipped(const spec::RunSpec& run, int index, int total, const std::string& why) {
-  line("[" + std::to_string(index + 1) + "/" + std::to_string(total) + "] run " + run.key.substr(0, 12) + "  " +
-       (run.label.empty() ? "" : run.label + "  ") + paint("skipped: " + why, "2"));
+  line("[" + std::to_string(index + 1) + "/" + std::to_string(total) + "] run " + run.key.substr(0, 12) +
+       "  " + (run.label.empty() ? "" : run.label + "  ") + paint("skipped: " + why, "2"));
 }
 
 void ConsoleProgress::on_batch(const train::BatchProgress& p) {
@@ -86,8 +86,9 @@ void ConsoleProgress::on_batch(const train::BatchProgress& p) {
                                               static_cast<double>(p.batches - p.batch)
                                         : NAN;
   std::string stats = "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + "  batch " +
-                      std::to_string(p.batch) + "/" + std::to_string(p.batches) + "  loss " + fixed(p.loss, 4) + "  " +
-                      fixed(p.images_per_s, 0) + " img/s  ETA " + format_duration(eta);
+                      std::to_string(p.batch) + "/" + std::to_string(p.batches) + "  loss " +
+                      fixed(p.loss, 4) + "  " + fixed(p.images_per_s, 0) + " img/s  ETA " +
+                      format_duration(eta);
   if (live_) {
     if (now - last_draw_ < std::chrono::milliseconds(100) && p.batch != p.batches) return;
     last_draw_ = now;

@@ -1,4 +1,5 @@
-// Console progress for sweeps: a live bar on a terminal (epoch, batch, loss, img/s, ETA), plain lines otherwise.
+// Console progress for sweeps: a live bar on a terminal (epoch, batch, loss, img/s, ETA), plain lines
+// otherwise.
 #pragma once
 
 #include <chrono>

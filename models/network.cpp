@@ -11,6 +11,8 @@ NormalizeImpl::NormalizeImpl(const std::vector<double>& mean, const std::vector<
   inv_std_ = register_buffer("inv_std", 1.0 / torch::tensor(std, torch::kFloat32).view({1, c, 1, 1}));
 }
 
-torch::Tensor NormalizeImpl::forward(const torch::Tensor& x) { return (x - mean_) * inv_std_; }
+torch::Tensor NormalizeImpl::forward(const torch::Tensor& x) {
+  return (x - mean_) * inv_std_;
+}
 
 }  // namespace r2q::models

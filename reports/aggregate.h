@@ -1,5 +1,5 @@
-// Aggregation of runs into comparison rows: runs that differ only in their seed form one group; each metric is
-// summarised as mean, sample standard deviation and count over the group's finished runs.
+// Aggregation of runs into comparison rows: runs that differ only in their seed form one group; each metric
+// is summarised as mean, sample standard deviation and count over the group's finished runs.
 #pragma once
 
 #include <cstdint>

@@ -18,8 +18,10 @@ std::string cell(const nlohmann::json& v) {
 std::string escape(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else
+      out += c;
   }
   return out;
 }
@@ -84,8 +86,8 @@ void write_markdown(std::ostream& out, const Table& table, const ReportContext& 
   out << "\n" << finished << " of " << runs << " runs finished";
   if (failed) out << ", " << failed << " failed";
   out << ". Mean ± sample std over seeds; accuracies in percent on the test set. Code: "
-      << (table.commits.empty() ? std::string("–") : join(table.commits, ", ")) << ". Store: " << context.store_path
-      << ".\n";
+      << (table.commits.empty() ? std::string("–") : join(table.commits, ", "))
+      << ". Store: " << context.store_path << ".\n";
 }
 
 }  // namespace r2q::reports

@@ -1,4 +1,5 @@
-// Markdown (GitHub-flavoured) comparison tables: one row per configuration, mean ± std over seeds, in percent.
+// Markdown (GitHub-flavoured) comparison tables: one row per configuration, mean ± std over seeds, in
+// percent.
 #pragma once
 
 #include <ostream>

@@ -28,8 +28,8 @@ Dataset decode_cifar10(const std::string& bytes, const std::filesystem::path& pa
     const char* record = bytes.data() + i * kRecord;
     auto label = static_cast<unsigned char>(record[0]);
     if (label > 9)
-      throw InputError(path.string() + ": record " + std::to_string(i) + " has label " + std::to_string(label) +
-                       " (expected 0-9); not a CIFAR-10 batch?");
+      throw InputError(path.string() + ": record " + std::to_string(i) + " has label " +
+                       std::to_string(label) + " (expected 0-9); not a CIFAR-10 batch?");
     labels[i] = label;
     std::memcpy(images + i * kPixels, record + 1, kPixels);
   }

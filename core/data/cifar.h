@@ -13,6 +13,7 @@ namespace r2q::data {
 Dataset decode_cifar10(const std::string& bytes, const std::filesystem::path& path);
 
 // Reads and concatenates batch files.
-Dataset read_cifar10(const std::vector<std::filesystem::path>& files, std::string* fingerprint_material = nullptr);
+Dataset read_cifar10(const std::vector<std::filesystem::path>& files,
+                     std::string* fingerprint_material = nullptr);
 
 }  // namespace r2q::data

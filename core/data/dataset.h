@@ -39,9 +39,9 @@ struct Splits {
 };
 
 struct DataOptions {
-  std::string name;
-  std::optional<std::string> root;  // null: R2Q_DATA_DIR/<name>, else the dataset's default
-  std::int64_t train_limit = 0;     // 0 = all
+  std::string name{};
+  std::optional<std::string> root{};  // null: R2Q_DATA_DIR/<name>, else the dataset's default
+  std::int64_t train_limit = 0;       // 0 = all
   std::int64_t test_limit = 0;
   std::int64_t val_size = 0;  // taken from the end of the training set
 };

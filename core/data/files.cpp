@@ -22,10 +22,12 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 std::string gunzip_if_needed(std::string bytes, const std::filesystem::path& path) {
-  if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0x1f || static_cast<unsigned char>(bytes[1]) != 0x8b)
+  if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0x1f ||
+      static_cast<unsigned char>(bytes[1]) != 0x8b)
     return bytes;
   z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw InputError(path.string() + ": zlib initialisation failed");
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+    throw InputError(path.string() + ": zlib initialisation failed");
   z.next_in = reinterpret_cast<Bytef*>(bytes.data());
   z.avail_in = static_cast<uInt>(bytes.size());
   std::string out;
@@ -36,7 +38,8 @@ std::string gunzip_if_needed(std::string bytes, const std::filesystem::path& pat
     z.avail_out = sizeof chunk;
     rc = inflate(&z, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
-      std::string reason = rc == Z_BUF_ERROR ? "truncated gzip stream" : (z.msg ? z.msg : "corrupt gzip data");
+      std::string reason =
+          rc == Z_BUF_ERROR ? "truncated gzip stream" : (z.msg ? z.msg : "corrupt gzip data");
       inflateEnd(&z);
       throw InputError(path.string() + ": " + reason);
     }

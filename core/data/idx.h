@@ -1,4 +1,5 @@
-// The IDX format of MNIST and Fashion-MNIST (optionally gzip-compressed): big-endian header, then unsigned bytes.
+// The IDX format of MNIST and Fashion-MNIST (optionally gzip-compressed): big-endian header, then unsigned
+// bytes.
 #pragma once
 
 #include <torch/types.h>
@@ -12,8 +13,8 @@ namespace r2q::data {
 // (wrong magic, unsupported type, truncated, trailing bytes).
 torch::Tensor decode_idx(const std::string& bytes, const std::filesystem::path& path);
 
-// Reads an images file (N, H, W) and a labels file (N) into (N, 1, H, W) / (N) tensors; checks that the counts
-// agree and that every label is below `classes`.
+// Reads an images file (N, H, W) and a labels file (N) into (N, 1, H, W) / (N) tensors; checks that the
+// counts agree and that every label is below `classes`.
 struct IdxPair {
   torch::Tensor images, labels;
 };

@@ -34,8 +34,10 @@ Batch BatchLoader::operator[](int64_t index) const {
     labels = data_.labels.index_select(0, idx);
   }
   if (options_.augment)
-    images = augment_images(images, options_.pad,
-                            Rng::derive(options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(index)).next());
+    images = augment_images(
+        images, options_.pad,
+        Rng::derive(options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(index))
+            .next());
   return {images.to(torch::kFloat32).div_(255.0f), labels};
 }
 

@@ -1,5 +1,5 @@
-// Mini-batches of a dataset: deterministic order and augmentation derived from (seed, epoch, batch), so that a
-// run resumed from an epoch checkpoint sees exactly the batches the uninterrupted run would have seen.
+// Mini-batches of a dataset: deterministic order and augmentation derived from (seed, epoch, batch), so that
+// a run resumed from an epoch checkpoint sees exactly the batches the uninterrupted run would have seen.
 #pragma once
 
 #include <torch/types.h>
@@ -19,7 +19,7 @@ struct Batch {
 struct LoaderOptions {
   std::int64_t batch_size = 128;
   bool shuffle = false;
-  bool augment = false;    // random crop with `pad` zero padding, then horizontal flip with probability 1/2
+  bool augment = false;  // random crop with `pad` zero padding, then horizontal flip with probability 1/2
   int pad = 4;
   bool drop_last = false;  // training drops the incomplete last batch (BatchNorm needs > 1 sample)
   std::uint64_t seed = 0;

@@ -28,10 +28,10 @@ fs::path find_file(const fs::path& root, const std::string& stem) {
 RawData load_idx_dataset(const fs::path& root, const std::string& name, std::vector<double> mean,
                          std::vector<double> std) {
   std::string material;
-  auto train = read_idx_pair(find_file(root, "train-images-idx3-ubyte"), find_file(root, "train-labels-idx1-ubyte"),
-                             10, &material);
-  auto test = read_idx_pair(find_file(root, "t10k-images-idx3-ubyte"), find_file(root, "t10k-labels-idx1-ubyte"), 10,
-                            &material);
+  auto train = read_idx_pair(find_file(root, "train-images-idx3-ubyte"),
+                             find_file(root, "train-labels-idx1-ubyte"), 10, &material);
+  auto test = read_idx_pair(find_file(root, "t10k-images-idx3-ubyte"),
+                            find_file(root, "t10k-labels-idx1-ubyte"), 10, &material);
   if (train.images.sizes().slice(1) != test.images.sizes().slice(1))
     throw InputError(root.string() + ": train and test images have different shapes");
   RawData raw;
@@ -63,8 +63,9 @@ RawData load_cifar10(const fs::path& root) {
   RawData raw;
   raw.train = read_cifar10(train_files, &material);
   raw.test = read_cifar10({test_file}, &material);
-  raw.info = {"cifar10", 3, 32, 32, 10, {0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}, sha256_hex(material),
-              dir.string()};
+  raw.info = {
+      "cifar10",   3, 32, 32, 10, {0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}, sha256_hex(material),
+      dir.string()};
   return raw;
 }
 
@@ -75,18 +76,26 @@ void register_builtins(Registry<DatasetEntry>& r) {
         {"Zalando Fashion-MNIST, 28x28 grey, 60k train / 10k test", "/usr/share/datasets/fashion-mnist",
          "install it with `sudo apt-get install dataset-fashion-mnist` (scripts/setup does)",
          [](const fs::path& root) { return load_idx_dataset(root, "fashion-mnist", {0.2860}, {0.3530}); }});
-  r.add("mnist",
-        {"MNIST digits, 28x28 grey, 60k train / 10k test", "/usr/share/datasets/mnist",
-         "put the four IDX files (train-images-idx3-ubyte.gz, ...) there",
-         [](const fs::path& root) { return load_idx_dataset(root, "mnist", {0.1307}, {0.3081}); }});
+  r.add("mnist", {"MNIST digits, 28x28 grey, 60k train / 10k test", "/usr/share/datasets/mnist",
+                  "put the four IDX files (train-images-idx3-ubyte.gz, ...) there",
+                  [](const fs::path& root) { return load_idx_dataset(root, "mnist", {0.1307}, {0.3081}); }});
   r.add("cifar10",
         {"CIFAR-10, 32x32 RGB, 50k train / 10k test (binary version)", "/usr/share/datasets/cifar10",
-         "download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it there",
+         "download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it "
+         "there",
          load_cifar10});
-  r.add("synthetic", {"generated: 10 classes of 1x28x28 prototypes + noise, 2000 train / 500 test", {}, {},
-                      [](const fs::path&) { return make_synthetic("synthetic", {1, 28, 10, 2000, 500}); }});
-  r.add("synthetic-rgb", {"generated: 10 classes of 3x32x32 prototypes + noise, 2000 train / 500 test", {}, {},
-                          [](const fs::path&) { return make_synthetic("synthetic-rgb", {3, 32, 10, 2000, 500}); }});
+  r.add("synthetic", {"generated: 10 classes of 1x28x28 prototypes + noise, 2000 train / 500 test",
+                      {},
+                      {},
+                      [](const fs::path&) {
+                        return make_synthetic("synthetic", {1, 28, 10, 2000, 500});
+                      }});
+  r.add("synthetic-rgb", {"generated: 10 classes of 3x32x32 prototypes + noise, 2000 train / 500 test",
+                          {},
+                          {},
+                          [](const fs::path&) {
+                            return make_synthetic("synthetic-rgb", {3, 32, 10, 2000, 500});
+                          }});
 }
 
 Registry<DatasetEntry>& dataset_registry() {
@@ -111,8 +120,8 @@ Dataset Dataset::slice(std::int64_t begin, std::int64_t end) const {
 Splits split(RawData raw, const DataOptions& o) {
   int64_t n = raw.train.size();
   if (o.val_size >= n)
-    throw InputError("dataset.val_size: " + std::to_string(o.val_size) + " leaves no training images (" + raw.info.name +
-                     " has " + std::to_string(n) + " training images)");
+    throw InputError("dataset.val_size: " + std::to_string(o.val_size) + " leaves no training images (" +
+                     raw.info.name + " has " + std::to_string(n) + " training images)");
   Splits s;
   s.info = raw.info;
   s.train = raw.train.slice(0, n - o.val_size);

@@ -10,8 +10,8 @@
 namespace r2q::data {
 namespace {
 
-// One sample set: pixel = 255 * clamp(0.65 * prototype + 0.35 * noise). Prototypes are bilinear upsamplings of a
-// random 4x4 grid per channel, so classes differ in coarse structure that small CNNs learn in one epoch.
+// One sample set: pixel = 255 * clamp(0.65 * prototype + 0.35 * noise). Prototypes are bilinear upsamplings
+// of a random 4x4 grid per channel, so classes differ in coarse structure that small CNNs learn in one epoch.
 Dataset generate(const torch::Tensor& prototypes, int64_t n, Rng& rng) {
   int64_t classes = prototypes.size(0), c = prototypes.size(1), s = prototypes.size(2);
   Dataset d{torch::empty({n, c, s, s}, torch::kUInt8), torch::empty({n}, torch::kInt64)};
@@ -38,12 +38,11 @@ RawData make_synthetic(const std::string& name, const SyntheticShape& shape) {
   auto* g = grid.data_ptr<float>();
   for (int64_t i = 0; i < grid.numel(); ++i) g[i] = static_cast<float>(rng.uniform());
   namespace F = torch::nn::functional;
-  torch::Tensor prototypes =
-      F::interpolate(grid, F::InterpolateFuncOptions()
-                               .size(std::vector<int64_t>{shape.size, shape.size})
-                               .mode(torch::kBilinear)
-                               .align_corners(true))
-          .contiguous();
+  torch::Tensor prototypes = F::interpolate(grid, F::InterpolateFuncOptions()
+                                                      .size(std::vector<int64_t>{shape.size, shape.size})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(true))
+                                 .contiguous();
   RawData raw;
   raw.train = generate(prototypes, shape.train, rng);
   raw.test = generate(prototypes, shape.test, rng);

@@ -1,6 +1,7 @@
 // The run key: SHA-256 of a canonical JSON form of a resolved run config. Same config -> same key on every
 // machine. The canonical form keeps only the fields that differ from their default, so adding a field with a
-// default that preserves the old behaviour does not change any existing key (tests pin the defaults and keys).
+// default that preserves the old behaviour does not change any existing key (tests pin the defaults and
+// keys).
 #pragma once
 
 #include <nlohmann/json.hpp>

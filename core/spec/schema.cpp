@@ -53,11 +53,18 @@ std::vector<Field> make_fields() {
   const double kMaxWeight = 1e6;
   std::vector<Field> f;
   // dataset
-  f.push_back(plain("dataset.name", T::String, "fashion-mnist", "dataset name (see `r2q version` for the list)"));
-  f.push_back(plain("dataset.root", T::NullableString, nullptr,
-                    "directory of the dataset files; null = the dataset's default (R2Q_DATA_DIR overrides)"));
-  f.push_back(number("dataset.train_limit", T::Int, 0, 0, kMaxCount, "use only the first N training images; 0 = all"));
-  f.push_back(number("dataset.test_limit", T::Int, 0, 0, kMaxCount, "use only the first N test images; 0 = all"));
+  f.push_back(
+      plain("dataset.name", T::String, "fashion-mnist", "dataset name (see `r2q version` for the list)"));
+  // Where the files are is not what they are: the root is kept out of the run key (the data's fingerprint is
+  // stored with every run instead), so one config has one key on every machine.
+  Field root = plain("dataset.root", T::NullableString, nullptr,
+                     "directory of the dataset files; null = the dataset's default (R2Q_DATA_DIR overrides)");
+  root.execution_only = true;
+  f.push_back(root);
+  f.push_back(number("dataset.train_limit", T::Int, 0, 0, kMaxCount,
+                     "use only the first N training images; 0 = all"));
+  f.push_back(
+      number("dataset.test_limit", T::Int, 0, 0, kMaxCount, "use only the first N test images; 0 = all"));
   f.push_back(number("dataset.val_size", T::Int, 5000, 0, kMaxCount,
                      "images held out from the end of the training set for validation"));
   // model
@@ -79,11 +86,13 @@ std::vector<Field> make_fields() {
   f.push_back(plain("train.augment", T::Bool, true, "random crop (padding 4) and horizontal flip"));
   // loss terms
   f.push_back(number("loss.ce", T::Float, 1.0, 0, kMaxWeight, "weight of cross-entropy on the labels"));
-  f.push_back(number("loss.kd", T::Float, 0.0, 0, kMaxWeight, "weight of distillation from the FP32 teacher"));
-  f.push_back(number("loss.structural", T::Float, 0.0, 0, kMaxWeight, "weight of the relational structural loss"));
+  f.push_back(
+      number("loss.kd", T::Float, 0.0, 0, kMaxWeight, "weight of distillation from the FP32 teacher"));
+  f.push_back(
+      number("loss.structural", T::Float, 0.0, 0, kMaxWeight, "weight of the relational structural loss"));
   f.push_back(number("loss.adversarial", T::Float, 0.0, 0, kMaxWeight, "weight of the GAN (critic) loss"));
-  f.push_back(choice("loss.lipschitz.mode", "gp", {"gp", "spectral", "none"},
-                     "how the critic is kept Lipschitz"));
+  f.push_back(
+      choice("loss.lipschitz.mode", "gp", {"gp", "spectral", "none"}, "how the critic is kept Lipschitz"));
   f.push_back(number("loss.lipschitz.weight", T::Float, 10.0, 0, kMaxWeight, "gradient-penalty weight"));
   f.push_back(number("loss.perturbation", T::Float, 0.0, 0, kMaxWeight, "weight of the perturbation loss"));
   f.push_back(number("loss.spectral", T::Float, 0.0, 0, kMaxWeight, "weight of the spectral-norm penalty"));
@@ -96,7 +105,8 @@ std::vector<Field> make_fields() {
   f.push_back(plain("eval.transfer", T::Bool, false, "also attack with examples made on the FP32 teacher"));
   f.push_back(plain("eval.backend", T::NullableString, nullptr, "also evaluate on a deployment backend"));
   // run
-  f.push_back(number("seed", T::Int, 0, 0, 2147483647.0, "random seed (initialisation, data order, augmentation)"));
+  f.push_back(
+      number("seed", T::Int, 0, 0, 2147483647.0, "random seed (initialisation, data order, augmentation)"));
   f.push_back(choice("device", "cpu", {"cpu", "cuda"}, "training device"));
   Field threads = number("threads", T::Int, 0, 0, 4096, "CPU threads for this run; 0 = all cores");
   threads.execution_only = true;
@@ -212,11 +222,12 @@ json check_value(const Field& field, const json& value, const std::string& where
       if (!value.is_string() || value.get<std::string>().empty()) bad(field, value, where);
       return value;
     case FieldType::NullableString:
-      if (!value.is_null() && (!value.is_string() || value.get<std::string>().empty())) bad(field, value, where);
+      if (!value.is_null() && (!value.is_string() || value.get<std::string>().empty()))
+        bad(field, value, where);
       return value;
     case FieldType::Choice:
-      if (!value.is_string() ||
-          std::find(field.choices.begin(), field.choices.end(), value.get<std::string>()) == field.choices.end())
+      if (!value.is_string() || std::find(field.choices.begin(), field.choices.end(),
+                                          value.get<std::string>()) == field.choices.end())
         bad(field, value, where);
       return value;
     case FieldType::FloatList: {

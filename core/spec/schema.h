@@ -21,8 +21,8 @@ struct Field {
   bool min_exclusive = false;
   bool max_exclusive = false;
   std::vector<std::string> choices;  // Choice only
-  // Execution settings (threads) change how fast a run goes, not what it computes: they are kept out of the
-  // stored config and the run key.
+  // Execution settings (threads, where the data lives) change how a run is executed, not what it computes:
+  // they are kept out of the stored config and the run key, and recorded in the run's environment instead.
   bool execution_only = false;
   std::string help;
 };
@@ -39,8 +39,9 @@ nlohmann::json default_config();
 // Defaults of the execution-only fields ({"threads": 0}).
 nlohmann::json default_execution();
 
-// Checks `value` against the field and returns it in canonical form: integers as int64, floats as double, float
-// lists sorted and without duplicates. `where` names the value for the error message ("spec.json: base.train.lr").
+// Checks `value` against the field and returns it in canonical form: integers as int64, floats as double,
+// float lists sorted and without duplicates. `where` names the value for the error message ("spec.json:
+// base.train.lr").
 nlohmann::json check_value(const Field& field, const nlohmann::json& value, const std::string& where);
 
 // A human description of what the field accepts ("a number in (0, 100]").

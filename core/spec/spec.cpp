@@ -42,8 +42,8 @@ ordered_json parse_ordered(const std::string& text, const std::string& source) {
     using E = ordered_json::parse_event_t;
     if (event == E::object_start) open_objects.emplace_back();
     if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
-    if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
-        duplicate.empty())
+    if (event == E::key && !open_objects.empty() &&
+        !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
       duplicate = parsed.get<std::string>();
     return true;
   };
@@ -53,8 +53,13 @@ ordered_json parse_ordered(const std::string& text, const std::string& source) {
   } catch (const ordered_json::parse_error& e) {
     std::string what = e.what();
     auto pos = what.find("syntax error");
-    throw InputError(source + ":" + line_column(text, e.byte ? e.byte - 1 : 0) + ": invalid JSON: " +
-                     (pos == std::string::npos ? what : what.substr(pos)));
+    throw InputError(source + ":" + line_column(text, e.byte ? e.byte - 1 : 0) +
+                     ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const ordered_json::exception& e) {
+    // e.g. a number too large for a double ("1e999")
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    throw InputError(source + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   if (!duplicate.empty()) throw InputError(source + ": duplicate key \"" + duplicate + "\"");
   return j;
@@ -62,7 +67,8 @@ ordered_json parse_ordered(const std::string& text, const std::string& source) {
 
 [[noreturn]] void unknown_path(const std::string& path, const std::string& where) {
   std::string hint = closest_match(path, field_paths());
-  throw InputError(where + ": unknown field \"" + path + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+  throw InputError(where + ": unknown field \"" + path + "\"" +
+                   (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
 }
 
 void set_dotted(json& root, const std::string& path, const json& value) {
@@ -173,7 +179,8 @@ RunSpec resolve(const json& partial, const std::string& where) {
   return finish(std::move(config), std::move(execution));
 }
 
-Experiment parse_experiment(const std::string& text, const std::string& source, const ExpandOptions& options) {
+Experiment parse_experiment(const std::string& text, const std::string& source,
+                            const ExpandOptions& options) {
   ordered_json spec = parse_ordered(text, source);
   if (!spec.is_object()) throw InputError(source + ": a spec is a JSON object, got " + spec.dump());
   for (auto it = spec.begin(); it != spec.end(); ++it)
@@ -212,7 +219,8 @@ Experiment parse_experiment(const std::string& text, const std::string& source, 
       std::vector<json> values;
       for (std::size_t i = 0; i < it.value().size(); ++i) {
         json c = resolved_base.config, e = resolved_base.execution;
-        apply_override(c, e, it.key(), json::parse(it.value()[i].dump()), where + "[" + std::to_string(i) + "]");
+        apply_override(c, e, it.key(), json::parse(it.value()[i].dump()),
+                       where + "[" + std::to_string(i) + "]");
         values.push_back(json::parse(it.value()[i].dump()));
       }
       count *= values.size();
@@ -289,7 +297,8 @@ Experiment parse_experiment(const std::string& text, const std::string& source, 
   }
 
   std::vector<RunSpec> runs;
-  for (auto& p : resolved) runs.push_back(finish(std::move(p.config), std::move(p.execution), std::move(p.label)));
+  for (auto& p : resolved)
+    runs.push_back(finish(std::move(p.config), std::move(p.execution), std::move(p.label)));
 
   // Points that resolve to the same config are one run.
   std::set<std::string> seen;

@@ -19,10 +19,10 @@ struct RunSpec {
 
 struct Experiment {
   std::string name;
-  std::string source;    // file name (or "<string>") used in messages
-  nlohmann::json spec;   // the spec as written
-  std::vector<RunSpec> runs;               // in grid order, duplicates removed
-  std::size_t duplicates = 0;              // points that resolved to an already listed run
+  std::string source;                        // file name (or "<string>") used in messages
+  nlohmann::json spec;                       // the spec as written
+  std::vector<RunSpec> runs;                 // in grid order, duplicates removed
+  std::size_t duplicates = 0;                // points that resolved to an already listed run
   std::vector<std::string> unused_excludes;  // exclude entries that matched nothing (likely typos)
 };
 
@@ -34,7 +34,8 @@ struct ExpandOptions {
 // Reads and expands a spec file. Errors name the file, the dotted path and the bad value.
 Experiment load_experiment(const std::filesystem::path& file, const ExpandOptions& options = {});
 // Same for JSON text already in memory; `source` names it in messages.
-Experiment parse_experiment(const std::string& text, const std::string& source, const ExpandOptions& options = {});
+Experiment parse_experiment(const std::string& text, const std::string& source,
+                            const ExpandOptions& options = {});
 
 // Parses JSON text, rejecting duplicate keys and reporting line:column on syntax errors.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source);

@@ -8,8 +8,9 @@
 namespace r2q::store {
 namespace {
 
-[[noreturn]] void raise(sqlite3* db, int rc, const std::string& context) {
-  std::string message = context + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+// Maps an SQLite result code to r2q's error kinds: contention can be retried, a foreign or damaged file is
+// bad input, a full disk or I/O failure fails the run.
+[[noreturn]] void throw_for(int rc, const std::string& message) {
   int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw BusyError(message);
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||
@@ -19,15 +20,22 @@ namespace {
   throw std::runtime_error(message);
 }
 
+[[noreturn]] void raise(sqlite3* db, int rc, const std::string& context) {
+  throw_for(rc, context + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
 }  // namespace
 
-Statement::Statement(sqlite3* db, std::string_view sql, const std::string& db_name) : db_(db), db_name_(db_name) {
+Statement::Statement(sqlite3* db, std::string_view sql, const std::string& db_name)
+    : db_(db), db_name_(db_name) {
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt_,
                               nullptr);
   if (rc != SQLITE_OK) raise(db, rc, db_name_ + ": preparing \"" + std::string(sql) + "\"");
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 static void check_bind(sqlite3* db, int rc, const std::string& name) {
   if (rc != SQLITE_OK) raise(db, rc, name + ": bind");
@@ -46,7 +54,8 @@ Statement& Statement::bind(int index, double value) {
   return *this;
 }
 Statement& Statement::bind(int index, std::string_view value) {
-  check_bind(db_, sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT),
+  check_bind(db_,
+             sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT),
              db_name_);
   return *this;
 }
@@ -72,12 +81,19 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-std::int64_t Statement::get_int(int column) const { return sqlite3_column_int64(stmt_, column); }
-double Statement::get_double(int column) const { return sqlite3_column_double(stmt_, column); }
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+std::int64_t Statement::get_int(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+double Statement::get_double(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
 std::string Statement::get_text(int column) const {
   const unsigned char* text = sqlite3_column_text(stmt_, column);
-  return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column)) : std::string();
+  return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column))
+              : std::string();
 }
 std::optional<std::string> Statement::get_optional_text(int column) const {
   if (is_null(column)) return std::nullopt;
@@ -89,8 +105,8 @@ std::optional<double> Statement::get_optional_double(int column) const {
 }
 
 Database::Database(const std::filesystem::path& path, Mode mode) : name_(path.string()), mode_(mode) {
-  int flags = SQLITE_OPEN_NOMUTEX | (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY
-                                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(name_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = name_ + ": cannot open store: " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
@@ -112,14 +128,7 @@ void Database::exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string message = error ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    int primary = rc & 0xff;
-    std::string context = name_ + ": " + message;
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw BusyError(context);
-    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || primary == SQLITE_READONLY ||
-        primary == SQLITE_CANTOPEN || primary == SQLITE_PERM)
-      throw InputError(context);
-    if (primary == SQLITE_FULL || primary == SQLITE_IOERR) throw RunError(context);
-    throw std::runtime_error(context);
+    throw_for(rc, name_ + ": " + message);
   }
 }
 
@@ -136,9 +145,13 @@ std::int64_t Database::pragma_int(std::string_view name) {
   return s.step() ? s.get_int(0) : 0;
 }
 
-std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Database::changes() const {
+  return sqlite3_changes64(db_);
+}
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
   if (!done_) {
@@ -155,6 +168,8 @@ void Transaction::commit() {
   done_ = true;
 }
 
-const char* sqlite_version() { return sqlite3_libversion(); }
+const char* sqlite_version() {
+  return sqlite3_libversion();
+}
 
 }  // namespace r2q::store

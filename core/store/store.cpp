@@ -18,7 +18,8 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void flatten(const json& value, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+void flatten(const json& value, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>& out) {
   if (value.is_object()) {
     for (auto it = value.begin(); it != value.end(); ++it)
       flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
@@ -28,7 +29,8 @@ void flatten(const json& value, const std::string& prefix, std::vector<std::pair
 }
 
 constexpr const char* kRunColumns =
-    "run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, epoch, error, checkpoint, "
+    "run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, epoch, error, "
+    "checkpoint, "
     "git_commit, git_dirty, environment, created";
 
 RunRecord read_run(const Statement& s) {
@@ -84,19 +86,24 @@ Store::Store(const std::filesystem::path& path, Mode mode) : path_(path) {
       throw InputError(path.string() + ": no store here (run `r2q sweep SPEC` first, or pass --db FILE)");
   } else if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ec)) {
     std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw InputError(path.parent_path().string() + ": cannot create the store's directory: " + ec.message());
+    if (ec)
+      throw InputError(path.parent_path().string() +
+                       ": cannot create the store's directory: " + ec.message());
   }
-  db_ = std::make_unique<Database>(path, mode == Mode::ReadOnly ? Database::Mode::ReadOnly : Database::Mode::ReadWrite);
+  db_ = std::make_unique<Database>(
+      path, mode == Mode::ReadOnly ? Database::Mode::ReadOnly : Database::Mode::ReadWrite);
   db_->exec("PRAGMA busy_timeout = 5000");
 
   // Identify the file before changing anything in it.
   std::int64_t app = db_->pragma_int("application_id");
   std::int64_t version = db_->pragma_int("user_version");
   if (app != 0 && app != kApplicationId)
-    throw InputError(path.string() + ": not an r2q store (SQLite application_id " + std::to_string(app) + ")");
+    throw InputError(path.string() + ": not an r2q store (SQLite application_id " + std::to_string(app) +
+                     ")");
   if (version > kSchemaVersion)
-    throw InputError(path.string() + ": written by a newer r2q (store schema version " + std::to_string(version) +
-                     "; this r2q reads up to " + std::to_string(kSchemaVersion) + "); upgrade r2q");
+    throw InputError(path.string() + ": written by a newer r2q (store schema version " +
+                     std::to_string(version) + "; this r2q reads up to " + std::to_string(kSchemaVersion) +
+                     "); upgrade r2q");
   if (app == 0) {
     Statement& s = db_->prepare("SELECT count(*) FROM sqlite_master");
     ResetGuard guard(s);
@@ -121,7 +128,8 @@ Store::Store(Store&&) noexcept = default;
 void Store::migrate() {
   const auto& ladder = migrations();
   static_assert(kSchemaVersion >= 1);
-  if (static_cast<int>(ladder.size()) != kSchemaVersion) throw std::logic_error("migration ladder != schema version");
+  if (static_cast<int>(ladder.size()) != kSchemaVersion)
+    throw std::logic_error("migration ladder != schema version");
   while (true) {
     bool done = false;
     write([&] {
@@ -139,12 +147,15 @@ void Store::migrate() {
   }
 }
 
-int Store::schema_version() { return static_cast<int>(db_->pragma_int("user_version")); }
+int Store::schema_version() {
+  return static_cast<int>(db_->pragma_int("user_version"));
+}
 
 template <class F>
 void Store::write(F&& body) {
-  // busy_timeout waits inside SQLite; this outer loop covers what it does not (a BUSY from BEGIN IMMEDIATE after
-  // the timeout, SQLITE_LOCKED), with jittered exponential backoff so that workers do not retry in lockstep.
+  // busy_timeout waits inside SQLite; this outer loop covers what it does not (a BUSY from BEGIN IMMEDIATE
+  // after the timeout, SQLITE_LOCKED), with jittered exponential backoff so that workers do not retry in
+  // lockstep.
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::minutes(5);
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -155,9 +166,11 @@ void Store::write(F&& body) {
       tx.commit();
       return;
     } catch (const BusyError& e) {
-      if (Clock::now() > deadline) throw RunError(path_.string() + ": store stayed locked for 5 minutes: " + e.what());
+      if (Clock::now() > deadline)
+        throw RunError(path_.string() + ": store stayed locked for 5 minutes: " + e.what());
       int cap_ms = std::min(1000, 5 << std::min(attempt, 8));
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(1, cap_ms)(rng)));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(1, cap_ms)(rng)));
     }
   }
 }
@@ -168,7 +181,8 @@ void Store::add_experiment(const std::string& name, const json& spec, const std:
     double now = now_seconds();
     db_->prepare(
            "INSERT INTO experiments(name, spec, source, created, updated) VALUES (?1, ?2, ?3, ?4, ?4) "
-           "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, source = excluded.source, updated = excluded.updated")
+           "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, source = excluded.source, updated = "
+           "excluded.updated")
         .bind(1, name)
         .bind(2, spec.dump())
         .bind(3, source)
@@ -178,7 +192,8 @@ void Store::add_experiment(const std::string& name, const json& spec, const std:
     if (replace_runs) db_->prepare("DELETE FROM experiment_runs WHERE experiment = ?1").bind(1, name).run();
     std::int64_t first_position = 0;
     if (!replace_runs) {
-      Statement& s = db_->prepare("SELECT coalesce(max(position) + 1, 0) FROM experiment_runs WHERE experiment = ?1");
+      Statement& s =
+          db_->prepare("SELECT coalesce(max(position) + 1, 0) FROM experiment_runs WHERE experiment = ?1");
       ResetGuard guard(s);
       s.bind(1, name);
       if (s.step()) first_position = s.get_int(0);
@@ -190,8 +205,10 @@ void Store::add_experiment(const std::string& name, const json& spec, const std:
       if (s.step()) seq = s.get_int(0);
     }
     Statement& insert_run = db_->prepare(
-        "INSERT OR IGNORE INTO runs(run_key, config, status, created, seq) VALUES (?1, ?2, 'pending', ?3, ?4)");
-    Statement& insert_param = db_->prepare("INSERT OR IGNORE INTO params(run_key, path, value) VALUES (?1, ?2, ?3)");
+        "INSERT OR IGNORE INTO runs(run_key, config, status, created, seq) VALUES (?1, ?2, 'pending', ?3, "
+        "?4)");
+    Statement& insert_param =
+        db_->prepare("INSERT OR IGNORE INTO params(run_key, path, value) VALUES (?1, ?2, ?3)");
     Statement& link = db_->prepare(
         "INSERT INTO experiment_runs(experiment, run_key, position) VALUES (?1, ?2, ?3) "
         "ON CONFLICT(experiment, run_key) DO NOTHING");
@@ -201,7 +218,8 @@ void Store::add_experiment(const std::string& name, const json& spec, const std:
       if (db_->changes() > 0) {
         std::vector<std::pair<std::string, std::string>> flat;
         flatten(run.config, "", flat);
-        for (const auto& [path, value] : flat) insert_param.bind(1, run.key).bind(2, path).bind(3, value).run();
+        for (const auto& [path, value] : flat)
+          insert_param.bind(1, run.key).bind(2, path).bind(3, value).run();
       }
       link.bind(1, name).bind(2, run.key).bind(3, first_position + static_cast<std::int64_t>(i)).run();
     }
@@ -219,7 +237,8 @@ std::vector<std::string> Store::experiments() {
 std::vector<std::string> Store::experiments_of(const std::string& key) {
   std::vector<std::string> out;
   Statement& s = db_->prepare(
-      "SELECT experiment FROM experiment_runs JOIN experiments ON experiments.name = experiment_runs.experiment "
+      "SELECT experiment FROM experiment_runs JOIN experiments ON experiments.name = "
+      "experiment_runs.experiment "
       "WHERE run_key = ?1 ORDER BY experiments.created");
   ResetGuard guard(s);
   s.bind(1, key);
@@ -305,7 +324,16 @@ ClaimResult Store::claim(const std::string& key, const Claimant& who, const json
   return result;
 }
 
-void Store::require_owner(const std::string& key, const std::string& worker, const char* action) {
+template <class Bind>
+void Store::update_held(const std::string& key, const std::string& worker, std::string_view assignments,
+                        const char* action, Bind&& bind_rest) {
+  // Only the worker that holds a running run may change it: a worker whose run was reclaimed (it was presumed
+  // dead) must not overwrite the new holder's progress.
+  Statement& s = db_->prepare("UPDATE runs SET " + std::string(assignments) +
+                              " WHERE run_key = ?1 AND worker = ?2 AND status = 'running'");
+  s.bind(1, key).bind(2, worker);
+  bind_rest(s);
+  s.run();
   if (db_->changes() == 0)
     throw RunError(path_.string() + ": cannot " + action + " run " + key + ": worker " + worker +
                    " no longer holds it (it was reclaimed or reset)");
@@ -313,108 +341,77 @@ void Store::require_owner(const std::string& key, const std::string& worker, con
 
 void Store::heartbeat(const std::string& key, const std::string& worker, std::optional<int> epoch) {
   write([&] {
-    Statement& s = db_->prepare(
-        "UPDATE runs SET heartbeat = ?3, epoch = coalesce(?4, epoch) WHERE run_key = ?1 AND worker = ?2 AND "
-        "status = 'running'");
-    s.bind(1, key).bind(2, worker).bind(3, now_seconds());
-    if (epoch)
-      s.bind(4, *epoch);
-    else
-      s.bind(4, nullptr);
-    s.run();
-    require_owner(key, worker, "update the heartbeat of");
+    update_held(key, worker, "heartbeat = ?3, epoch = coalesce(?4, epoch)", "update the heartbeat of",
+                [&](Statement& s) {
+                  s.bind(3, now_seconds());
+                  if (epoch)
+                    s.bind(4, *epoch);
+                  else
+                    s.bind(4, nullptr);
+                });
   });
 }
 
-void Store::record_metrics(const std::string& key, const std::string& worker, const std::vector<Metric>& metrics) {
+void Store::record_metrics(const std::string& key, const std::string& worker,
+                           const std::vector<Metric>& metrics) {
   write([&] {
-    double now = now_seconds();
-    db_->prepare("UPDATE runs SET heartbeat = ?3 WHERE run_key = ?1 AND worker = ?2 AND status = 'running'")
-        .bind(1, key)
-        .bind(2, worker)
-        .bind(3, now)
-        .run();
-    require_owner(key, worker, "record metrics of");
-    Statement& insert =
-        db_->prepare("INSERT OR REPLACE INTO metrics(run_key, name, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
-    for (const auto& m : metrics) insert.bind(1, key).bind(2, m.name).bind(3, m.step).bind(4, m.value).bind(5, now).run();
+    const double now = now_seconds();
+    update_held(key, worker, "heartbeat = ?3", "record metrics of", [&](Statement& s) { s.bind(3, now); });
+    insert_metrics(key, metrics, now);
   });
+}
+
+void Store::insert_metrics(const std::string& key, const std::vector<Metric>& metrics, double now) {
+  // Keyed by (run, name, step): recording an epoch again after a resume replaces the identical row.
+  Statement& insert = db_->prepare(
+      "INSERT OR REPLACE INTO metrics(run_key, name, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
+  for (const auto& m : metrics)
+    insert.bind(1, key).bind(2, m.name).bind(3, m.step).bind(4, m.value).bind(5, now).run();
 }
 
 void Store::set_environment(const std::string& key, const std::string& worker, const json& environment) {
   write([&] {
-    db_->prepare("UPDATE runs SET environment = ?3 WHERE run_key = ?1 AND worker = ?2 AND status = 'running'")
-        .bind(1, key)
-        .bind(2, worker)
-        .bind(3, environment.dump())
-        .run();
-    require_owner(key, worker, "record the environment of");
+    update_held(key, worker, "environment = ?3", "record the environment of",
+                [&](Statement& s) { s.bind(3, environment.dump()); });
   });
 }
 
-void Store::record_checkpoint(const std::string& key, const std::string& worker, const std::string& path, int epoch) {
+void Store::record_checkpoint(const std::string& key, const std::string& worker, const std::string& path,
+                              int epoch) {
   write([&] {
-    db_->prepare(
-           "UPDATE runs SET checkpoint = ?3, epoch = ?4, heartbeat = ?5 WHERE run_key = ?1 AND worker = ?2 AND "
-           "status = 'running'")
-        .bind(1, key)
-        .bind(2, worker)
-        .bind(3, path)
-        .bind(4, epoch)
-        .bind(5, now_seconds())
-        .run();
-    require_owner(key, worker, "record the checkpoint of");
+    update_held(key, worker, "checkpoint = ?3, epoch = ?4, heartbeat = ?5", "record the checkpoint of",
+                [&](Statement& s) { s.bind(3, path).bind(4, epoch).bind(5, now_seconds()); });
   });
 }
 
-void Store::finish(const std::string& key, const std::string& worker, const std::vector<Metric>& final_metrics) {
+void Store::finish(const std::string& key, const std::string& worker,
+                   const std::vector<Metric>& final_metrics) {
   write([&] {
-    double now = now_seconds();
-    db_->prepare(
-           "UPDATE runs SET status = 'finished', finished = ?3, heartbeat = ?3, error = NULL WHERE run_key = ?1 "
-           "AND worker = ?2 AND status = 'running'")
-        .bind(1, key)
-        .bind(2, worker)
-        .bind(3, now)
-        .run();
-    require_owner(key, worker, "finish");
-    Statement& insert =
-        db_->prepare("INSERT OR REPLACE INTO metrics(run_key, name, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
-    for (const auto& m : final_metrics)
-      insert.bind(1, key).bind(2, m.name).bind(3, m.step).bind(4, m.value).bind(5, now).run();
+    const double now = now_seconds();
+    update_held(key, worker, "status = 'finished', finished = ?3, heartbeat = ?3, error = NULL", "finish",
+                [&](Statement& s) { s.bind(3, now); });
+    insert_metrics(key, final_metrics, now);
   });
 }
 
 void Store::fail(const std::string& key, const std::string& worker, const std::string& error) {
   write([&] {
-    db_->prepare(
-           "UPDATE runs SET status = 'failed', finished = ?3, heartbeat = ?3, error = ?4 WHERE run_key = ?1 AND "
-           "worker = ?2 AND status = 'running'")
-        .bind(1, key)
-        .bind(2, worker)
-        .bind(3, now_seconds())
-        .bind(4, error)
-        .run();
-    require_owner(key, worker, "mark as failed");
+    update_held(key, worker, "status = 'failed', finished = ?3, heartbeat = ?3, error = ?4", "mark as failed",
+                [&](Statement& s) { s.bind(3, now_seconds()).bind(4, error); });
   });
 }
 
 void Store::release(const std::string& key, const std::string& worker, const std::string& note) {
   write([&] {
-    db_->prepare(
-           "UPDATE runs SET status = 'pending', worker = NULL, error = ?3 WHERE run_key = ?1 AND worker = ?2 AND "
-           "status = 'running'")
-        .bind(1, key)
-        .bind(2, worker)
-        .bind(3, note)
-        .run();
-    require_owner(key, worker, "release");
+    update_held(key, worker, "status = 'pending', worker = NULL, error = ?3", "release",
+                [&](Statement& s) { s.bind(3, note); });
   });
 }
 
 std::vector<MetricRecord> Store::metrics(const std::string& key) {
   std::vector<MetricRecord> out;
-  Statement& s = db_->prepare("SELECT name, step, value, time FROM metrics WHERE run_key = ?1 ORDER BY name, step");
+  Statement& s =
+      db_->prepare("SELECT name, step, value, time FROM metrics WHERE run_key = ?1 ORDER BY name, step");
   ResetGuard guard(s);
   s.bind(1, key);
   while (s.step()) {

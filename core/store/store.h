@@ -1,6 +1,7 @@
 // The experiment store (DESIGN §4): experiments, runs with their lifecycle, flattened params and metrics, in
 // one SQLite file. Writes are BEGIN IMMEDIATE transactions retried with jittered backoff; inserts are
-// idempotent and keyed by run key, so a sweep can be restarted at any moment without losing or duplicating work.
+// idempotent and keyed by run key, so a sweep can be restarted at any moment without losing or duplicating
+// work.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace r2q::store {
@@ -32,7 +34,7 @@ struct RunRecord {
   std::optional<std::string> worker, host;
   std::int64_t pid = 0;
   std::optional<double> heartbeat, started, finished;  // unix seconds
-  int epoch = 0;                                        // last epoch with a checkpoint
+  int epoch = 0;                                       // last epoch with a checkpoint
   std::optional<std::string> error, checkpoint, git_commit;
   bool git_dirty = false;
   nlohmann::json environment;
@@ -68,8 +70,8 @@ struct RunToAdd {
 class Store {
  public:
   enum class Mode { ReadOnly, ReadWrite };
-  // ReadWrite creates the file (and its directory) and migrates it to the current schema. ReadOnly requires an
-  // existing store. A store written by a newer r2q, or a file that is not an r2q store, is an InputError.
+  // ReadWrite creates the file (and its directory) and migrates it to the current schema. ReadOnly requires
+  // an existing store. A store written by a newer r2q, or a file that is not an r2q store, is an InputError.
   Store(const std::filesystem::path& path, Mode mode);
   ~Store();
   Store(Store&&) noexcept;
@@ -78,8 +80,8 @@ class Store {
   int schema_version();
 
   // Records the experiment and adds its runs as pending (runs already known keep their state). With
-  // `replace_runs` the experiment becomes exactly these runs (links to runs that left its spec are dropped; the
-  // runs themselves stay); otherwise the runs are appended to it (`r2q run`).
+  // `replace_runs` the experiment becomes exactly these runs (links to runs that left its spec are dropped;
+  // the runs themselves stay); otherwise the runs are appended to it (`r2q run`).
   void add_experiment(const std::string& name, const nlohmann::json& spec, const std::string& source,
                       const std::vector<RunToAdd>& runs, bool replace_runs = true);
   std::vector<std::string> experiments();
@@ -98,7 +100,8 @@ class Store {
   void heartbeat(const std::string& key, const std::string& worker, std::optional<int> epoch = std::nullopt);
   void record_metrics(const std::string& key, const std::string& worker, const std::vector<Metric>& metrics);
   void set_environment(const std::string& key, const std::string& worker, const nlohmann::json& environment);
-  void record_checkpoint(const std::string& key, const std::string& worker, const std::string& path, int epoch);
+  void record_checkpoint(const std::string& key, const std::string& worker, const std::string& path,
+                         int epoch);
   void finish(const std::string& key, const std::string& worker, const std::vector<Metric>& final_metrics);
   void fail(const std::string& key, const std::string& worker, const std::string& error);
   // running -> pending, keeping the checkpoint (interrupted by the user).
@@ -112,7 +115,10 @@ class Store {
   template <class F>
   void write(F&& body);
   void migrate();
-  void require_owner(const std::string& key, const std::string& worker, const char* action);
+  template <class Bind>
+  void update_held(const std::string& key, const std::string& worker, std::string_view assignments,
+                   const char* action, Bind&& bind_rest);
+  void insert_metrics(const std::string& key, const std::vector<Metric>& metrics, double now);
 
   std::filesystem::path path_;
   std::unique_ptr<Database> db_;

@@ -31,13 +31,17 @@ data::DataOptions data_options(const spec::RunSpec& run) {
   return o;
 }
 
-std::vector<double> float_list(const json& j) { return j.get<std::vector<double>>(); }
+std::vector<double> float_list(const json& j) {
+  return j.get<std::vector<double>>();
+}
 
 }  // namespace
 
 void check_runnable(const spec::RunSpec& run, const std::string& where) {
   const json& c = run.config;
-  auto fail = [&](const std::string& path, const std::string& why) { throw InputError(where + ": " + path + ": " + why); };
+  auto fail = [&](const std::string& path, const std::string& why) {
+    throw InputError(where + ": " + path + ": " + why);
+  };
   auto wrap = [&](const std::string& path, auto&& check) {
     try {
       check();
@@ -56,8 +60,10 @@ void check_runnable(const spec::RunSpec& run, const std::string& where) {
       fail(std::string("loss.") + term, "this loss term is not available in this build (available: ce)");
   if (c["loss"]["ce"].get<double>() <= 0) fail("loss.ce", "must be > 0 (it is the only loss term available)");
   if (!c["eval"]["pgd"]["eps"].empty()) fail("eval.pgd.eps", "PGD evaluation is not available in this build");
-  if (c["eval"]["transfer"].get<bool>()) fail("eval.transfer", "transfer attacks are not available in this build");
-  if (!c["eval"]["backend"].is_null()) fail("eval.backend", "no deployment backend is available in this build");
+  if (c["eval"]["transfer"].get<bool>())
+    fail("eval.transfer", "transfer attacks are not available in this build");
+  if (!c["eval"]["backend"].is_null())
+    fail("eval.backend", "no deployment backend is available in this build");
   if (c["device"] == "cuda" && !torch::cuda::is_available())
     fail("device", "\"cuda\" requested, but this LibTorch has no CUDA support or no GPU is visible");
 
@@ -82,18 +88,22 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
   data::Splits data = data::load(data_options(run));
   if (ctx.hooks)
     ctx.hooks->environment({{"threads", threads},
-                            {"data", {{"fingerprint", data.info.fingerprint}, {"root", data.info.root},
-                                      {"train", data.train.size()}, {"val", data.val.size()},
-                                      {"test", data.test.size()}}}});
+                            {"data",
+                             {{"fingerprint", data.info.fingerprint},
+                              {"root", data.info.root},
+                              {"train", data.train.size()},
+                              {"val", data.val.size()},
+                              {"test", data.test.size()}}}});
 
   train::seed_everything(config.seed);
-  models::InputShape shape{data.info.channels, data.info.height, data.info.width, data.info.classes, data.info.mean,
-                           data.info.std};
+  models::InputShape shape{data.info.channels, data.info.height, data.info.width,
+                           data.info.classes,  data.info.mean,   data.info.std};
   models::NetworkPtr model = models::build_model(c["model"]["name"], shape);
   train::Trainer trainer(*model, config, data.train.size());
 
   train::CheckpointState state;
-  if (auto restored = train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer())) state = *restored;
+  if (auto restored = train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer()))
+    state = *restored;
 
   for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     auto stats = trainer.train_epoch(data.train, epoch, ctx.progress, ctx.stop);
@@ -113,22 +123,26 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
     train::save_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), state);
     if (ctx.hooks) ctx.hooks->checkpoint_saved(ctx.checkpoint, epoch);
     if (ctx.progress)
-      ctx.progress->on_epoch({epoch, config.epochs, stats.loss, stats.accuracy, lr, stats.seconds, images_per_s, val});
+      ctx.progress->on_epoch(
+          {epoch, config.epochs, stats.loss, stats.accuracy, lr, stats.seconds, images_per_s, val});
   }
 
   const auto eval_start = Clock::now();
-  auto robustness = train::evaluate_robustness(
-      *model, data.test, float_list(c["eval"]["fgsm_eps"]), 500, [&](std::int64_t done, std::int64_t total) {
-        if (ctx.progress) ctx.progress->on_phase("evaluating", done, total);
-        if (ctx.stop && ctx.stop->load()) throw Interrupted("interrupted during evaluation");
-      });
+  auto robustness = train::evaluate_robustness(*model, data.test, float_list(c["eval"]["fgsm_eps"]), 500,
+                                               [&](std::int64_t done, std::int64_t total) {
+                                                 if (ctx.progress)
+                                                   ctx.progress->on_phase("evaluating", done, total);
+                                                 if (ctx.stop && ctx.stop->load())
+                                                   throw Interrupted("interrupted during evaluation");
+                                               });
   const double eval_seconds = std::chrono::duration<double>(Clock::now() - eval_start).count();
 
   const std::int64_t step = config.epochs;
   std::vector<store::Metric> finals = {
       {metric::kTestAcc, step, robustness.clean},
       {metric::kTrainSeconds, step, state.train_seconds},
-      {metric::kImagesPerSecond, step, static_cast<double>(state.images_seen) / std::max(state.train_seconds, 1e-9)},
+      {metric::kImagesPerSecond, step,
+       static_cast<double>(state.images_seen) / std::max(state.train_seconds, 1e-9)},
       {metric::kEvalSeconds, step, eval_seconds},
   };
   for (const auto& [eps, acc] : robustness.fgsm) finals.push_back({metric::fgsm_acc(eps), step, acc});

@@ -1,5 +1,5 @@
-// One run from its resolved config to its final metrics: data, model, training with epoch checkpoints (resumed
-// when one exists), then evaluation (clean and FGSM on the test set).
+// One run from its resolved config to its final metrics: data, model, training with epoch checkpoints
+// (resumed when one exists), then evaluation (clean and FGSM on the test set).
 #pragma once
 
 #include <atomic>

@@ -22,8 +22,8 @@ double now_seconds() {
 // Persists a run's progress through the store and forwards events to the observer; refreshes the heartbeat.
 class StoreRecorder : public RunHooks, public train::ProgressSink {
  public:
-  StoreRecorder(store::Store& store, const std::string& key, const std::string& worker, SweepObserver& observer,
-                double heartbeat_seconds, nlohmann::json environment)
+  StoreRecorder(store::Store& store, const std::string& key, const std::string& worker,
+                SweepObserver& observer, double heartbeat_seconds, nlohmann::json environment)
       : store_(store),
         key_(key),
         worker_(worker),
@@ -53,6 +53,7 @@ class StoreRecorder : public RunHooks, public train::ProgressSink {
     beat();
     observer_.on_phase(phase, done, total);
   }
+
  private:
   void beat() {
     double now = now_seconds();
@@ -97,7 +98,8 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
   }
   std::vector<store::RunToAdd> to_add;
   for (const auto& run : experiment.runs) to_add.push_back({run.key, run.config});
-  store.add_experiment(experiment.name, experiment.spec, experiment.source, to_add, options.replace_experiment_runs);
+  store.add_experiment(experiment.name, experiment.spec, experiment.source, to_add,
+                       options.replace_experiment_runs);
 
   store::Claimant me;
   me.host = hostname();
@@ -127,8 +129,9 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
       case store::ClaimResult::Failed: {
         ++summary.skipped_failed;
         auto record = store.run(run.key);
-        observer.on_run_skipped(run, i, summary.total,
-                                "failed earlier: " + record->error.value_or("?") + " (--retry-failed reruns it)");
+        observer.on_run_skipped(
+            run, i, summary.total,
+            "failed earlier: " + record->error.value_or("?") + " (--retry-failed reruns it)");
         continue;
       }
       case store::ClaimResult::HeldByOther: {

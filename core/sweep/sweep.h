@@ -1,5 +1,5 @@
-// Running an experiment's runs against the store: skip finished ones, claim each run atomically, resume from its
-// checkpoint, record metrics as they come, and keep going when one run fails.
+// Running an experiment's runs against the store: skip finished ones, claim each run atomically, resume from
+// its checkpoint, record metrics as they come, and keep going when one run fails.
 #pragma once
 
 #include <atomic>
@@ -15,10 +15,10 @@
 namespace r2q::sweep {
 
 struct SweepOptions {
-  int threads = 0;                  // overrides the spec's threads when > 0
-  bool retry_failed = false;        // run failed runs again
+  int threads = 0;                   // overrides the spec's threads when > 0
+  bool retry_failed = false;         // run failed runs again
   double stale_after_seconds = 120;  // a running run whose heartbeat is older than this is reclaimed
-  double heartbeat_seconds = 10;    // how often a running run refreshes its heartbeat
+  double heartbeat_seconds = 10;     // how often a running run refreshes its heartbeat
   const std::atomic<bool>* stop = nullptr;
   // false: add the runs to the experiment instead of making it exactly these runs (`r2q run`).
   bool replace_experiment_runs = true;
@@ -27,8 +27,8 @@ struct SweepOptions {
 struct SweepSummary {
   int total = 0;
   int already_finished = 0;
-  int succeeded = 0;  // finished in this sweep
-  int failed = 0;     // failed in this sweep
+  int succeeded = 0;       // finished in this sweep
+  int failed = 0;          // failed in this sweep
   int skipped_failed = 0;  // failed earlier, not retried
   int held_elsewhere = 0;  // running in another live worker
   bool interrupted = false;
@@ -38,9 +38,10 @@ class SweepObserver : public train::ProgressSink {
  public:
   virtual void on_run_start(const spec::RunSpec& /*run*/, int /*index*/, int /*total*/, int /*attempt*/) {}
   virtual void on_run_resumed(const spec::RunSpec& /*run*/, int /*from_epoch*/) {}
-  virtual void on_run_end(const spec::RunSpec& /*run*/, store::RunStatus /*status*/, const std::string& /*message*/,
-                          const std::map<std::string, double>& /*metrics*/) {}
-  virtual void on_run_skipped(const spec::RunSpec& /*run*/, int /*index*/, int /*total*/, const std::string& /*why*/) {}
+  virtual void on_run_end(const spec::RunSpec& /*run*/, store::RunStatus /*status*/,
+                          const std::string& /*message*/, const std::map<std::string, double>& /*metrics*/) {}
+  virtual void on_run_skipped(const spec::RunSpec& /*run*/, int /*index*/, int /*total*/,
+                              const std::string& /*why*/) {}
 };
 
 // Where a run's checkpoint lives: <store directory>/checkpoints/<run key>.pt

@@ -1,6 +1,6 @@
-// Epoch checkpoints: model parameters and buffers, optimizer state, the epoch reached and the training time so
-// far, written atomically. Data order and augmentation are functions of (seed, epoch, batch), so this is all a
-// resumed run needs to continue exactly as the uninterrupted run would have.
+// Epoch checkpoints: model parameters and buffers, optimizer state, the epoch reached and the training time
+// so far, written atomically. Data order and augmentation are functions of (seed, epoch, batch), so this is
+// all a resumed run needs to continue exactly as the uninterrupted run would have.
 #pragma once
 
 #include <filesystem>
@@ -14,16 +14,16 @@
 namespace r2q::train {
 
 struct CheckpointState {
-  int epoch = 0;               // epochs completed
-  double train_seconds = 0;    // training time accumulated over those epochs (all attempts)
+  int epoch = 0;             // epochs completed
+  double train_seconds = 0;  // training time accumulated over those epochs (all attempts)
   int64_t images_seen = 0;
 };
 
 void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, models::Network& model,
                      torch::optim::Optimizer& optimizer, const CheckpointState& state);
 
-// Restores model and optimizer from `path`. Returns nullopt when there is no file. A checkpoint of another run,
-// or an unreadable one, is a RunError naming the file.
+// Restores model and optimizer from `path`. Returns nullopt when there is no file. A checkpoint of another
+// run, or an unreadable one, is a RunError naming the file.
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,
                                                models::Network& model, torch::optim::Optimizer& optimizer);
 

@@ -39,8 +39,9 @@ double accuracy(models::Network& model, const data::Dataset& data, int64_t batch
   return static_cast<double>(hits) / static_cast<double>(data.size());
 }
 
-RobustnessResult evaluate_robustness(models::Network& model, const data::Dataset& data, const std::vector<double>& eps,
-                                     int64_t batch_size, const std::function<void(int64_t, int64_t)>& progress) {
+RobustnessResult evaluate_robustness(models::Network& model, const data::Dataset& data,
+                                     const std::vector<double>& eps, int64_t batch_size,
+                                     const std::function<void(int64_t, int64_t)>& progress) {
   RobustnessResult result;
   if (data.size() == 0) return result;
   EvalMode mode(model);

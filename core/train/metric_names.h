@@ -17,6 +17,8 @@ inline constexpr const char* kValAcc = "val/acc";
 inline constexpr const char* kTestAcc = "test/acc";
 inline constexpr const char* kEvalSeconds = "eval/seconds";
 
-inline std::string fgsm_acc(double eps) { return "test/fgsm/" + shortest_decimal(eps) + "/acc"; }
+inline std::string fgsm_acc(double eps) {
+  return "test/fgsm/" + shortest_decimal(eps) + "/acc";
+}
 
 }  // namespace r2q::metric

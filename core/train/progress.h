@@ -9,12 +9,12 @@
 namespace r2q::train {
 
 struct BatchProgress {
-  int epoch = 0, epochs = 0;  // 1-based epoch
+  int epoch = 0, epochs = 0;            // 1-based epoch
   std::int64_t batch = 0, batches = 0;  // batches done in this epoch
-  double loss = 0;            // running mean over the epoch
-  double images_per_s = 0;    // over the epoch so far
+  double loss = 0;                      // running mean over the epoch
+  double images_per_s = 0;              // over the epoch so far
   double lr = 0;
-  double epoch_elapsed = 0;   // seconds
+  double epoch_elapsed = 0;  // seconds
 };
 
 struct EpochSummary {

@@ -14,6 +14,8 @@ int configure_threads(int requested) {
   return n;
 }
 
-void seed_everything(std::uint64_t seed) { torch::manual_seed(seed); }
+void seed_everything(std::uint64_t seed) {
+  torch::manual_seed(seed);
+}
 
 }  // namespace r2q::train

@@ -1,4 +1,5 @@
-// Thread and seed set-up. LibTorch's intra-op pool must be sized explicitly (it runs one thread here otherwise).
+// Thread and seed set-up. LibTorch's intra-op pool must be sized explicitly (it runs one thread here
+// otherwise).
 #pragma once
 
 #include <cstdint>

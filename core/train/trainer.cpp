@@ -33,17 +33,17 @@ Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t
     : model_(model), config_(config) {
   batches_per_epoch_ = train_size / config.batch_size;  // the incomplete last batch is dropped
   if (batches_per_epoch_ == 0)
-    throw InputError("train.batch_size: " + std::to_string(config.batch_size) + " is larger than the training set (" +
-                     std::to_string(train_size) + " images)");
+    throw InputError("train.batch_size: " + std::to_string(config.batch_size) +
+                     " is larger than the training set (" + std::to_string(train_size) + " images)");
   if (config.optimizer == "sgd") {
     optimizer_ = std::make_unique<torch::optim::SGD>(
         model.parameters(),
         torch::optim::SGDOptions(config.lr).momentum(config.momentum).weight_decay(config.weight_decay));
   } else if (config.optimizer == "adam") {
-    optimizer_ = std::make_unique<torch::optim::Adam>(
-        model.parameters(), torch::optim::AdamOptions(config.lr)
-                                .betas(std::make_tuple(config.momentum, 0.999))
-                                .weight_decay(config.weight_decay));
+    optimizer_ = std::make_unique<torch::optim::Adam>(model.parameters(),
+                                                      torch::optim::AdamOptions(config.lr)
+                                                          .betas(std::make_tuple(config.momentum, 0.999))
+                                                          .weight_decay(config.weight_decay));
   } else {
     throw InputError("train.optimizer: unknown optimizer \"" + config.optimizer + "\"");
   }
@@ -85,9 +85,9 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
     torch::Tensor loss = config_.ce_weight * torch::nn::functional::cross_entropy(logits, batch.labels);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
-      throw RunError("training diverged: loss is " + std::string(std::isnan(loss_value) ? "nan" : "inf") + " in epoch " +
-                     std::to_string(epoch) + " at batch " + std::to_string(b) + " (lr " + shortest_decimal(lr) +
-                     "); lower train.lr");
+      throw RunError("training diverged: loss is " + std::string(std::isnan(loss_value) ? "nan" : "inf") +
+                     " in epoch " + std::to_string(epoch) + " at batch " + std::to_string(b) + " (lr " +
+                     shortest_decimal(lr) + "); lower train.lr");
     loss.backward();
     optimizer_->step();
 
@@ -97,7 +97,8 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
     stats.images += n;
     if (progress) {
       double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      progress->on_batch({epoch, config_.epochs, b + 1, loader.size(), loss_sum / static_cast<double>(stats.images),
+      progress->on_batch({epoch, config_.epochs, b + 1, loader.size(),
+                          loss_sum / static_cast<double>(stats.images),
                           static_cast<double>(stats.images) / std::max(elapsed, 1e-9), lr, elapsed});
     }
   }

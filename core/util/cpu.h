@@ -1,5 +1,5 @@
-// What this CPU can do, from CPUID and the OS-enabled register state (XGETBV). Used to record the environment of
-// every run and to choose kernels at run time.
+// What this CPU can do, from CPUID and the OS-enabled register state (XGETBV). Used to record the environment
+// of every run and to choose kernels at run time.
 #pragma once
 
 #include <string>

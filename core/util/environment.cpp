@@ -44,7 +44,8 @@ nlohmann::json capture_environment() {
   struct utsname u {};
   uname(&u);
   return {
-      {"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}, {"git_dirty", build_git_dirty()}}},
+      {"r2q",
+       {{"version", build_version()}, {"git_commit", build_git_commit()}, {"git_dirty", build_git_dirty()}}},
       {"libtorch", libtorch_version()},
       {"onednn", onednn_version()},
       {"sqlite", store::sqlite_version()},

@@ -7,8 +7,9 @@
 
 namespace r2q {
 
-// Writes `path` so that a crash at any moment leaves either the old file or the complete new one: `write` fills
-// a temporary file beside `path`, which is fsync'ed and renamed over `path`; the directory is fsync'ed too.
+// Writes `path` so that a crash at any moment leaves either the old file or the complete new one: `write`
+// fills a temporary file beside `path`, which is fsync'ed and renamed over `path`; the directory is fsync'ed
+// too.
 void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(const std::filesystem::path& tmp)>& write);
 

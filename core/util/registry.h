@@ -1,6 +1,6 @@
 // A registry of named components (datasets, models, quantizers, losses, backends). Entries are added
-// explicitly by each folder's register_builtins(); duplicates are a programming error and an unknown name is an
-// InputError that lists the known ones.
+// explicitly by each folder's register_builtins(); duplicates are a programming error and an unknown name is
+// an InputError that lists the known ones.
 #pragma once
 
 #include <map>
@@ -29,7 +29,8 @@ class Registry {
     auto it = entries_.find(name);
     if (it == entries_.end()) {
       std::string hint = closest_match(name, names());
-      throw InputError("unknown " + kind_ + " \"" + name + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+      throw InputError("unknown " + kind_ + " \"" + name + "\"" +
+                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                        "; known: " + join(names(), ", "));
     }
     return it->second;

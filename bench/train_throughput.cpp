@@ -1,0 +1,58 @@
+// Training throughput of r2q's own loop (data pipeline + augmentation + forward/backward/SGD step) on
+// ResNet-20, for comparison with the same model and step in Python PyTorch (bench/train_throughput.py).
+// Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20]; prints one JSON line.
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/synthetic.h"
+#include "core/train/threads.h"
+#include "core/train/trainer.h"
+#include "models/registry.h"
+
+int main(int argc, char** argv) {
+  int threads = 2, batch = 128, batches = 30, warmup = 5;
+  std::string model_name = "resnet20";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--threads")
+      threads = std::stoi(value);
+    else if (flag == "--batch")
+      batch = std::stoi(value);
+    else if (flag == "--batches")
+      batches = std::stoi(value);
+    else if (flag == "--model")
+      model_name = value;
+    else {
+      std::cerr << "unknown flag " << flag << "\n";
+      return 2;
+    }
+  }
+  at::set_num_interop_threads(1);
+  r2q::train::configure_threads(threads);
+  r2q::train::seed_everything(0);
+  auto make = [&](int n) {
+    return r2q::data::make_synthetic("bench", {1, 28, 10, static_cast<int64_t>(n) * batch, 1}).train;
+  };
+  auto warm_data = make(warmup), data = make(batches);
+  auto model = r2q::models::build_model(model_name, {1, 28, 28, 10, {0.5}, {0.25}});
+  r2q::train::TrainConfig config;
+  config.batch_size = batch;
+  config.augment = true;
+  config.schedule = "constant";
+  r2q::train::Trainer(*model, config, warm_data.size()).train_epoch(warm_data, 1, nullptr, nullptr);
+  r2q::train::Trainer trainer(*model, config, data.size());
+  auto stats = trainer.train_epoch(data, 1, nullptr, nullptr);
+  nlohmann::json out = {{"impl", "r2q (C++, data pipeline + augmentation included)"},
+                        {"model", model_name},
+                        {"threads", threads},
+                        {"batch", batch},
+                        {"batches", batches},
+                        {"images_per_s", static_cast<double>(stats.images) / stats.seconds}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}

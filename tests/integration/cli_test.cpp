@@ -1,0 +1,161 @@
+// The r2q command line end to end: exit codes and messages for bad usage and bad input, a sweep that skips
+// finished runs on the second call, failed runs and --retry-failed, dry runs, list, status, report, run
+// --set.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/store/store.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace r2q {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+const std::string kR2q = R2Q_BINARY;
+
+class Cli : public ::testing::Test {
+ protected:
+  testing::ProcessResult r2q(std::vector<std::string> args) {
+    args.insert(args.begin(), kR2q);
+    return testing::run_process(args, dir.path());
+  }
+  std::string db() const { return (dir / "runs/r2q.db").string(); }
+  // A small synthetic-data spec; `base_patch` is merged into its base (JSON merge patch).
+  std::string spec(const std::string& name, const std::string& base_patch = "{}",
+                   const std::string& grid = "") {
+    json base = json::parse(R"({"dataset": {"name": "synthetic", "val_size": 100, "train_limit": 300,
+        "test_limit": 200}, "model": {"name": "lenet"}, "quant": {"method": "fp32"},
+        "train": {"epochs": 1, "batch_size": 32, "lr": 0.05}, "eval": {"fgsm_eps": [0, 0.1]}, "threads": 1})");
+    base.merge_patch(json::parse(base_patch));
+    json text = {{"name", name}, {"base", base}};
+    if (!grid.empty()) text["grid"] = json::parse(grid);
+    return dir.write(name + ".json", text.dump(2)).string();
+  }
+  TempDir dir;
+};
+
+TEST_F(Cli, BadUsageExitsWithTwoAndSaysWhatIsWrong) {
+  auto none = r2q({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("usage: r2q <command>"), std::string::npos);
+  auto typo = r2q({"swep"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("did you mean \"sweep\""), std::string::npos) << typo.err;
+  auto no_spec = r2q({"sweep"});
+  EXPECT_EQ(no_spec.exit_code, 2);
+  EXPECT_NE(no_spec.err.find("spec"), std::string::npos) << no_spec.err;
+  auto bad_flag = r2q({"sweep", "x.json", "--threads", "many"});
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_EQ(r2q({"sweep", "--help"}).exit_code, 0);
+}
+
+TEST_F(Cli, BadInputExitsWithTwoNamingTheFileFieldAndValue) {
+  auto missing = r2q({"sweep", (dir / "nope.json").string(), "--db", db()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nope.json: no such file"), std::string::npos) << missing.err;
+  auto bad = dir.write("bad.json", R"({"name": "bad", "base": {"train": {"lr": -1}}})");
+  auto r = r2q({"sweep", bad.string(), "--db", db()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.json: base.train.lr: expected a number in (0, 100], got -1"), std::string::npos)
+      << r.err;
+  auto unrunnable = r2q({"sweep", spec("q", R"({"model": {"name": "vgg11"}})"), "--db", db()});
+  EXPECT_EQ(unrunnable.exit_code, 2);
+  EXPECT_NE(unrunnable.err.find("model.name: unknown model \"vgg11\""), std::string::npos) << unrunnable.err;
+  auto no_store = r2q({"report", "--db", (dir / "none.db").string()});
+  EXPECT_EQ(no_store.exit_code, 2);
+  EXPECT_NE(no_store.err.find("no store here"), std::string::npos) << no_store.err;
+}
+
+TEST_F(Cli, SecondSweepSkipsFinishedRuns) {
+  auto file = spec("grid", "{}", R"({"seed": [0, 1]})");
+  auto first = r2q({"sweep", file, "--db", db()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("2 finished now"), std::string::npos) << first.err;
+  auto second = r2q({"sweep", file, "--db", db()});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("2 already finished, 0 finished now"), std::string::npos) << second.err;
+  store::Store s(db(), store::Store::Mode::ReadOnly);
+  for (const auto& run : s.runs(std::string("grid"))) {
+    EXPECT_EQ(run.status, store::RunStatus::Finished);
+    EXPECT_EQ(run.attempt, 1);  // never re-run
+    EXPECT_TRUE(run.environment.contains("cpu"));
+    EXPECT_EQ(run.environment["threads"], 1);
+  }
+  auto dry = r2q({"sweep", file, "--db", db(), "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0);
+  EXPECT_NE(dry.out.find("finished: 2"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("seed=1"), std::string::npos) << dry.out;
+
+  auto list = r2q({"list", "--db", db(), "--format", "json"});
+  ASSERT_EQ(list.exit_code, 0);
+  auto runs = json::parse(list.out);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["experiment"], "grid");
+  EXPECT_EQ(runs[0]["status"], "finished");
+  EXPECT_TRUE(runs[0]["metrics"].contains("test/acc"));
+  EXPECT_TRUE(runs[0]["metrics"].contains("test/fgsm/0.1/acc"));
+  EXPECT_EQ(runs[0]["config"]["model"]["name"], "lenet");
+
+  auto report = r2q({"report", "--db", db()});
+  ASSERT_EQ(report.exit_code, 0);
+  EXPECT_NE(report.out.find("| seeds | clean acc (%) | FGSM 0.1 (%) | train time (s) |"), std::string::npos)
+      << report.out;
+  EXPECT_NE(report.out.find("| 2 |"), std::string::npos) << report.out;
+  auto status = r2q({"status", "--db", db()});
+  EXPECT_NE(status.out.find("grid"), std::string::npos);
+}
+
+TEST_F(Cli, DryRunOnANewSpecCreatesNothing) {
+  auto dry = r2q({"sweep", spec("new", "{}", R"({"seed": [0, 1, 2]})"), "--db", db(), "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("new: 3"), std::string::npos) << dry.out;
+  EXPECT_FALSE(std::filesystem::exists(db()));
+}
+
+TEST_F(Cli, FailedRunsAreSkippedUntilRetried) {
+  auto file =
+      spec("diverge", R"({"train": {"lr": 100, "schedule": "constant"}, "dataset": {"train_limit": 0}})");
+  auto first = r2q({"sweep", file, "--db", db()});
+  EXPECT_EQ(first.exit_code, 1);
+  EXPECT_NE(first.err.find("failed: training diverged"), std::string::npos) << first.err;
+  auto again = r2q({"sweep", file, "--db", db()});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("--retry-failed"), std::string::npos) << again.err;
+  auto status = r2q({"status", "--db", db()});
+  EXPECT_NE(status.out.find("training diverged"), std::string::npos) << status.out;
+  auto retry = r2q({"sweep", file, "--db", db(), "--retry-failed"});
+  EXPECT_EQ(retry.exit_code, 1);
+  store::Store s(db(), store::Store::Mode::ReadOnly);
+  EXPECT_EQ(s.runs()[0].attempt, 2);
+}
+
+TEST_F(Cli, RunWithOverridesAddsToTheExperiment) {
+  auto file = spec("single");
+  auto r = r2q({"run", file, "--db", db(), "--set", "seed=5", "--set", "train.lr=0.02"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  store::Store s(db(), store::Store::Mode::ReadOnly);
+  auto runs = s.runs(std::string("single"));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].config["seed"], 5);
+  EXPECT_EQ(runs[0].config["train"]["lr"], 0.02);
+  EXPECT_EQ(r.out, runs[0].key + "\n");
+  auto bad = r2q({"run", file, "--db", db(), "--set", "train.lr=-3"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--set train.lr: expected a number"), std::string::npos) << bad.err;
+}
+
+TEST_F(Cli, VersionReportsLibrariesAndCpu) {
+  auto r = r2q({"version", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0);
+  auto v = json::parse(r.out);
+  EXPECT_EQ(v["libtorch"], "1.13.0");
+  EXPECT_TRUE(v["cpu"].contains("isa"));
+  EXPECT_TRUE(v["r2q"].contains("git_commit"));
+}
+
+}  // namespace
+}  // namespace r2q

@@ -1,0 +1,185 @@
+// The SQLite store: schema and migrations, identification of foreign files, idempotent inserts, the run
+// lifecycle (claim, ownership, release, finish, fail) and metrics.
+#include <gtest/gtest.h>
+
+#include "core/store/sqlite.h"
+#include "core/store/store.h"
+#include "core/util/error.h"
+#include "tests/support/temp_dir.h"
+
+namespace r2q::store {
+namespace {
+
+using nlohmann::json;
+using r2q::testing::TempDir;
+
+std::vector<RunToAdd> two_runs() {
+  return {{"k1", json{{"seed", 0}, {"train", {{"epochs", 2}}}}},
+          {"k2", json{{"seed", 1}, {"train", {{"epochs", 2}}}}}};
+}
+
+Claimant worker(const std::string& name, bool alive_others = true) {
+  Claimant c;
+  c.worker = name;
+  c.host = "host";
+  c.pid = 1;
+  c.holder_alive = [alive_others](const RunRecord&) { return alive_others; };
+  return c;
+}
+
+TEST(Store, CreatesSchemaWithVersionAndApplicationId) {
+  TempDir dir;
+  auto path = dir / "sub/dir/r2q.db";
+  {
+    Store s(path, Store::Mode::ReadWrite);
+    EXPECT_EQ(s.schema_version(), kSchemaVersion);
+  }
+  Database db(path, Database::Mode::ReadOnly);
+  EXPECT_EQ(db.pragma_int("application_id"), kApplicationId);
+  EXPECT_EQ(db.pragma_int("user_version"), kSchemaVersion);
+  Store again(path, Store::Mode::ReadWrite);  // reopening is a no-op
+  EXPECT_EQ(again.schema_version(), kSchemaVersion);
+}
+
+TEST(Store, RefusesAStoreFromANewerR2q) {
+  TempDir dir;
+  auto path = dir / "r2q.db";
+  { Store s(path, Store::Mode::ReadWrite); }
+  {
+    Database db(path, Database::Mode::ReadWrite);
+    db.exec("PRAGMA user_version = 99");
+  }
+  try {
+    Store s(path, Store::Mode::ReadWrite);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer r2q (store schema version 99"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Store, RefusesFilesThatAreNotR2qStores) {
+  TempDir dir;
+  auto text = dir.write("notes.db",
+                        "these are not the bytes of an SQLite database, just some text padding it out....");
+  EXPECT_THROW(Store(text, Store::Mode::ReadWrite), InputError);
+  auto other = dir / "other.db";
+  {
+    Database db(other, Database::Mode::ReadWrite);
+    db.exec("CREATE TABLE t(x)");
+  }
+  try {
+    Store s(other, Store::Mode::ReadWrite);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not an r2q store"), std::string::npos) << e.what();
+  }
+  // Nothing of the foreign database was touched.
+  Database db(other, Database::Mode::ReadOnly);
+  EXPECT_EQ(db.pragma_int("user_version"), 0);
+}
+
+TEST(Store, ReadOnlyOpenOfAMissingStoreSaysWhatToDo) {
+  TempDir dir;
+  try {
+    Store s(dir / "none.db", Store::Mode::ReadOnly);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("r2q sweep"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "none.db"));
+}
+
+TEST(Store, AddingAnExperimentTwiceIsIdempotentAndKeepsRunState) {
+  TempDir dir;
+  Store s(dir / "r2q.db", Store::Mode::ReadWrite);
+  s.add_experiment("e", json{{"name", "e"}}, "e.json", two_runs());
+  ASSERT_EQ(s.claim("k1", worker("w"), json::object(), "abc", false), ClaimResult::Claimed);
+  s.finish("k1", "w", {{"test/acc", 2, 0.5}});
+  s.add_experiment("e", json{{"name", "e"}}, "e.json", two_runs());
+  auto runs = s.runs(std::string("e"));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, RunStatus::Finished);
+  EXPECT_EQ(runs[1].status, RunStatus::Pending);
+  EXPECT_EQ(s.experiments(), std::vector<std::string>{"e"});
+  EXPECT_EQ(s.experiments_of("k1"), std::vector<std::string>{"e"});
+}
+
+TEST(Store, ExperimentBecomesWhatItsSpecSaysNow) {
+  TempDir dir;
+  Store s(dir / "r2q.db", Store::Mode::ReadWrite);
+  s.add_experiment("e", json::object(), "e.json", two_runs());
+  s.add_experiment("e", json::object(), "e.json", {two_runs()[1]});
+  EXPECT_EQ(s.experiment_runs("e"), std::vector<std::string>{"k2"});
+  EXPECT_TRUE(s.run("k1").has_value());  // the run itself is kept
+  s.add_experiment("e", json::object(), "e.json", {two_runs()[0]}, /*replace_runs=*/false);
+  EXPECT_EQ(s.experiment_runs("e"), (std::vector<std::string>{"k2", "k1"}));
+}
+
+TEST(Store, ClaimLifecycle) {
+  TempDir dir;
+  Store s(dir / "r2q.db", Store::Mode::ReadWrite);
+  s.add_experiment("e", json::object(), "e.json", two_runs());
+  EXPECT_EQ(s.claim("k1", worker("a"), json{{"cpu", "x"}}, "abc", true), ClaimResult::Claimed);
+  // Held by a live worker: nobody else gets it.
+  EXPECT_EQ(s.claim("k1", worker("b", /*alive_others=*/true), json::object(), "abc", false),
+            ClaimResult::HeldByOther);
+  // Its holder died: reclaimed, attempt counted.
+  EXPECT_EQ(s.claim("k1", worker("b", /*alive_others=*/false), json::object(), "abc", false),
+            ClaimResult::Claimed);
+  auto r = s.run("k1");
+  EXPECT_EQ(r->attempt, 2);
+  EXPECT_EQ(r->worker, "b");
+  EXPECT_TRUE(r->git_commit == "abc");
+  // The old holder can no longer write.
+  EXPECT_THROW(s.heartbeat("k1", "a"), RunError);
+  EXPECT_THROW(s.record_metrics("k1", "a", {{"train/loss", 1, 0.1}}), RunError);
+  s.record_checkpoint("k1", "b", "/ckpt/k1.pt", 1);
+  s.release("k1", "b", "interrupted");
+  r = s.run("k1");
+  EXPECT_EQ(r->status, RunStatus::Pending);
+  EXPECT_EQ(r->epoch, 1);
+  EXPECT_EQ(r->checkpoint, "/ckpt/k1.pt");
+  EXPECT_EQ(s.claim("k1", worker("c"), json::object(), "abc", false), ClaimResult::Claimed);
+  s.fail("k1", "c", "training diverged");
+  EXPECT_EQ(s.claim("k1", worker("d"), json::object(), "abc", false), ClaimResult::Failed);
+  auto retry = worker("d");
+  retry.retry_failed = true;
+  EXPECT_EQ(s.claim("k1", retry, json::object(), "abc", false), ClaimResult::Claimed);
+  s.finish("k1", "d", {{"test/acc", 2, 0.9}});
+  EXPECT_EQ(s.claim("k1", retry, json::object(), "abc", false), ClaimResult::AlreadyFinished);
+  EXPECT_EQ(s.run("k1")->error, std::nullopt);
+}
+
+TEST(Store, MetricsAreIdempotentAndFinalValuesAreTheLastStep) {
+  TempDir dir;
+  Store s(dir / "r2q.db", Store::Mode::ReadWrite);
+  s.add_experiment("e", json::object(), "e.json", two_runs());
+  s.claim("k1", worker("w"), json::object(), "abc", false);
+  s.record_metrics("k1", "w", {{"train/loss", 1, 2.0}, {"val/acc", 1, 0.3}});
+  s.record_metrics("k1", "w", {{"train/loss", 2, 1.0}, {"val/acc", 2, 0.6}});
+  s.record_metrics("k1", "w", {{"train/loss", 2, 1.0}, {"val/acc", 2, 0.6}});  // epoch 2 again after a resume
+  s.finish("k1", "w", {{"test/acc", 2, 0.55}});
+  EXPECT_EQ(s.metrics("k1").size(), 5u);
+  auto finals = s.final_metrics("k1");
+  EXPECT_DOUBLE_EQ(finals["train/loss"], 1.0);
+  EXPECT_DOUBLE_EQ(finals["val/acc"], 0.6);
+  EXPECT_DOUBLE_EQ(finals["test/acc"], 0.55);
+}
+
+TEST(Store, ParamsAreFlattenedForQueries) {
+  TempDir dir;
+  auto path = dir / "r2q.db";
+  {
+    Store s(path, Store::Mode::ReadWrite);
+    s.add_experiment("e", json::object(), "e.json", two_runs());
+  }
+  Database db(path, Database::Mode::ReadOnly);
+  auto& q = db.prepare("SELECT value FROM params WHERE run_key = 'k2' AND path = 'train.epochs'");
+  ResetGuard guard(q);
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.get_text(0), "2");
+}
+
+}  // namespace
+}  // namespace r2q::store

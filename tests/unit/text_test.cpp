@@ -1,0 +1,43 @@
+// Text helpers: shortest round-trip decimals (metric names), suggestions, hashing, atomic writes.
+#include <gtest/gtest.h>
+
+#include "core/util/files.h"
+#include "core/util/sha256.h"
+#include "core/util/text.h"
+#include "tests/support/temp_dir.h"
+
+namespace r2q {
+namespace {
+
+TEST(Text, ShortestDecimalRoundTrips) {
+  EXPECT_EQ(shortest_decimal(0.03), "0.03");
+  EXPECT_EQ(shortest_decimal(0.1), "0.1");
+  EXPECT_EQ(shortest_decimal(0.0), "0");
+  EXPECT_EQ(shortest_decimal(-0.0), "0");
+  EXPECT_EQ(shortest_decimal(8.0 / 255.0), "0.03137254901960784");
+  EXPECT_EQ(shortest_decimal(0.031373), "0.031373");
+  EXPECT_EQ(shortest_decimal(1e-5), "1e-05");
+}
+
+TEST(Text, ClosestMatchFindsTyposOnly) {
+  EXPECT_EQ(closest_match("resnet2O", {"lenet", "resnet20"}), "resnet20");
+  EXPECT_EQ(closest_match("vgg16", {"lenet", "resnet20"}), "");
+}
+
+TEST(Text, Sha256KnownAnswer) {
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Files, AtomicWriteReplacesContentAndLeavesNoTemporaries) {
+  testing::TempDir dir;
+  auto path = dir / "out.txt";
+  write_file_atomically(path, "first");
+  write_file_atomically(path, "second");
+  EXPECT_EQ(testing::read_text(path), "second");
+  int entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) entries += e.is_regular_file();
+  EXPECT_EQ(entries, 1);
+}
+
+}  // namespace
+}  // namespace r2q
