@@ -3,6 +3,7 @@
 
 #include "cli/common.h"
 #include "core/data/registry.h"
+#include "core/quant/registry.h"
 #include "core/util/environment.h"
 #include "core/util/text.h"
 #include "models/registry.h"
@@ -17,7 +18,7 @@ int cmd_version(const std::vector<std::string>& args) {
   nlohmann::json env = capture_environment();
   env["datasets"] = data::dataset_registry().names();
   env["models"] = models::model_registry().names();
-  env["quantizers"] = {"fp32"};
+  env["quantizers"] = quant::method_registry().names();
   const std::string format = vm["format"].as<std::string>();
   if (format == "json") {
     std::cout << env.dump(2) << "\n";
@@ -35,7 +36,7 @@ int cmd_version(const std::vector<std::string>& args) {
             << " cores, ISA " << join(env["cpu"]["isa"].get<std::vector<std::string>>(), " ") << "\n"
             << "datasets: " << join(env["datasets"].get<std::vector<std::string>>(), ", ") << "\n"
             << "models: " << join(env["models"].get<std::vector<std::string>>(), ", ") << "\n"
-            << "quantizers: fp32\n";
+            << "quantizers: " << join(env["quantizers"].get<std::vector<std::string>>(), ", ") << "\n";
   return kOk;
 }
 

@@ -7,27 +7,32 @@
 
 namespace r2q::models {
 
-LeNet::LeNet(const InputShape& s) {
+LeNet::LeNet(const InputShape& s, const quant::LayerFactory& layers) : layers_(layers) {
   // conv 5x5 pad 2 -> pool 2 -> conv 5x5 -> pool 2: 28 -> 14 -> 10 -> 5.
   int64_t h = (s.height / 2 - 4) / 2, w = (s.width / 2 - 4) / 2;
   if (h < 1 || w < 1)
     throw InputError("model lenet: input " + std::to_string(s.height) + "x" + std::to_string(s.width) +
                      " is too small (needs at least 12x12)");
+  const bool signed_inputs = layers.activations_signed();
+  using quant::Role;
   normalize_ = register_module("normalize", Normalize(s.mean, s.std));
-  conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(s.channels, 6, 5).padding(2)));
-  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)));
-  fc1_ = register_module("fc1", torch::nn::Linear(16 * h * w, 120));
-  fc2_ = register_module("fc2", torch::nn::Linear(120, 84));
-  fc3_ = register_module("fc3", torch::nn::Linear(84, s.classes));
+  conv1_ = register_module("conv1", layers.conv({.in = s.channels, .out = 6, .kernel = 5, .padding = 2, .bias = true,
+                                                 .role = Role::First}));
+  conv2_ = register_module("conv2", layers.conv({.in = 6, .out = 16, .kernel = 5, .bias = true,
+                                                 .input_signed = signed_inputs}));
+  fc1_ = register_module("fc1", layers.linear({.in = 16 * h * w, .out = 120, .input_signed = signed_inputs}));
+  fc2_ = register_module("fc2", layers.linear({.in = 120, .out = 84, .input_signed = signed_inputs}));
+  fc3_ = register_module("fc3", layers.linear({.in = 84, .out = s.classes, .role = Role::Last,
+                                               .input_signed = signed_inputs}));
 }
 
 torch::Tensor LeNet::forward(const torch::Tensor& pixels) {
   auto x = normalize_(pixels);
-  x = torch::max_pool2d(torch::relu(conv1_(x)), 2);
-  x = torch::max_pool2d(torch::relu(conv2_(x)), 2);
+  x = torch::max_pool2d(layers_.activation(conv1_(x)), 2);
+  x = torch::max_pool2d(layers_.activation(conv2_(x)), 2);
   x = x.flatten(1);
-  x = torch::relu(fc1_(x));
-  x = torch::relu(fc2_(x));
+  x = layers_.activation(fc1_(x));
+  x = layers_.activation(fc2_(x));
   return fc3_(x);
 }
 

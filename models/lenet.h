@@ -1,22 +1,21 @@
 // LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling: the tiny model of tests and smoke runs.
 #pragma once
 
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
-
+#include "core/quant/layers.h"
 #include "models/network.h"
 
 namespace r2q::models {
 
 class LeNet : public Network {
  public:
-  explicit LeNet(const InputShape& shape);
+  LeNet(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
 
  private:
+  quant::LayerFactory layers_;
   Normalize normalize_{nullptr};
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
+  quant::QConv2d conv1_{nullptr}, conv2_{nullptr};
+  quant::QLinear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
 };
 
 }  // namespace r2q::models

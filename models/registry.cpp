@@ -7,10 +7,11 @@
 namespace r2q::models {
 
 void register_builtins(Registry<ModelEntry>& r) {
-  r.add("lenet", {"LeNet-5 (tiny; tests and smoke runs)",
-                  [](const InputShape& s) { return std::make_shared<LeNet>(s); }});
+  r.add("lenet", {"LeNet-5 (tiny; tests and smoke runs)", [](const InputShape& s, const quant::LayerFactory& f) {
+                    return std::make_shared<LeNet>(s, f);
+                  }});
   r.add("resnet20", {"ResNet-20, CIFAR variant (He et al. 2016), option-A shortcuts",
-                     [](const InputShape& s) { return std::make_shared<ResNet20>(s); }});
+                     [](const InputShape& s, const quant::LayerFactory& f) { return std::make_shared<ResNet20>(s, f); }});
 }
 
 Registry<ModelEntry>& model_registry() {
@@ -22,8 +23,8 @@ Registry<ModelEntry>& model_registry() {
   return registry;
 }
 
-NetworkPtr build_model(const std::string& name, const InputShape& shape) {
-  return model_registry().get(name).build(shape);
+NetworkPtr build_model(const std::string& name, const InputShape& shape, const quant::LayerFactory& layers) {
+  return model_registry().get(name).build(shape, layers);
 }
 
 }  // namespace r2q::models

@@ -73,7 +73,8 @@ std::vector<Field> make_fields() {
   f.push_back(plain("quant.method", T::String, "r2q", "quantization method"));
   f.push_back(number("quant.weight_bits", T::Int, 2, 1, 8, "weight bit-width"));
   f.push_back(number("quant.act_bits", T::Int, 2, 1, 8, "activation bit-width"));
-  f.push_back(number("quant.first_last_bits", T::Int, 8, 1, 8, "bit-width of the first and last layer"));
+  f.push_back(number("quant.first_last_bits", T::Int, 8, 1, 32,
+                     "bit-width of the first and last layer (2-8, or 32 for full precision)"));
   // training
   f.push_back(number("train.epochs", T::Int, 30, 1, 100000, "training epochs"));
   f.push_back(number("train.batch_size", T::Int, 128, 1, 1 << 20, "mini-batch size"));

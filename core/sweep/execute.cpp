@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "core/data/registry.h"
+#include "core/quant/registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/evaluate.h"
 #include "core/train/metric_names.h"
@@ -18,6 +19,12 @@ namespace r2q::sweep {
 namespace {
 
 using nlohmann::json;
+
+quant::QuantConfig quant_config(const json& c) {
+  const json& q = c.at("quant");
+  return {q.at("method").get<std::string>(), q.at("weight_bits").get<int>(), q.at("act_bits").get<int>(),
+          q.at("first_last_bits").get<int>()};
+}
 
 data::DataOptions data_options(const spec::RunSpec& run) {
   const json& d = run.config.at("dataset");
@@ -52,9 +59,12 @@ void check_runnable(const spec::RunSpec& run, const std::string& where) {
   std::string dataset = c["dataset"]["name"];
   wrap("dataset.name", [&] { data::dataset_registry().get(dataset); });
   wrap("model.name", [&] { models::model_registry().get(c["model"]["name"].get<std::string>()); });
-  const std::string method = c["quant"]["method"];
-  if (method != "fp32")
-    fail("quant.method", "\"" + method + "\" is not available in this build (available: fp32)");
+  wrap("quant.method", [&] { quant::method_registry().get(c["quant"]["method"].get<std::string>()); });
+  try {
+    quant::check_supported(quant_config(c));
+  } catch (const InputError& e) {
+    throw InputError(where + ": " + e.what());
+  }
   for (const char* term : {"kd", "structural", "adversarial", "perturbation", "spectral"})
     if (c["loss"][term].get<double>() > 0)
       fail(std::string("loss.") + term, "this loss term is not available in this build (available: ce)");
@@ -98,7 +108,7 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
   train::seed_everything(config.seed);
   models::InputShape shape{data.info.channels, data.info.height, data.info.width,
                            data.info.classes,  data.info.mean,   data.info.std};
-  models::NetworkPtr model = models::build_model(c["model"]["name"], shape);
+  models::NetworkPtr model = models::build_model(c["model"]["name"], shape, quant::LayerFactory(quant_config(c)));
   train::Trainer trainer(*model, config, data.train.size());
 
   train::CheckpointState state;
