@@ -5,15 +5,28 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace r2q::data {
 
+// Images decoded on demand, for datasets too large to hold in memory (ImageNet-style folders).
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  // Image `index` as uint8 [C, H, W] at the dataset's output size. `train` selects the training transform
+  // (random choices drawn from `seed`), otherwise the deterministic evaluation transform.
+  virtual torch::Tensor load(std::int64_t index, bool train, std::uint64_t seed) const = 0;
+};
+
 struct Dataset {
-  torch::Tensor images;  // uint8 [N, C, H, W]
+  torch::Tensor images;  // uint8 [N, C, H, W]; undefined for on-demand datasets
   torch::Tensor labels;  // int64 [N]
+  // On-demand datasets: row i is source->load(indices[i], ...).
+  std::shared_ptr<const ImageSource> source{};
+  torch::Tensor indices{};  // int64 [N]
   std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   // Rows [begin, end) as views.
   Dataset slice(std::int64_t begin, std::int64_t end) const;
@@ -44,6 +57,7 @@ struct DataOptions {
   std::int64_t train_limit = 0;       // 0 = all
   std::int64_t test_limit = 0;
   std::int64_t val_size = 0;  // taken from the end of the training set
+  std::int64_t image_size = 0;  // output side length of on-demand datasets (0 = the dataset's default)
 };
 
 // Loads and splits a dataset by name (see registry.h). Errors name the file and what is wrong with it.

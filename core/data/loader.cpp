@@ -1,6 +1,7 @@
 // Batching, shuffling and augmentation.
 #include "core/data/loader.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <cstring>
@@ -25,6 +26,24 @@ Batch BatchLoader::operator[](int64_t index) const {
   int64_t begin = index * options_.batch_size;
   int64_t end = std::min<int64_t>(begin + options_.batch_size, data_.size());
   torch::Tensor images, labels;
+  if (data_.source) {
+    // On-demand: decode every image of the batch, in parallel over LibTorch's intra-op threads.
+    const int64_t n = end - begin;
+    std::vector<torch::Tensor> decoded(static_cast<size_t>(n));
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = options_.shuffle ? order_[begin + i] : begin + i;
+    const auto* indices = data_.indices.data_ptr<int64_t>();
+    at::parallel_for(0, n, 1, [&](int64_t from, int64_t to) {
+      for (int64_t i = from; i < to; ++i) {
+        int64_t row = rows[static_cast<size_t>(i)];
+        uint64_t seed =
+            Rng::derive(options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(row)).next();
+        decoded[static_cast<size_t>(i)] = data_.source->load(indices[row], options_.augment, seed);
+      }
+    });
+    auto idx = torch::tensor(rows, torch::kInt64);
+    return {torch::stack(decoded).to(torch::kFloat32).div_(255.0f), data_.labels.index_select(0, idx)};
+  }
   if (!options_.shuffle) {
     images = data_.images.slice(0, begin, end);
     labels = data_.labels.slice(0, begin, end);

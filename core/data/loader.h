@@ -19,7 +19,9 @@ struct Batch {
 struct LoaderOptions {
   std::int64_t batch_size = 128;
   bool shuffle = false;
-  bool augment = false;  // random crop with `pad` zero padding, then horizontal flip with probability 1/2
+  // In-memory data: random crop with `pad` zero padding, then horizontal flip with probability 1/2. On-demand
+  // data: the source's training transform.
+  bool augment = false;
   int pad = 4;
   bool drop_last = false;  // training drops the incomplete last batch (BatchNorm needs > 1 sample)
   std::uint64_t seed = 0;

@@ -114,7 +114,12 @@ fs::path resolve_root(const std::string& name, const std::optional<std::string>&
 }
 
 Dataset Dataset::slice(std::int64_t begin, std::int64_t end) const {
-  return {images.slice(0, begin, end), labels.slice(0, begin, end)};
+  Dataset d;
+  if (images.defined()) d.images = images.slice(0, begin, end);
+  d.labels = labels.slice(0, begin, end);
+  d.source = source;
+  if (indices.defined()) d.indices = indices.slice(0, begin, end);
+  return d;
 }
 
 Splits split(RawData raw, const DataOptions& o) {

@@ -67,6 +67,8 @@ std::vector<Field> make_fields() {
       number("dataset.test_limit", T::Int, 0, 0, kMaxCount, "use only the first N test images; 0 = all"));
   f.push_back(number("dataset.val_size", T::Int, 5000, 0, kMaxCount,
                      "images held out from the end of the training set for validation"));
+  f.push_back(number("dataset.image_size", T::Int, 0, 0, 4096,
+                     "output side length of image-folder datasets (0 = the dataset's default)"));
   // model
   f.push_back(plain("model.name", T::String, "resnet20", "network architecture"));
   // quantization

@@ -35,6 +35,7 @@ data::DataOptions data_options(const spec::RunSpec& run) {
   o.train_limit = d.at("train_limit").get<std::int64_t>();
   o.test_limit = d.at("test_limit").get<std::int64_t>();
   o.val_size = d.at("val_size").get<std::int64_t>();
+  o.image_size = d.at("image_size").get<std::int64_t>();
   return o;
 }
 

@@ -179,7 +179,8 @@ TEST(RunKey, PinnedKeys) {
 
 TEST(RunKey, PinnedDefaults) {
   const char* kDefaults =
-      R"({"dataset":{"name":"fashion-mnist","test_limit":0,"train_limit":0,"val_size":5000},"device":"cpu",)"
+      R"({"dataset":{"image_size":0,"name":"fashion-mnist","test_limit":0,"train_limit":0,"val_size":5000},)"
+      R"("device":"cpu",)"
       R"("eval":{"backend":null,"fgsm_eps":[0.0,0.01,0.03,0.05,0.1],"pgd":{"eps":[],"steps":10},"transfer":false},)"
       R"("loss":{"adversarial":0.0,"ce":1.0,"kd":0.0,"lipschitz":{"mode":"gp","weight":10.0},"perturbation":0.0,)"
       R"("spectral":0.0,"structural":0.0,"train_eps":0.0},"model":{"name":"resnet20"},)"
