@@ -1,6 +1,8 @@
 // Training throughput of r2q's own loop (data pipeline + augmentation + forward/backward/SGD step) on
 // ResNet-20, for comparison with the same model and step in Python PyTorch (bench/train_throughput.py).
-// Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20]; prints one JSON line.
+// Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20] [--method fp32|r2q|...]
+//        [--bits 2]; prints one JSON line. With a quantization method it measures the fake-quant training
+//        step.
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -10,13 +12,15 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/synthetic.h"
+#include "core/quant/registry.h"
 #include "core/train/threads.h"
 #include "core/train/trainer.h"
 #include "models/registry.h"
 
 int main(int argc, char** argv) {
   int threads = 2, batch = 128, batches = 30, warmup = 5;
-  std::string model_name = "resnet20";
+  std::string model_name = "resnet20", method = "fp32";
+  int bits = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--threads")
@@ -39,7 +43,11 @@ int main(int argc, char** argv) {
     return r2q::data::make_synthetic("bench", {1, 28, 10, static_cast<int64_t>(n) * batch, 1}).train;
   };
   auto warm_data = make(warmup), data = make(batches);
-  auto model = r2q::models::build_model(model_name, {1, 28, 28, 10, {0.5}, {0.25}});
+  r2q::quant::QuantConfig quant{method, bits, bits, 8};
+  if (method == "fp32") quant = {"fp32", 32, 32, 32};
+  r2q::quant::check_supported(quant);
+  auto model =
+      r2q::models::build_model(model_name, {1, 28, 28, 10, {0.5}, {0.25}}, r2q::quant::LayerFactory(quant));
   r2q::train::TrainConfig config;
   config.batch_size = batch;
   config.augment = true;
@@ -49,6 +57,8 @@ int main(int argc, char** argv) {
   auto stats = trainer.train_epoch(data, 1, nullptr, nullptr);
   nlohmann::json out = {{"impl", "r2q (C++, data pipeline + augmentation included)"},
                         {"model", model_name},
+                        {"method", method},
+                        {"bits", method == "fp32" ? 32 : bits},
                         {"threads", threads},
                         {"batch", batch},
                         {"batches", batches},

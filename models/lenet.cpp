@@ -16,14 +16,16 @@ LeNet::LeNet(const InputShape& s, const quant::LayerFactory& layers) : layers_(l
   const bool signed_inputs = layers.activations_signed();
   using quant::Role;
   normalize_ = register_module("normalize", Normalize(s.mean, s.std));
-  conv1_ = register_module("conv1", layers.conv({.in = s.channels, .out = 6, .kernel = 5, .padding = 2, .bias = true,
-                                                 .role = Role::First}));
-  conv2_ = register_module("conv2", layers.conv({.in = 6, .out = 16, .kernel = 5, .bias = true,
-                                                 .input_signed = signed_inputs}));
+  conv1_ = register_module(
+      "conv1",
+      layers.conv(
+          {.in = s.channels, .out = 6, .kernel = 5, .padding = 2, .bias = true, .role = Role::First}));
+  conv2_ = register_module(
+      "conv2", layers.conv({.in = 6, .out = 16, .kernel = 5, .bias = true, .input_signed = signed_inputs}));
   fc1_ = register_module("fc1", layers.linear({.in = 16 * h * w, .out = 120, .input_signed = signed_inputs}));
   fc2_ = register_module("fc2", layers.linear({.in = 120, .out = 84, .input_signed = signed_inputs}));
-  fc3_ = register_module("fc3", layers.linear({.in = 84, .out = s.classes, .role = Role::Last,
-                                               .input_signed = signed_inputs}));
+  fc3_ = register_module(
+      "fc3", layers.linear({.in = 84, .out = s.classes, .role = Role::Last, .input_signed = signed_inputs}));
 }
 
 torch::Tensor LeNet::forward(const torch::Tensor& pixels) {

@@ -20,6 +20,7 @@ void register_builtins(Registry<ModelEntry>& registry);
 
 // Builds a model by name with every conv and linear layer made by `layers` (parameters are initialised from
 // torch's global generator: seed it first).
-NetworkPtr build_model(const std::string& name, const InputShape& shape, const quant::LayerFactory& layers = {});
+NetworkPtr build_model(const std::string& name, const InputShape& shape,
+                       const quant::LayerFactory& layers = {});
 
 }  // namespace r2q::models

@@ -7,13 +7,19 @@ namespace r2q::models {
 namespace {
 
 quant::ConvSpec conv3x3(int64_t in, int64_t out, int64_t stride, quant::Role role, bool input_signed) {
-  return {.in = in, .out = out, .kernel = 3, .stride = stride, .padding = 1, .role = role,
+  return {.in = in,
+          .out = out,
+          .kernel = 3,
+          .stride = stride,
+          .padding = 1,
+          .role = role,
           .input_signed = input_signed};
 }
 
 }  // namespace
 
-BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, const quant::LayerFactory& layers)
+BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride,
+                               const quant::LayerFactory& layers)
     : layers_(layers), stride_(stride), pad_channels_(planes - in_planes) {
   const bool s = layers.activations_signed();
   conv1_ = register_module("conv1", layers.conv(conv3x3(in_planes, planes, stride, quant::Role::Middle, s)));
@@ -36,7 +42,8 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   return layers_.activation(out + shortcut);
 }
 
-ResNet20::ResNet20(const InputShape& s, const quant::LayerFactory& layers, int blocks_per_stage) : layers_(layers) {
+ResNet20::ResNet20(const InputShape& s, const quant::LayerFactory& layers, int blocks_per_stage)
+    : layers_(layers) {
   normalize_ = register_module("normalize", Normalize(s.mean, s.std));
   stem_ = register_module("stem", layers.conv(conv3x3(s.channels, 16, 1, quant::Role::First, true)));
   stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(16));
@@ -50,7 +57,9 @@ ResNet20::ResNet20(const InputShape& s, const quant::LayerFactory& layers, int b
     }
     stages_.push_back(register_module("stage" + std::to_string(stages_.size() + 1), stage));
   }
-  fc_ = register_module("fc", layers.linear({.in = 64, .out = s.classes, .role = quant::Role::Last,
+  fc_ = register_module("fc", layers.linear({.in = 64,
+                                             .out = s.classes,
+                                             .role = quant::Role::Last,
                                              .input_signed = layers.activations_signed()}));
 
   // He initialisation for convolutions (fan-out, ReLU), unit BatchNorm, default linear.

@@ -1,7 +1,7 @@
-// ResNet-20, the CIFAR variant of He et al. (CVPR 2016, §4.2): a 3x3 stem of 16 channels, three stages of three
-// basic blocks (16, 32, 64 channels; stride 2 at the start of stages 2 and 3), global average pooling and a
-// linear classifier. Shortcuts are parameter-free ("option A": subsample, then zero-pad the new channels).
-// Works for any input channels and size (28x28 Fashion-MNIST gives 28 -> 14 -> 7).
+// ResNet-20, the CIFAR variant of He et al. (CVPR 2016, §4.2): a 3x3 stem of 16 channels, three stages of
+// three basic blocks (16, 32, 64 channels; stride 2 at the start of stages 2 and 3), global average pooling
+// and a linear classifier. Shortcuts are parameter-free ("option A": subsample, then zero-pad the new
+// channels). Works for any input channels and size (28x28 Fashion-MNIST gives 28 -> 14 -> 7).
 #pragma once
 
 #include <torch/nn/modules/batchnorm.h>

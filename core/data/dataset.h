@@ -56,7 +56,7 @@ struct DataOptions {
   std::optional<std::string> root{};  // null: R2Q_DATA_DIR/<name>, else the dataset's default
   std::int64_t train_limit = 0;       // 0 = all
   std::int64_t test_limit = 0;
-  std::int64_t val_size = 0;  // taken from the end of the training set
+  std::int64_t val_size = 0;    // taken from the end of the training set
   std::int64_t image_size = 0;  // output side length of on-demand datasets (0 = the dataset's default)
 };
 

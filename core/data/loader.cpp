@@ -31,13 +31,15 @@ Batch BatchLoader::operator[](int64_t index) const {
     const int64_t n = end - begin;
     std::vector<torch::Tensor> decoded(static_cast<size_t>(n));
     std::vector<int64_t> rows(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = options_.shuffle ? order_[begin + i] : begin + i;
+    for (int64_t i = 0; i < n; ++i)
+      rows[static_cast<size_t>(i)] = options_.shuffle ? order_[begin + i] : begin + i;
     const auto* indices = data_.indices.data_ptr<int64_t>();
     at::parallel_for(0, n, 1, [&](int64_t from, int64_t to) {
       for (int64_t i = from; i < to; ++i) {
         int64_t row = rows[static_cast<size_t>(i)];
         uint64_t seed =
-            Rng::derive(options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(row)).next();
+            Rng::derive(options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(row))
+                .next();
         decoded[static_cast<size_t>(i)] = data_.source->load(indices[row], options_.augment, seed);
       }
     });

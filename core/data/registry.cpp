@@ -9,6 +9,7 @@
 
 #include "core/data/cifar.h"
 #include "core/data/idx.h"
+#include "core/data/imagefolder.h"
 #include "core/data/synthetic.h"
 #include "core/util/error.h"
 #include "core/util/sha256.h"
@@ -75,25 +76,36 @@ void register_builtins(Registry<DatasetEntry>& r) {
   r.add("fashion-mnist",
         {"Zalando Fashion-MNIST, 28x28 grey, 60k train / 10k test", "/usr/share/datasets/fashion-mnist",
          "install it with `sudo apt-get install dataset-fashion-mnist` (scripts/setup does)",
-         [](const fs::path& root) { return load_idx_dataset(root, "fashion-mnist", {0.2860}, {0.3530}); }});
+         [](const fs::path& root, const DataOptions&) {
+           return load_idx_dataset(root, "fashion-mnist", {0.2860}, {0.3530});
+         }});
   r.add("mnist", {"MNIST digits, 28x28 grey, 60k train / 10k test", "/usr/share/datasets/mnist",
                   "put the four IDX files (train-images-idx3-ubyte.gz, ...) there",
-                  [](const fs::path& root) { return load_idx_dataset(root, "mnist", {0.1307}, {0.3081}); }});
+                  [](const fs::path& root, const DataOptions&) {
+                    return load_idx_dataset(root, "mnist", {0.1307}, {0.3081});
+                  }});
   r.add("cifar10",
         {"CIFAR-10, 32x32 RGB, 50k train / 10k test (binary version)", "/usr/share/datasets/cifar10",
          "download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it "
          "there",
-         load_cifar10});
+         [](const fs::path& root, const DataOptions&) { return load_cifar10(root); }});
+  r.add("imagefolder",
+        {"ImageNet-style folders of JPEG/PNG images, decoded on demand at dataset.image_size (default 224)",
+         "/usr/share/datasets/imagefolder",
+         "lay the images out as <root>/train/<class>/<image>.jpg and <root>/val/<class>/<image>.jpg (one "
+         "folder per class, the same class names in both; .jpg/.jpeg/.png)",
+         [](const fs::path& root, const DataOptions& o) { return load_image_folder(root, o.image_size); },
+         /*resizable=*/true});
   r.add("synthetic", {"generated: 10 classes of 1x28x28 prototypes + noise, 2000 train / 500 test",
                       {},
                       {},
-                      [](const fs::path&) {
+                      [](const fs::path&, const DataOptions&) {
                         return make_synthetic("synthetic", {1, 28, 10, 2000, 500});
                       }});
   r.add("synthetic-rgb", {"generated: 10 classes of 3x32x32 prototypes + noise, 2000 train / 500 test",
                           {},
                           {},
-                          [](const fs::path&) {
+                          [](const fs::path&, const DataOptions&) {
                             return make_synthetic("synthetic-rgb", {3, 32, 10, 2000, 500});
                           }});
 }
@@ -145,12 +157,13 @@ Splits load(const DataOptions& o) {
     throw InputError(o.name + ": no dataset at " + root.string() + "; " + entry.install_hint +
                      ", or point dataset.root / R2Q_DATA_DIR at it");
   // A sweep runs many configs over one dataset: decode it once per process. Tensors are read-only afterwards.
+  // The image size is part of the key: an image folder's transforms and shape depend on it.
   static std::mutex mutex;
   static std::map<std::string, RawData> cache;
-  std::string cache_key = o.name + "\n" + root.string();
+  std::string cache_key = o.name + "\n" + root.string() + "\n" + std::to_string(o.image_size);
   std::lock_guard lock(mutex);
   auto it = cache.find(cache_key);
-  if (it == cache.end()) it = cache.emplace(cache_key, entry.load(root)).first;
+  if (it == cache.end()) it = cache.emplace(cache_key, entry.load(root, o)).first;
   return split(it->second, o);
 }
 

@@ -1,4 +1,4 @@
-// Datasets by name: fashion-mnist, mnist, cifar10, synthetic, synthetic-rgb.
+// Datasets by name: fashion-mnist, mnist, cifar10, imagefolder, synthetic, synthetic-rgb.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +14,10 @@ struct DatasetEntry {
   std::string description;
   std::filesystem::path default_root;  // empty for generated datasets
   std::string install_hint;            // how to get the files, for the "missing dataset" error
-  std::function<RawData(const std::filesystem::path& root)> load;
+  // The options are for datasets whose output depends on them (image_size of image folders); the split and
+  // limits are applied afterwards by split().
+  std::function<RawData(const std::filesystem::path& root, const DataOptions& options)> load;
+  bool resizable = false;  // honours dataset.image_size
 };
 
 Registry<DatasetEntry>& dataset_registry();

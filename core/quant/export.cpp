@@ -10,7 +10,8 @@ namespace r2q::quant {
 torch::Tensor odd_code_bitplanes(const torch::Tensor& codes, int bits) {
   torch::Tensor u = (codes.to(torch::kInt32) + ((1 << bits) - 1)).div(2, "floor");
   std::vector<torch::Tensor> planes;
-  for (int i = 0; i < bits; ++i) planes.push_back((u.bitwise_right_shift(i).bitwise_and(1) * 2 - 1).to(torch::kInt8));
+  for (int i = 0; i < bits; ++i)
+    planes.push_back((u.bitwise_right_shift(i).bitwise_and(1) * 2 - 1).to(torch::kInt8));
   return torch::stack(planes);
 }
 
@@ -37,7 +38,8 @@ std::optional<IntegerWeights> export_weights(const torch::Tensor& weight, Quanti
 
 std::optional<IntegerActivations> export_activations(Quantizer* quantizer) {
   if (!quantizer || !quantizer->integer_grid()) return std::nullopt;
-  return IntegerActivations{quantizer->activation_scale().item<double>(), quantizer->min_code(), quantizer->max_code()};
+  return IntegerActivations{quantizer->activation_scale().item<double>(), quantizer->min_code(),
+                            quantizer->max_code()};
 }
 
 torch::Tensor activation_codes(const torch::Tensor& x, Quantizer* quantizer) {

@@ -1,6 +1,6 @@
-// The integer export contract (DESIGN §1.3): a quantized layer yields integer weight codes, per-channel weight
-// scales and its input's activation scale such that codes * scale reproduces the fake-quantized tensors exactly.
-// Deployment kernels are checked against this.
+// The integer export contract (DESIGN §1.3): a quantized layer yields integer weight codes, per-channel
+// weight scales and its input's activation scale such that codes * scale reproduces the fake-quantized
+// tensors exactly. Deployment kernels are checked against this.
 #pragma once
 
 #include <torch/types.h>

@@ -12,7 +12,8 @@ namespace r2q::quant {
 QConv2dImpl::QConv2dImpl(const ConvSpec& spec, QuantizerPtr weight_quantizer, QuantizerPtr input_quantizer)
     : spec_(spec), wq_(std::move(weight_quantizer)), aq_(std::move(input_quantizer)) {
   // The initialisation of torch::nn::Conv2d: kaiming_uniform(a = sqrt(5)); models re-initialise as they need.
-  weight = register_parameter("weight", torch::empty({spec.out, spec.in / spec.groups, spec.kernel, spec.kernel}));
+  weight =
+      register_parameter("weight", torch::empty({spec.out, spec.in / spec.groups, spec.kernel, spec.kernel}));
   torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (spec.bias) {
     double bound = 1.0 / std::sqrt(static_cast<double>(spec.in / spec.groups * spec.kernel * spec.kernel));
@@ -57,7 +58,7 @@ LayerFactory::LayerFactory(QuantConfig config) : config_(std::move(config)) {
 }
 
 QuantizerPtr LayerFactory::weight_quantizer(Role role, int64_t out_channels, int64_t weights,
-                                           int64_t fan_out) const {
+                                            int64_t fan_out) const {
   const QuantMethod& method = method_registry().get(config_.method);
   if (role != Role::Middle) return edge_weight_quantizer(config_, weights);
   if (!method.weight) return nullptr;

@@ -1,6 +1,7 @@
-// The quantizer interface. A quantizer is a module (it may own learnable scales) that maps a tensor to integer
-// codes and a scale with value = codes * scale. The fake-quantized tensor used in training is computed from
-// exactly that product, so exporting codes and scales reproduces it bit for bit (the deployment contract).
+// The quantizer interface. A quantizer is a module (it may own learnable scales) that maps a tensor to
+// integer codes and a scale with value = codes * scale. The fake-quantized tensor used in training is
+// computed from exactly that product, so exporting codes and scales reproduces it bit for bit (the deployment
+// contract).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -53,7 +54,8 @@ using QuantizerPtr = std::shared_ptr<Quantizer>;
 // A flag that survives checkpoints: learnable scales are initialised once, from data, then trained.
 class LazyInit {
  public:
-  explicit LazyInit(torch::nn::Module& owner) : flag_(owner.register_buffer("initialized", torch::zeros({1}))) {}
+  explicit LazyInit(torch::nn::Module& owner)
+      : flag_(owner.register_buffer("initialized", torch::zeros({1}))) {}
   bool done() const { return flag_.item<float>() != 0; }
   void mark() { flag_.fill_(1); }
 

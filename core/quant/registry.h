@@ -28,7 +28,7 @@ struct QuantMethod {
   std::vector<int> weight_bits, act_bits;  // supported; empty = bit-widths do not apply (fp32)
   std::function<QuantizerPtr(const WeightRequest&)> weight;  // null: full-precision weights
   std::function<QuantizerPtr(const ActRequest&)> act;        // null: full-precision activations
-  bool binary_activations = false;  // activations are +-1 (no ReLU between layers)
+  bool binary_activations = false;                           // activations are +-1 (no ReLU between layers)
 };
 
 Registry<QuantMethod>& method_registry();

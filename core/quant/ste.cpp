@@ -11,14 +11,17 @@ using torch::autograd::variable_list;
 
 struct RoundSte : torch::autograd::Function<RoundSte> {
   static torch::Tensor forward(AutogradContext*, const torch::Tensor& x) {
-    // torch::round rounds half to even; codes here round half away from zero, as the formulas in METHOD.md do.
+    // torch::round rounds half to even; codes here round half away from zero, as the formulas in METHOD.md
+    // do.
     return torch::sign(x) * torch::floor(torch::abs(x) + 0.5);
   }
   static variable_list backward(AutogradContext*, variable_list grad) { return {grad[0]}; }
 };
 
 struct OddRoundSte : torch::autograd::Function<OddRoundSte> {
-  static torch::Tensor forward(AutogradContext*, const torch::Tensor& x) { return 2 * torch::floor(x * 0.5) + 1; }
+  static torch::Tensor forward(AutogradContext*, const torch::Tensor& x) {
+    return 2 * torch::floor(x * 0.5) + 1;
+  }
   static variable_list backward(AutogradContext*, variable_list grad) { return {grad[0]}; }
 };
 
@@ -55,12 +58,20 @@ struct ScaleGrad : torch::autograd::Function<ScaleGrad> {
 
 }  // namespace
 
-torch::Tensor round_ste(const torch::Tensor& x) { return RoundSte::apply(x); }
-torch::Tensor odd_round_ste(const torch::Tensor& x) { return OddRoundSte::apply(x); }
-torch::Tensor sign_ste(const torch::Tensor& x, bool clip_gradient) { return SignSte::apply(x, clip_gradient); }
+torch::Tensor round_ste(const torch::Tensor& x) {
+  return RoundSte::apply(x);
+}
+torch::Tensor odd_round_ste(const torch::Tensor& x) {
+  return OddRoundSte::apply(x);
+}
+torch::Tensor sign_ste(const torch::Tensor& x, bool clip_gradient) {
+  return SignSte::apply(x, clip_gradient);
+}
 torch::Tensor straight_through(const torch::Tensor& value, const torch::Tensor& surrogate) {
   return StraightThrough::apply(value, surrogate);
 }
-torch::Tensor scale_grad(const torch::Tensor& x, double scale) { return ScaleGrad::apply(x, scale); }
+torch::Tensor scale_grad(const torch::Tensor& x, double scale) {
+  return ScaleGrad::apply(x, scale);
+}
 
 }  // namespace r2q::quant

@@ -80,6 +80,9 @@ void check_runnable(const spec::RunSpec& run, const std::string& where) {
 
   // The data must be there before hours of work are planned around it.
   const auto& entry = data::dataset_registry().get(dataset);
+  if (!entry.resizable && c["dataset"]["image_size"].get<int64_t>() != 0)
+    fail("dataset.image_size",
+         "applies to image-folder datasets only; " + dataset + " has a fixed size (use 0)");
   if (!entry.default_root.empty()) {
     auto options = data_options(run);
     auto root = data::resolve_root(dataset, options.root);
@@ -109,7 +112,8 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
   train::seed_everything(config.seed);
   models::InputShape shape{data.info.channels, data.info.height, data.info.width,
                            data.info.classes,  data.info.mean,   data.info.std};
-  models::NetworkPtr model = models::build_model(c["model"]["name"], shape, quant::LayerFactory(quant_config(c)));
+  models::NetworkPtr model =
+      models::build_model(c["model"]["name"], shape, quant::LayerFactory(quant_config(c)));
   train::Trainer trainer(*model, config, data.train.size());
 
   train::CheckpointState state;

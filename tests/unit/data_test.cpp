@@ -57,7 +57,7 @@ TEST(Idx, ReadsGzipAndPlainFilesAlike) {
   TempDir dir;
   for (bool compress : {true, false}) {
     auto root = write_idx_dataset(dir, 20, 10, compress);
-    auto raw = dataset_registry().get("fashion-mnist").load(root);
+    auto raw = dataset_registry().get("fashion-mnist").load(root, {});
     EXPECT_EQ(raw.train.images.sizes(), torch::IntArrayRef({20, 1, 28, 28}));
     EXPECT_EQ(raw.test.labels.size(0), 10);
     EXPECT_EQ(raw.train.labels[13].item<int64_t>(), 3);
@@ -91,25 +91,26 @@ TEST(Idx, CorruptGzipAndMismatchedFilesAreReported) {
   std::string gz = testing::read_text(root / "train-images-idx3-ubyte.gz");
   dir.write("fm/train-images-idx3-ubyte.gz", gz.substr(0, gz.size() / 2));
   EXPECT_NE(error_of([&] {
-              dataset_registry().get("fashion-mnist").load(root);
+              dataset_registry().get("fashion-mnist").load(root, {});
             }).find("train-images-idx3-ubyte.gz: truncated gzip"),
             std::string::npos);
   dir.write("fm/train-images-idx3-ubyte.gz", testing::gzip(testing::idx_bytes({19, 28, 28})));
-  EXPECT_NE(
-      error_of([&] { dataset_registry().get("fashion-mnist").load(root); }).find("20 labels for 19 images"),
-      std::string::npos);
+  EXPECT_NE(error_of([&] {
+              dataset_registry().get("fashion-mnist").load(root, {});
+            }).find("20 labels for 19 images"),
+            std::string::npos);
   dir.write("fm/train-images-idx3-ubyte.gz", testing::gzip(testing::idx_bytes({20, 28, 28})));
   auto labels = labels_for(20);
   labels[7] = 12;
   dir.write("fm/train-labels-idx1-ubyte.gz", testing::gzip(testing::idx_bytes({20}, labels)));
   EXPECT_NE(error_of([&] {
-              dataset_registry().get("fashion-mnist").load(root);
+              dataset_registry().get("fashion-mnist").load(root, {});
             }).find("label 12 at index 7 is out of range"),
             std::string::npos);
   dir.write("fm/train-labels-idx1-ubyte.gz", testing::gzip(testing::idx_bytes({20}, labels_for(20))));
   std::filesystem::remove(root / "t10k-images-idx3-ubyte.gz");
   EXPECT_NE(error_of([&] {
-              dataset_registry().get("fashion-mnist").load(root);
+              dataset_registry().get("fashion-mnist").load(root, {});
             }).find("missing t10k-images-idx3-ubyte.gz"),
             std::string::npos);
 }
@@ -120,7 +121,7 @@ TEST(Cifar, ReadsBatchesAndRejectsBadOnes) {
     dir.write("c/cifar-10-batches-bin/data_batch_" + std::to_string(i) + ".bin",
               testing::cifar_bytes({1, 2, 3}));
   dir.write("c/cifar-10-batches-bin/test_batch.bin", testing::cifar_bytes({9, 0}));
-  auto raw = dataset_registry().get("cifar10").load(dir / "c");
+  auto raw = dataset_registry().get("cifar10").load(dir / "c", {});
   EXPECT_EQ(raw.train.images.sizes(), torch::IntArrayRef({15, 3, 32, 32}));
   EXPECT_EQ(raw.test.labels[0].item<int64_t>(), 9);
   EXPECT_EQ(raw.train.images[1][0][0][1].item<int>(), 2);  // record 1, pixel 1: (1 + 1) % 256

@@ -115,8 +115,10 @@ TEST(CheckRunnable, NamesTheFieldThatCannotRun) {
   expect(R"({"quant": {"method": "lsq", "weight_bits": 1}})",
          "quant.weight_bits: 1 bits is not supported by \"lsq\" (supported: weight_bits 2-8, act_bits 2-8)");
   expect(R"({"quant": {"method": "xnor", "weight_bits": 2}})", "supported: weight_bits 1, act_bits 1");
-  expect(R"({"quant": {"method": "r2q", "first_last_bits": 12}})", "quant.first_last_bits: 12 is not supported");
+  expect(R"({"quant": {"method": "r2q", "first_last_bits": 12}})",
+         "quant.first_last_bits: 12 is not supported");
   expect(R"({"dataset": {"name": "cifar10", "root": "/nonexistent"}})", "no dataset at /nonexistent");
+  expect(R"({"dataset": {"image_size": 64}})", "dataset.image_size: applies to image-folder datasets only");
   EXPECT_NO_THROW(check_runnable(synthetic_run(), "x"));
 }
 

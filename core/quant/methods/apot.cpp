@@ -10,21 +10,31 @@
 #include "core/quant/ste.h"
 
 namespace r2q::quant {
-namespace {
 
-// The level set of build_power_value(B, additive=True) as integers: every level is a sum of powers of two whose
-// smallest term is 2^-smallest; multiplying by 2^smallest makes the set integral. Dividing by its maximum gives
-// the reference's levels on [0, 1]. Returns the sorted integer levels.
-std::vector<int64_t> apot_integer_levels(int b) {
+// The level set of build_power_value(B, additive=True) as integers: every level is a sum of powers of two
+// whose smallest term is 2^-smallest; multiplying by 2^smallest makes the set integral. Dividing by its
+// maximum gives the reference's levels on [0, 1]. Returns the sorted integer levels.
+std::vector<int64_t> apot_levels(int b) {
   // Exponents of the power-of-two terms of each additive component (0 in every component is implicit).
   std::vector<std::vector<int>> parts;
   switch (b) {
-    case 2: parts = {{1, 2, 3}}; break;
-    case 3: parts = {{1, 2, 4}, {3}}; break;
-    case 4: parts = {{1, 3, 5}, {2, 4, 6}}; break;
-    case 5: parts = {{1, 3, 6}, {2, 4, 7}, {5}}; break;
-    case 6: parts = {{1, 4, 7}, {2, 5, 8}, {3, 6, 9}}; break;
-    default: throw std::invalid_argument("APoT levels exist for 2-6 bits, not " + std::to_string(b));
+    case 2:
+      parts = {{1, 2, 3}};
+      break;
+    case 3:
+      parts = {{1, 2, 4}, {3}};
+      break;
+    case 4:
+      parts = {{1, 3, 5}, {2, 4, 6}};
+      break;
+    case 5:
+      parts = {{1, 3, 6}, {2, 4, 7}, {5}};
+      break;
+    case 6:
+      parts = {{1, 4, 7}, {2, 5, 8}, {3, 6, 9}};
+      break;
+    default:
+      throw std::invalid_argument("APoT levels exist for 2-6 bits, not " + std::to_string(b));
   }
   int smallest = 0;
   for (const auto& p : parts) smallest = std::max(smallest, *std::max_element(p.begin(), p.end()));
@@ -40,15 +50,19 @@ std::vector<int64_t> apot_integer_levels(int b) {
   return {levels.begin(), levels.end()};
 }
 
+namespace {
+
 // Nearest level (ties to the lower one) of t in [0, max]; backward: identity.
 struct Project : torch::autograd::Function<Project> {
-  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& t, const torch::Tensor& levels) {
+  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& t,
+                               const torch::Tensor& levels) {
     auto upper = torch::searchsorted(levels, t.contiguous()).clamp(1, levels.numel() - 1);
     auto hi = levels.index_select(0, upper.flatten()).view_as(t);
     auto lo = levels.index_select(0, (upper - 1).flatten()).view_as(t);
     return torch::where(hi - t < t - lo, hi, lo);
   }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*, torch::autograd::variable_list g) {
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*,
+                                                 torch::autograd::variable_list g) {
     return {g[0], torch::Tensor()};
   }
 };
@@ -60,11 +74,10 @@ class Apot : public Quantizer {
  public:
   // Weights (signed): uniform ternary at 2 bits (the reference's rule: "for 2-bit weights PoT = uniform"),
   // sign + APoT magnitude of b - 1 bits above. Activations (unsigned): APoT levels of b bits.
-  Apot(int bits, bool is_signed, bool weights)
-      : bits_(bits), signed_(is_signed), weights_(weights) {
-    std::vector<int64_t> levels = !is_signed ? apot_integer_levels(bits)
+  Apot(int bits, bool is_signed, bool weights) : bits_(bits), signed_(is_signed), weights_(weights) {
+    std::vector<int64_t> levels = !is_signed  ? apot_levels(bits)
                                   : bits == 2 ? std::vector<int64_t>{0, 1}
-                                              : apot_integer_levels(bits - 1);
+                                              : apot_levels(bits - 1);
     max_level_ = levels.back();
     levels_ = register_buffer("levels", torch::tensor(levels, torch::kFloat32));
     // The reference's initial clipping values (CIFAR-10): 3 (standardised weights) and 8 (activations).
@@ -91,7 +104,8 @@ class Apot : public Quantizer {
   int64_t min_code() const override { return signed_ ? -max_level_ : 0; }
   int64_t max_code() const override { return max_level_; }
   std::string describe() const override {
-    return std::string("APoT ") + (weights_ ? "weights" : "activations") + ", " + std::to_string(bits_) + " bits";
+    return std::string("APoT ") + (weights_ ? "weights" : "activations") + ", " + std::to_string(bits_) +
+           " bits";
   }
 
  private:
@@ -103,7 +117,11 @@ class Apot : public Quantizer {
 
 }  // namespace
 
-QuantizerPtr make_apot_weight(int bits) { return std::make_shared<Apot>(bits, true, true); }
-QuantizerPtr make_apot_act(int bits, bool is_signed) { return std::make_shared<Apot>(bits, is_signed, false); }
+QuantizerPtr make_apot_weight(int bits) {
+  return std::make_shared<Apot>(bits, true, true);
+}
+QuantizerPtr make_apot_act(int bits, bool is_signed) {
+  return std::make_shared<Apot>(bits, is_signed, false);
+}
 
 }  // namespace r2q::quant

@@ -36,12 +36,14 @@ class DorefaWeight : public Quantizer {
   double qmax_;
 };
 
-// Unsigned: codes round(clip(a, 0, 1) * (2^k - 1)). Signed inputs (our extension, for layers whose input has no
-// ReLU): codes round(clip(a, -1, 1) * (2^(k-1) - 1)).
+// Unsigned: codes round(clip(a, 0, 1) * (2^k - 1)). Signed inputs (our extension, for layers whose input has
+// no ReLU): codes round(clip(a, -1, 1) * (2^(k-1) - 1)).
 class DorefaAct : public Quantizer {
  public:
   DorefaAct(int bits, bool is_signed)
-      : bits_(bits), signed_(is_signed), qmax_(is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1) {}
+      : bits_(bits),
+        signed_(is_signed),
+        qmax_(is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1) {}
 
   Quantized quantize(const torch::Tensor& a) override {
     torch::Tensor clipped = a.clamp(signed_ ? -1.0 : 0.0, 1.0);
@@ -63,7 +65,9 @@ class DorefaAct : public Quantizer {
 class PactAct : public Quantizer {
  public:
   PactAct(int bits, bool is_signed)
-      : bits_(bits), signed_(is_signed), qmax_(is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1) {
+      : bits_(bits),
+        signed_(is_signed),
+        qmax_(is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1) {
     alpha_ = register_parameter("alpha", torch::full({1}, 10.0));  // the paper's initial value
   }
 
@@ -71,7 +75,7 @@ class PactAct : public Quantizer {
     torch::NoGradGuard g;
     torch::Tensor alpha = alpha_.abs().clamp_min(1e-8);
     torch::Tensor y = torch::max(torch::min(a, alpha), signed_ ? -alpha : torch::zeros_like(alpha));
-    return {torch::round(y / alpha * qmax_), alpha / qmax_};
+    return {round_ste(y / alpha * qmax_), alpha / qmax_};
   }
   torch::Tensor forward(const torch::Tensor& a) override {
     auto q = quantize(a);
@@ -79,7 +83,9 @@ class PactAct : public Quantizer {
     torch::Tensor surrogate = torch::max(torch::min(a, alpha), signed_ ? -alpha : torch::zeros_like(alpha));
     return straight_through(q.codes * q.scale, surrogate);
   }
-  torch::Tensor activation_scale() const override { return (alpha_.detach().abs().clamp_min(1e-8) / qmax_).clone(); }
+  torch::Tensor activation_scale() const override {
+    return (alpha_.detach().abs().clamp_min(1e-8) / qmax_).clone();
+  }
   int64_t min_code() const override { return signed_ ? -static_cast<int64_t>(qmax_) : 0; }
   int64_t max_code() const override { return static_cast<int64_t>(qmax_); }
   std::string describe() const override { return "PACT activations, " + std::to_string(bits_) + " bits"; }
@@ -93,8 +99,14 @@ class PactAct : public Quantizer {
 
 }  // namespace
 
-QuantizerPtr make_dorefa_weight(int bits) { return std::make_shared<DorefaWeight>(bits); }
-QuantizerPtr make_dorefa_act(int bits, bool is_signed) { return std::make_shared<DorefaAct>(bits, is_signed); }
-QuantizerPtr make_pact_act(int bits, bool is_signed) { return std::make_shared<PactAct>(bits, is_signed); }
+QuantizerPtr make_dorefa_weight(int bits) {
+  return std::make_shared<DorefaWeight>(bits);
+}
+QuantizerPtr make_dorefa_act(int bits, bool is_signed) {
+  return std::make_shared<DorefaAct>(bits, is_signed);
+}
+QuantizerPtr make_pact_act(int bits, bool is_signed) {
+  return std::make_shared<PactAct>(bits, is_signed);
+}
 
 }  // namespace r2q::quant

@@ -1,5 +1,5 @@
-// LQ-Nets (Zhang et al., ECCV 2018): learned quantizer bases updated by quantization-error minimisation (least
-// squares) with a moving average, as in the authors' reference code (docs/METHOD.md §LQ-Nets).
+// LQ-Nets (Zhang et al., ECCV 2018): learned quantizer bases updated by quantization-error minimisation
+// (least squares) with a moving average, as in the authors' reference code (docs/METHOD.md §LQ-Nets).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -25,38 +25,40 @@ torch::Tensor code_table(int bits, bool is_signed) {
   return t;
 }
 
-// Levels of a basis [G, K] under the code table [L, K]: [G, L], and for every element of x ([G, N]) the index of
-// its nearest level.
+// Levels of a basis [G, K] under the code table [L, K]: [G, L], and for every element of x ([G, N]) the index
+// of its nearest level.
 struct Assignment {
   torch::Tensor levels;   // [G, L]
   torch::Tensor nearest;  // [G, N] int64
 };
 
 Assignment assign(const torch::Tensor& x, const torch::Tensor& basis, const torch::Tensor& codes) {
-  torch::Tensor levels = torch::matmul(basis, codes.t());                       // [G, L]
-  torch::Tensor distance = (x.unsqueeze(2) - levels.unsqueeze(1)).abs();        // [G, N, L]
+  torch::Tensor levels = torch::matmul(basis, codes.t());                 // [G, L]
+  torch::Tensor distance = (x.unsqueeze(2) - levels.unsqueeze(1)).abs();  // [G, N, L]
   return {levels, distance.argmin(2)};
 }
 
 // Least-squares basis minimising ||x - B^T v|| per group, with a ridge pulling towards the old basis.
 torch::Tensor solve_basis(const torch::Tensor& x, const torch::Tensor& nearest, const torch::Tensor& codes,
                           const torch::Tensor& old, double ridge) {
-  torch::Tensor b = codes.index_select(0, nearest.flatten()).view({x.size(0), x.size(1), codes.size(1)});  // [G,N,K]
-  torch::Tensor bbt = torch::matmul(b.transpose(1, 2), b);                                                 // [G,K,K]
-  torch::Tensor bx = torch::matmul(b.transpose(1, 2), x.unsqueeze(2)).squeeze(2);                          // [G,K]
+  torch::Tensor b =
+      codes.index_select(0, nearest.flatten()).view({x.size(0), x.size(1), codes.size(1)});  // [G,N,K]
+  torch::Tensor bbt = torch::matmul(b.transpose(1, 2), b);                                   // [G,K,K]
+  torch::Tensor bx = torch::matmul(b.transpose(1, 2), x.unsqueeze(2)).squeeze(2);            // [G,K]
   auto eye = torch::eye(codes.size(1)).expand_as(bbt);
   return torch::linalg::solve(bbt + ridge * eye, (bx + ridge * old).unsqueeze(2), /*left=*/true).squeeze(2);
 }
 
 class LqNet : public Quantizer {
  public:
-  // Weights: a basis per output channel, codes in {-1,+1}^K. Activations: one basis per layer, codes in {0,1}^K
-  // (in {-1,+1}^K for signed inputs, our extension).
+  // Weights: a basis per output channel, codes in {-1,+1}^K. Activations: one basis per layer, codes in
+  // {0,1}^K (in {-1,+1}^K for signed inputs, our extension).
   LqNet(int bits, bool is_signed, bool weights, int64_t groups, int64_t fan_out)
       : bits_(bits), signed_(is_signed), weights_(weights) {
     codes_ = register_buffer("codes", code_table(bits, is_signed));
-    double base = weights ? kMedianAbsNormal * std::sqrt(2.0 / static_cast<double>(fan_out)) / std::ldexp(1.0, bits - 1)
-                          : kMedianAbsNormal * 2.0 / (std::ldexp(1.0, bits) - 1);
+    double base =
+        weights ? kMedianAbsNormal * std::sqrt(2.0 / static_cast<double>(fan_out)) / std::ldexp(1.0, bits - 1)
+                : kMedianAbsNormal * 2.0 / (std::ldexp(1.0, bits) - 1);
     torch::Tensor init = torch::empty({groups, bits});
     for (int j = 0; j < bits; ++j) init.select(1, j).fill_(std::ldexp(base, j));
     basis_ = register_buffer("basis", init);
@@ -82,7 +84,8 @@ class LqNet : public Quantizer {
   int64_t min_code() const override { return signed_ ? -((int64_t{1} << bits_) - 1) : 0; }
   int64_t max_code() const override { return (int64_t{1} << bits_) - 1; }
   std::string describe() const override {
-    return std::string("LQ-Nets ") + (weights_ ? "weights" : "activations") + ", " + std::to_string(bits_) + " bits";
+    return std::string("LQ-Nets ") + (weights_ ? "weights" : "activations") + ", " + std::to_string(bits_) +
+           " bits";
   }
 
  private:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/quant/quantizer.h"
 
@@ -38,6 +39,10 @@ QuantizerPtr make_apot_act(int bits, bool is_signed);
 // by least squares (QEM) with a moving average.
 QuantizerPtr make_lqnet_weight(int bits, std::int64_t out_channels, std::int64_t fan_out);
 QuantizerPtr make_lqnet_act(int bits, bool is_signed);
+
+// APoT's level set for `bits` (2-6) as sorted integers; divided by the largest they are the reference code's
+// levels on [0, 1] (build_power_value(bits, additive=True)).
+std::vector<std::int64_t> apot_levels(int bits);
 
 // Reduction of |w| over every dimension but the first, kept as [C, 1, ...] for broadcasting.
 torch::Tensor per_channel_mean_abs(const torch::Tensor& w);

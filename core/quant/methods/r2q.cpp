@@ -55,7 +55,8 @@ QuantizerPtr make_r2q_weight(int bits, int64_t out_channels, int64_t weights_per
 }
 
 QuantizerPtr make_r2q_act(int bits, bool is_signed) {
-  // The activation half of R2Q is LSQ-style: unsigned codes 0..2^k-1 on [0, beta] with beta = s * Qp learnable.
+  // The activation half of R2Q is LSQ-style: unsigned codes 0..2^k-1 on [0, beta] with beta = s * Qp
+  // learnable.
   return make_lsq_act(bits, is_signed);
 }
 

@@ -18,8 +18,8 @@ class XnorWeight : public Quantizer {
   std::string describe() const override { return "XNOR-Net weights, 1 bit"; }
 };
 
-// I ~ sign(I); the convolution output is multiplied by K = A * k, A = mean_c |I|, k the k x k averaging filter
-// (computed with the layer's stride and padding), held constant in the backward pass.
+// I ~ sign(I); the convolution output is multiplied by K = A * k, A = mean_c |I|, k the k x k averaging
+// filter (computed with the layer's stride and padding), held constant in the backward pass.
 class XnorAct : public Quantizer {
  public:
   Quantized quantize(const torch::Tensor& x) override { return {sign_ste(x), torch::ones({1})}; }
@@ -38,7 +38,11 @@ class XnorAct : public Quantizer {
 
 }  // namespace
 
-QuantizerPtr make_xnor_weight() { return std::make_shared<XnorWeight>(); }
-QuantizerPtr make_xnor_act() { return std::make_shared<XnorAct>(); }
+QuantizerPtr make_xnor_weight() {
+  return std::make_shared<XnorWeight>();
+}
+QuantizerPtr make_xnor_act() {
+  return std::make_shared<XnorAct>();
+}
 
 }  // namespace r2q::quant

@@ -1,0 +1,73 @@
+// ResNet-18 (He et al., CVPR 2016) for ImageNet-sized inputs.
+#include "models/resnet18.h"
+
+#include <torch/torch.h>
+
+namespace r2q::models {
+
+ProjectionBlockImpl::ProjectionBlockImpl(int64_t in_planes, int64_t planes, int64_t stride,
+                                         const quant::LayerFactory& layers)
+    : layers_(layers) {
+  // Block inputs are the previous block's (or the stem's) activated output.
+  const bool s = layers.activations_signed();
+  conv1_ = register_module(
+      "conv1",
+      layers.conv(
+          {.in = in_planes, .out = planes, .kernel = 3, .stride = stride, .padding = 1, .input_signed = s}));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  conv2_ = register_module(
+      "conv2", layers.conv({.in = planes, .out = planes, .kernel = 3, .padding = 1, .input_signed = s}));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+  if (stride != 1 || in_planes != planes) {
+    downsample_ = register_module(
+        "downsample",
+        layers.conv({.in = in_planes, .out = planes, .kernel = 1, .stride = stride, .input_signed = s}));
+    downsample_bn_ = register_module("downsample_bn", torch::nn::BatchNorm2d(planes));
+  }
+}
+
+torch::Tensor ProjectionBlockImpl::forward(const torch::Tensor& x) {
+  auto out = layers_.activation(bn1_(conv1_(x)));
+  out = bn2_(conv2_(out));
+  auto shortcut = downsample_ ? downsample_bn_(downsample_(x)) : x;
+  return layers_.activation(out + shortcut);
+}
+
+ResNet18::ResNet18(const InputShape& s, const quant::LayerFactory& layers) : layers_(layers) {
+  normalize_ = register_module("normalize", Normalize(s.mean, s.std));
+  stem_ = register_module("stem", layers.conv({.in = s.channels,
+                                               .out = 64,
+                                               .kernel = 7,
+                                               .stride = 2,
+                                               .padding = 3,
+                                               .role = quant::Role::First,
+                                               .input_signed = true}));
+  stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(64));
+  int64_t in_planes = 64;
+  for (int64_t planes : {64, 128, 256, 512}) {
+    torch::nn::Sequential stage;
+    for (int b = 0; b < 2; ++b) {
+      stage->push_back(ProjectionBlock(in_planes, planes, (b == 0 && planes != 64) ? 2 : 1, layers));
+      in_planes = planes;
+    }
+    stages_.push_back(register_module("stage" + std::to_string(stages_.size() + 1), stage));
+  }
+  fc_ = register_module("fc", layers.linear({.in = 512,
+                                             .out = s.classes,
+                                             .role = quant::Role::Last,
+                                             .input_signed = layers.activations_signed()}));
+
+  // He initialisation for convolutions (fan-out, ReLU), unit BatchNorm, default linear (as torchvision).
+  for (auto& m : modules(false))
+    if (auto* conv = m->as<quant::QConv2dImpl>())
+      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+}
+
+torch::Tensor ResNet18::forward(const torch::Tensor& pixels) {
+  auto x = layers_.activation(stem_bn_(stem_(normalize_(pixels))));
+  x = torch::max_pool2d(x, 3, 2, 1);
+  for (auto& stage : stages_) x = stage->forward(x);
+  return fc_(x.mean({2, 3}));
+}
+
+}  // namespace r2q::models
