@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Side-by-side training throughput, r2q (C++) vs Python PyTorch, same machine, interleaved runs (A B A B ...),
-# median of each. Usage: bench/compare_train_throughput.sh [ROUNDS] [THREADS]   (from the repository root)
+# Side-by-side training throughput, r2q (C++) vs Python PyTorch, same machine, interleaved runs (A B C D A B ...),
+# median of each: r2q as it trains (NHWC), r2q forced to NCHW, PyTorch as usually written (NCHW) and PyTorch with
+# channels_last (NHWC). Usage: bench/compare_train_throughput.sh [ROUNDS] [THREADS]   (from the repository root)
 set -euo pipefail
 rounds=${1:-5}
 threads=${2:-2}
 cpp=build/bench/train_throughput
 [[ -x $cpp ]] || { echo "build first: scripts/build" >&2; exit 2; }
-r2q=() py=()
+rate() { sed 's/.*"images_per_s": *\([0-9.]*\).*/\1/'; }
+declare -a r2q_nhwc r2q_nchw py_nchw py_nhwc
 for ((i = 0; i < rounds; i++)); do
-  r2q+=("$($cpp --threads "$threads" | sed 's/.*"images_per_s":\([0-9.]*\).*/\1/')")
-  py+=("$(/usr/bin/python3 bench/train_throughput.py --threads "$threads" | sed 's/.*"images_per_s": \([0-9.]*\).*/\1/')")
+  r2q_nhwc+=("$($cpp --threads "$threads" --layout nhwc | rate)")
+  py_nchw+=("$(/usr/bin/python3 bench/train_throughput.py --threads "$threads" --layout nchw | rate)")
+  r2q_nchw+=("$($cpp --threads "$threads" --layout nchw | rate)")
+  py_nhwc+=("$(/usr/bin/python3 bench/train_throughput.py --threads "$threads" --layout nhwc | rate)")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-m_r2q=$(median "${r2q[@]}")
-m_py=$(median "${py[@]}")
-echo "ResNet-20 FP32 training, batch 128, $threads threads, $rounds interleaved rounds"
-echo "r2q (C++ loop incl. data + augmentation): ${r2q[*]} img/s, median $m_r2q"
-echo "PyTorch (Python, step only):              ${py[*]} img/s, median $m_py"
-awk -v a="$m_r2q" -v b="$m_py" 'BEGIN {printf "ratio r2q / PyTorch: %.3f\n", a / b}'
+a=$(median "${r2q_nhwc[@]}"); b=$(median "${r2q_nchw[@]}"); c=$(median "${py_nchw[@]}"); d=$(median "${py_nhwc[@]}")
+echo "ResNet-20 FP32 training, batch 128, $threads threads, $rounds interleaved rounds (images/s, median)"
+printf '%-52s %8.1f   (%s)\n' "r2q, NHWC (default; data + augmentation included)" "$a" "${r2q_nhwc[*]}"
+printf '%-52s %8.1f   (%s)\n' "r2q, NCHW" "$b" "${r2q_nchw[*]}"
+printf '%-52s %8.1f   (%s)\n' "PyTorch, NCHW (step only)" "$c" "${py_nchw[*]}"
+printf '%-52s %8.1f   (%s)\n' "PyTorch, channels_last (step only)" "$d" "${py_nhwc[*]}"
+awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
+  printf "ratio r2q (default) / PyTorch (NCHW):         %.3f\n", a / c
+  printf "ratio r2q (default) / PyTorch (channels_last): %.3f\n", a / d
+  printf "ratio r2q NCHW / PyTorch NCHW (same layout):   %.3f\n", b / c }'

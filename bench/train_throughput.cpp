@@ -1,8 +1,8 @@
 // Training throughput of r2q's own loop (data pipeline + augmentation + forward/backward/SGD step) on
 // ResNet-20, for comparison with the same model and step in Python PyTorch (bench/train_throughput.py).
 // Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20] [--method fp32|r2q|...]
-//        [--bits 2]; prints one JSON line. With a quantization method it measures the fake-quant training
-//        step.
+//        [--bits 2] [--layout nhwc|nchw]; prints one JSON line. With a quantization method it measures the
+//        fake-quant training step.
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -18,21 +18,26 @@
 #include "models/registry.h"
 
 int main(int argc, char** argv) {
-  int threads = 2, batch = 128, batches = 30, warmup = 5;
-  std::string model_name = "resnet20", method = "fp32";
-  int bits = 2;
+  int threads = 2, batch = 128, batches = 30, warmup = 5, bits = 2;
+  std::string model_name = "resnet20", method = "fp32", layout = "nhwc";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--threads")
+    if (flag == "--threads") {
       threads = std::stoi(value);
-    else if (flag == "--batch")
+    } else if (flag == "--batch") {
       batch = std::stoi(value);
-    else if (flag == "--batches")
+    } else if (flag == "--batches") {
       batches = std::stoi(value);
-    else if (flag == "--model")
+    } else if (flag == "--model") {
       model_name = value;
-    else {
-      std::cerr << "unknown flag " << flag << "\n";
+    } else if (flag == "--method") {
+      method = value;
+    } else if (flag == "--bits") {
+      bits = std::stoi(value);
+    } else if (flag == "--layout" && (value == "nhwc" || value == "nchw")) {
+      layout = value;
+    } else {
+      std::cerr << "train_throughput: bad flag " << flag << " " << value << "\n";
       return 2;
     }
   }
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   config.batch_size = batch;
   config.augment = true;
   config.schedule = "constant";
+  config.channels_last = layout == "nhwc";
   r2q::train::Trainer(*model, config, warm_data.size()).train_epoch(warm_data, 1, nullptr, nullptr);
   r2q::train::Trainer trainer(*model, config, data.size());
   auto stats = trainer.train_epoch(data, 1, nullptr, nullptr);
@@ -60,6 +66,7 @@ int main(int argc, char** argv) {
                         {"method", method},
                         {"bits", method == "fp32" ? 32 : bits},
                         {"threads", threads},
+                        {"layout", layout},
                         {"batch", batch},
                         {"batches", batches},
                         {"images_per_s", static_cast<double>(stats.images) / stats.seconds}};

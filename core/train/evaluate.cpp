@@ -5,6 +5,7 @@
 
 #include "core/attack/fgsm.h"
 #include "core/data/loader.h"
+#include "core/train/trainer.h"
 
 namespace r2q::train {
 namespace {
@@ -34,7 +35,7 @@ double accuracy(models::Network& model, const data::Dataset& data, int64_t batch
   int64_t hits = 0;
   for (int64_t b = 0; b < loader.size(); ++b) {
     auto batch = loader[b];
-    hits += correct(model.forward(batch.images), batch.labels);
+    hits += correct(model.forward(as_model_input(batch.images)), batch.labels);
   }
   return static_cast<double>(hits) / static_cast<double>(data.size());
 }
@@ -52,6 +53,7 @@ RobustnessResult evaluate_robustness(models::Network& model, const data::Dataset
   std::map<double, int64_t> hits;
   for (int64_t b = 0; b < loader.size(); ++b) {
     auto batch = loader[b];
+    batch.images = as_model_input(batch.images);
     torch::Tensor logits, sign;
     if (any_attack) {
       auto g = attack::input_gradient_sign(model, batch.images, batch.labels);

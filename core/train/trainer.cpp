@@ -29,8 +29,21 @@ TrainConfig train_config_from(const nlohmann::json& c) {
   return t;
 }
 
+void use_channels_last(models::Network& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
+torch::Tensor as_model_input(const torch::Tensor& images) {
+  return images.dim() == 4 ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+}
+
 Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size)
     : model_(model), config_(config) {
+  // oneDNN's convolutions and LibTorch's CPU BatchNorm run 10-15% faster on NHWC tensors here
+  // (docs/PERFORMANCE.md); the numbers computed are the same.
+  if (config.channels_last) use_channels_last(model);
   batches_per_epoch_ = train_size / config.batch_size;  // the incomplete last batch is dropped
   if (batches_per_epoch_ == 0)
     throw InputError("train.batch_size: " + std::to_string(config.batch_size) +
@@ -80,6 +93,7 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
     for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 
     auto batch = loader[b];
+    if (config_.channels_last) batch.images = as_model_input(batch.images);
     optimizer_->zero_grad();
     torch::Tensor logits = model_.forward(batch.images);
     torch::Tensor loss = config_.ce_weight * torch::nn::functional::cross_entropy(logits, batch.labels);

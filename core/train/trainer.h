@@ -24,7 +24,12 @@ struct TrainConfig {
   bool augment = false;
   std::uint64_t seed = 0;
   double ce_weight = 1.0;
+  bool channels_last = true;  // NHWC weights and inputs (faster here, same results)
 };
+
+// NHWC layout for the model's 4-D parameters, and for an input batch.
+void use_channels_last(models::Network& model);
+torch::Tensor as_model_input(const torch::Tensor& images);
 
 // Reads the "train", "loss" and "seed" fields of a resolved run config.
 TrainConfig train_config_from(const nlohmann::json& config);
