@@ -49,6 +49,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::string label;
   for (const auto& l : labels) label += (label.empty() ? "" : " ") + l;
   exp.runs = {spec::finish(resolved.config, resolved.execution, label)};
+  spec::add_teachers_and_dedupe(exp.runs);  // the teacher, when the run needs one, runs first
 
   const auto db = db_path(vm);
   store::Store store(db, store::Store::Mode::ReadWrite);
@@ -59,7 +60,7 @@ int cmd_run(const std::vector<std::string>& args) {
   sweep_options.replace_experiment_runs = false;
   ConsoleProgress progress;
   auto summary = sweep::run_sweep(store, exp, sweep_options, progress);
-  std::cout << exp.runs[0].key << "\n";
+  std::cout << exp.runs.back().key << "\n";
   if (summary.interrupted) return kInterrupted;
   return summary.failed || summary.skipped_failed ? kFailed : kOk;
 }

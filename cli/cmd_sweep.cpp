@@ -41,7 +41,8 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
       }
     ++counts[status.substr(0, status.find(' '))];
     std::cout << std::left << std::setw(5) << (i + 1) << std::setw(14) << run.key.substr(0, 12)
-              << std::setw(10) << status << (run.label.empty() ? "(base)" : run.label) << "\n";
+              << std::setw(10) << status << (run.label.empty() ? "(base)" : run.label)
+              << (run.teacher_key.empty() ? "" : "  [teacher " + run.teacher_key.substr(0, 12) + "]") << "\n";
   }
   std::cout << "\n";
   for (const auto& [status, n] : counts) std::cout << status << ": " << n << "  ";
@@ -90,6 +91,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (summary.skipped_failed)
     std::cerr << ", " << summary.skipped_failed << " failed earlier (--retry-failed)";
   if (summary.held_elsewhere) std::cerr << ", " << summary.held_elsewhere << " running elsewhere";
+  if (summary.waiting) std::cerr << ", " << summary.waiting << " waiting for a teacher running elsewhere";
   std::cerr << "\n";
   if (summary.interrupted) return kInterrupted;
   std::cerr << "report: r2q report --db " << db.string() << " --experiment " << exp.name << "\n";

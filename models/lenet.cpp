@@ -31,10 +31,13 @@ LeNet::LeNet(const InputShape& s, const quant::LayerFactory& layers) : layers_(l
 torch::Tensor LeNet::forward(const torch::Tensor& pixels) {
   auto x = normalize_(pixels);
   x = torch::max_pool2d(layers_.activation(conv1_(x)), 2);
+  stage_output(x);
   x = torch::max_pool2d(layers_.activation(conv2_(x)), 2);
+  stage_output(x);
   x = x.flatten(1);
   x = layers_.activation(fc1_(x));
   x = layers_.activation(fc2_(x));
+  stage_output(x);
   return fc3_(x);
 }
 

@@ -67,11 +67,14 @@ MobileNetV2::MobileNetV2(const InputShape& s, const quant::LayerFactory& layers)
                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   blocks_ = torch::nn::Sequential();
   int64_t in = 32;
-  for (const auto& st : table)
+  for (const auto& st : table) {
+    // A stage (for the stage embeddings) ends where the resolution is about to drop.
+    if (st.stride == 2 && !blocks_->is_empty()) stage_ends_.push_back(blocks_->size() - 1);
     for (int64_t i = 0; i < st.repeats; ++i) {
       blocks_->push_back(InvertedResidual(in, st.channels, i == 0 ? st.stride : 1, st.expansion, layers));
       in = st.channels;
     }
+  }
   blocks_ = register_module("blocks", blocks_);
 
   // The last block's output is linear, hence signed.
@@ -94,8 +97,17 @@ MobileNetV2::MobileNetV2(const InputShape& s, const quant::LayerFactory& layers)
 
 torch::Tensor MobileNetV2::forward(const torch::Tensor& pixels) {
   auto x = relu6(layers_, stem_bn_(stem_(normalize_(pixels))));
-  x = blocks_->forward(x);
+  size_t index = 0, next_end = 0;
+  for (auto& block : *blocks_) {
+    x = block.forward(x);
+    if (next_end < stage_ends_.size() && index == stage_ends_[next_end]) {
+      stage_output(x);
+      ++next_end;
+    }
+    ++index;
+  }
   x = relu6(layers_, head_bn_(head_(x)));
+  stage_output(x);
   return fc_(x.mean({2, 3}));
 }
 

@@ -36,6 +36,7 @@ class MobileNetV2 : public Network {
   quant::QConv2d stem_{nullptr}, head_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr}, head_bn_{nullptr};
   torch::nn::Sequential blocks_{nullptr};
+  std::vector<size_t> stage_ends_;  // indices of the blocks that end a resolution stage
   quant::QLinear fc_{nullptr};
 };
 

@@ -16,12 +16,36 @@ struct InputShape {
   std::vector<double> mean{0.5}, std{0.5};
 };
 
+// Logits and the globally average-pooled output of every stage (batch x channels each), from one forward
+// pass.
+struct StagedOutput {
+  torch::Tensor logits;
+  std::vector<torch::Tensor> stages;
+};
+
 class Network : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& pixels) = 0;
+  // The same forward pass, also collecting the stage embeddings that the structural and adversarial losses
+  // compare between teacher and student.
+  StagedOutput forward_with_stages(const torch::Tensor& pixels);
+
+ protected:
+  // Models call this at the end of each stage (a resolution or a block group); it costs nothing unless
+  // forward_with_stages is running.
+  void stage_output(const torch::Tensor& x);
+
+ private:
+  std::vector<torch::Tensor>* stage_sink_ = nullptr;
 };
 
 using NetworkPtr = std::shared_ptr<Network>;
+
+// Copies every parameter and buffer of `from` into the entry of `to` with the same name and shape (a student
+// starting from its FP32 teacher). Quantizer state of `to` (learned scales, their "initialized" flags) is
+// left alone, so scales initialise from the copied weights on the first batch. Every parameter of `from` must
+// find its place in `to`; returns the number of tensors copied.
+std::size_t copy_weights(const torch::nn::Module& from, torch::nn::Module& to);
 
 // (x - mean) / std per channel, with the statistics stored as buffers (they travel with checkpoints).
 class NormalizeImpl : public torch::nn::Module {

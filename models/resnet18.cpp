@@ -66,7 +66,10 @@ ResNet18::ResNet18(const InputShape& s, const quant::LayerFactory& layers) : lay
 torch::Tensor ResNet18::forward(const torch::Tensor& pixels) {
   auto x = layers_.activation(stem_bn_(stem_(normalize_(pixels))));
   x = torch::max_pool2d(x, 3, 2, 1);
-  for (auto& stage : stages_) x = stage->forward(x);
+  for (auto& stage : stages_) {
+    x = stage->forward(x);
+    stage_output(x);
+  }
   return fc_(x.mean({2, 3}));
 }
 

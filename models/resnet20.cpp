@@ -70,7 +70,10 @@ ResNet20::ResNet20(const InputShape& s, const quant::LayerFactory& layers, int b
 
 torch::Tensor ResNet20::forward(const torch::Tensor& pixels) {
   auto x = layers_.activation(stem_bn_(stem_(normalize_(pixels))));
-  for (auto& stage : stages_) x = stage->forward(x);
+  for (auto& stage : stages_) {
+    x = stage->forward(x);
+    stage_output(x);
+  }
   return fc_(x.mean({2, 3}));
 }
 

@@ -75,6 +75,7 @@ torch::Tensor SqueezeNet::forward(const torch::Tensor& pixels) {
     // Overlapping 3x3 stride-2 pooling as in the paper; ceil mode keeps the borders (32 -> 16 -> 8).
     if (g > 0) x = torch::max_pool2d(x, 3, 2, 0, 1, /*ceil_mode=*/true);
     x = groups_[g]->forward(x);
+    stage_output(x);
   }
   // No ReLU on the logits (torchvision has one): a softmax classifier needs negative logits.
   return classifier_(x).mean({2, 3});

@@ -87,24 +87,40 @@ std::vector<Field> make_fields() {
   f.push_back(choice("train.schedule", "cosine", {"cosine", "step", "constant"},
                      "learning-rate schedule (step: x0.1 at 50% and 75% of training)"));
   f.push_back(plain("train.augment", T::Bool, true, "random crop (padding 4) and horizontal flip"));
+  f.push_back(
+      choice("train.init", "auto", {"auto", "scratch", "teacher"},
+             "initial weights: the FP32 teacher's or random; auto = the teacher's when kd, structural "
+             "or adversarial is on"));
   // loss terms
   f.push_back(number("loss.ce", T::Float, 1.0, 0, kMaxWeight, "weight of cross-entropy on the labels"));
   f.push_back(
       number("loss.kd", T::Float, 0.0, 0, kMaxWeight, "weight of distillation from the FP32 teacher"));
   f.push_back(
+      number("loss.kd_temperature", T::Float, 4.0, 0, 1000, "softmax temperature of distillation", true));
+  f.push_back(
       number("loss.structural", T::Float, 0.0, 0, kMaxWeight, "weight of the relational structural loss"));
+  f.push_back(number("loss.structural_angle", T::Float, 0.0, 0, kMaxWeight,
+                     "weight of the RKD angle term relative to the RKD distance term (0 = distance only)"));
   f.push_back(number("loss.adversarial", T::Float, 0.0, 0, kMaxWeight, "weight of the GAN (critic) loss"));
   f.push_back(
       choice("loss.lipschitz.mode", "gp", {"gp", "spectral", "none"}, "how the critic is kept Lipschitz"));
   f.push_back(number("loss.lipschitz.weight", T::Float, 10.0, 0, kMaxWeight, "gradient-penalty weight"));
+  f.push_back(number("loss.n_critic", T::Int, 5, 1, 1000, "critic updates per training step"));
+  f.push_back(number("loss.critic_lr", T::Float, 1e-4, 0, 1, "learning rate of the critics (Adam)", true));
   f.push_back(number("loss.perturbation", T::Float, 0.0, 0, kMaxWeight, "weight of the perturbation loss"));
+  f.push_back(
+      choice("loss.perturbation_delta", "fgsm", {"fgsm", "uniform"},
+             "the perturbation: an FGSM step of train_eps, or uniform noise in [-train_eps, train_eps]"));
+  f.push_back(number("loss.train_eps", T::Float, 0.0, 0, 1, "size of the perturbation (pixel space)"));
   f.push_back(number("loss.spectral", T::Float, 0.0, 0, kMaxWeight, "weight of the spectral-norm penalty"));
-  f.push_back(number("loss.train_eps", T::Float, 0.0, 0, 1, "FGSM step used by the perturbation loss"));
+  f.push_back(number("loss.power_iterations", T::Int, 1, 1, 1000,
+                     "power iterations per step for spectral norms (the vectors persist across steps)"));
   // evaluation
   f.push_back(number("eval.fgsm_eps", T::FloatList, json::array({0.0, 0.01, 0.03, 0.05, 0.1}), 0, 1,
                      "FGSM epsilons (pixel space, [0,1]) evaluated on the test set"));
   f.push_back(number("eval.pgd.eps", T::FloatList, json::array(), 0, 1, "PGD epsilons; empty = no PGD"));
   f.push_back(number("eval.pgd.steps", T::Int, 10, 1, 10000, "PGD iterations"));
+  f.push_back(number("eval.pgd.step_size", T::Float, 0.0, 0, 1, "PGD step size; 0 = eps / 4"));
   f.push_back(plain("eval.transfer", T::Bool, false, "also attack with examples made on the FP32 teacher"));
   f.push_back(plain("eval.backend", T::NullableString, nullptr, "also evaluate on a deployment backend"));
   // run

@@ -9,6 +9,7 @@
 
 #include "core/spec/run_key.h"
 #include "core/spec/schema.h"
+#include "core/spec/teacher.h"
 #include "core/util/error.h"
 #include "core/util/text.h"
 
@@ -87,6 +88,35 @@ void normalise(json& config) {
     config["quant"]["act_bits"] = 32;
     config["quant"]["first_last_bits"] = 32;
   }
+  auto reset = [&](const std::string& path) {
+    const Field* f = find_field(path);
+    set_dotted(config, path, check_value(*f, f->default_value, path));
+  };
+  json& loss = config["loss"];
+  const bool adversarial = loss["adversarial"].get<double>() > 0;
+  if (loss["kd"].get<double>() == 0) reset("loss.kd_temperature");
+  if (loss["structural"].get<double>() == 0) reset("loss.structural_angle");
+  if (!adversarial) {
+    reset("loss.lipschitz.mode");
+    reset("loss.n_critic");
+    reset("loss.critic_lr");
+  }
+  if (!adversarial || loss["lipschitz"]["mode"] != "gp") reset("loss.lipschitz.weight");
+  if (loss["perturbation"].get<double>() == 0) {
+    reset("loss.train_eps");
+    reset("loss.perturbation_delta");
+  }
+  if (loss["spectral"].get<double>() == 0 && !(adversarial && loss["lipschitz"]["mode"] == "spectral"))
+    reset("loss.power_iterations");
+  if (config["eval"]["pgd"]["eps"].empty()) {
+    reset("eval.pgd.steps");
+    reset("eval.pgd.step_size");
+  }
+  // "auto" and the explicit choice it stands for are one run.
+  const bool teacher_terms =
+      loss["kd"].get<double>() > 0 || loss["structural"].get<double>() > 0 || adversarial;
+  const std::string init = config["train"]["init"];
+  if (init == (teacher_terms ? "teacher" : "scratch")) reset("train.init");
 }
 
 // A value for a path in include/exclude: for a scalar field a list means "each of these"; for a list field a
@@ -164,10 +194,35 @@ RunSpec finish(json config, json execution, std::string label) {
   normalise(config);
   RunSpec run;
   run.key = run_key(config);
+  if (auto teacher = teacher_config(config))
+    run.teacher_key = finish(std::move(*teacher), json::object()).key;
   run.config = std::move(config);
   run.execution = std::move(execution);
   run.label = std::move(label);
   return run;
+}
+
+std::size_t add_teachers_and_dedupe(std::vector<RunSpec>& runs) {
+  // Points that resolve to the same config are one run. A student's teacher runs before it: it is listed
+  // just before its first student, unless the list has it earlier.
+  std::vector<RunSpec> out;
+  std::set<std::string> seen, added_teachers;
+  std::size_t duplicates = 0;
+  for (auto& run : runs) {
+    if (!run.teacher_key.empty() && seen.insert(run.teacher_key).second) {
+      added_teachers.insert(run.teacher_key);
+      RunSpec teacher = finish(*teacher_config(run.config), run.execution,
+                               "teacher of " + (run.label.empty() ? run.key.substr(0, 12) : run.label));
+      teacher.is_teacher = true;
+      out.push_back(std::move(teacher));
+    }
+    if (seen.insert(run.key).second)
+      out.push_back(std::move(run));
+    else if (!added_teachers.contains(run.key))
+      ++duplicates;
+  }
+  runs = std::move(out);
+  return duplicates;
 }
 
 RunSpec resolve(const json& partial, const std::string& where) {
@@ -300,14 +355,8 @@ Experiment parse_experiment(const std::string& text, const std::string& source,
   for (auto& p : resolved)
     runs.push_back(finish(std::move(p.config), std::move(p.execution), std::move(p.label)));
 
-  // Points that resolve to the same config are one run.
-  std::set<std::string> seen;
-  for (auto& run : runs) {
-    if (seen.insert(run.key).second)
-      exp.runs.push_back(std::move(run));
-    else
-      ++exp.duplicates;
-  }
+  exp.duplicates = add_teachers_and_dedupe(runs);
+  exp.runs = std::move(runs);
   return exp;
 }
 

@@ -15,6 +15,8 @@ struct RunSpec {
   nlohmann::json execution;  // execution-only fields ({"threads": N})
   std::string key;           // run_key(config)
   std::string label;         // the grid values that made this point, for messages ("seed=1 train.lr=0.05")
+  std::string teacher_key;   // the FP32 teacher run this run needs (DESIGN §1.5); empty when none
+  bool is_teacher = false;   // added to the experiment as some run's teacher, not a grid point
 };
 
 struct Experiment {
@@ -49,6 +51,10 @@ void apply_override(nlohmann::json& config, nlohmann::json& execution, const std
 RunSpec resolve(const nlohmann::json& partial, const std::string& where);
 // Recomputes normalisation and key after a config was changed with apply_override.
 RunSpec finish(nlohmann::json config, nlohmann::json execution, std::string label = {});
+
+// Makes runs with the same key one run and lists each run's teacher (DESIGN §1.5) just before its first
+// student, unless the teacher is already listed earlier. Returns the number of duplicates removed.
+std::size_t add_teachers_and_dedupe(std::vector<RunSpec>& runs);
 
 // Value of a dotted path in a JSON object (nullptr json when absent).
 const nlohmann::json* find_path(const nlohmann::json& root, const std::string& path);

@@ -7,12 +7,14 @@
 
 #include "core/data/registry.h"
 #include "core/quant/registry.h"
+#include "core/spec/teacher.h"
 #include "core/train/checkpoint.h"
 #include "core/train/evaluate.h"
 #include "core/train/metric_names.h"
 #include "core/train/threads.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "losses/objective.h"
 #include "models/registry.h"
 
 namespace r2q::sweep {
@@ -43,6 +45,42 @@ std::vector<double> float_list(const json& j) {
   return j.get<std::vector<double>>();
 }
 
+// The FP32 teacher, frozen, from its run's checkpoint.
+models::NetworkPtr load_teacher(const std::string& model_name, const models::InputShape& shape,
+                                const std::filesystem::path& checkpoint, bool channels_last) {
+  models::NetworkPtr teacher = models::build_model(model_name, shape, quant::LayerFactory{});
+  train::load_weights(checkpoint, *teacher);
+  teacher->eval();
+  for (auto& p : teacher->parameters()) p.requires_grad_(false);
+  if (channels_last) train::use_channels_last(*teacher);
+  return teacher;
+}
+
+// Widths of a model's stage embeddings, from one forward pass of a blank image.
+std::vector<int64_t> embedding_widths(models::Network& model, const models::InputShape& shape) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  auto out = model.forward_with_stages(torch::zeros({1, shape.channels, shape.height, shape.width}));
+  model.train(was_training);
+  std::vector<int64_t> widths;
+  for (const auto& s : out.stages) widths.push_back(s.size(1));
+  return widths;
+}
+
+// Which gradient made each attack's examples (DESIGN §1.7), stored with the run next to its metrics.
+json attack_provenance(const json& c, const train::EvalPlan& plan, const std::string& teacher_key) {
+  const bool fp32 = c["quant"]["method"] == "fp32";
+  const std::string own = fp32 ? "exact: white-box gradients of the full-precision model"
+                               : "ste: white-box gradients through the straight-through estimators";
+  json a = json::object();
+  if (!plan.fgsm_eps.empty()) a["test/fgsm"] = own;
+  if (!plan.pgd_eps.empty()) a["test/pgd" + std::to_string(plan.pgd_steps)] = own;
+  if (plan.transfer_source)
+    a["test/transfer-fgsm"] = "transfer: FGSM examples made on the FP32 teacher run " + teacher_key;
+  return a;
+}
+
 }  // namespace
 
 void check_runnable(const spec::RunSpec& run, const std::string& where) {
@@ -66,13 +104,13 @@ void check_runnable(const spec::RunSpec& run, const std::string& where) {
   } catch (const InputError& e) {
     throw InputError(where + ": " + e.what());
   }
-  for (const char* term : {"kd", "structural", "adversarial", "perturbation", "spectral"})
-    if (c["loss"][term].get<double>() > 0)
-      fail(std::string("loss.") + term, "this loss term is not available in this build (available: ce)");
-  if (c["loss"]["ce"].get<double>() <= 0) fail("loss.ce", "must be > 0 (it is the only loss term available)");
-  if (!c["eval"]["pgd"]["eps"].empty()) fail("eval.pgd.eps", "PGD evaluation is not available in this build");
-  if (c["eval"]["transfer"].get<bool>())
-    fail("eval.transfer", "transfer attacks are not available in this build");
+  const auto loss = losses::loss_config_from(c);
+  bool any_term = false;
+  for (const auto& name : losses::term_order())
+    any_term = any_term || losses::loss_registry().get(name).weight(loss) > 0;
+  if (!any_term) fail("loss", "every term has weight 0; turn on at least one (e.g. loss.ce = 1)");
+  if (loss.perturbation > 0 && loss.train_eps == 0)
+    fail("loss.train_eps", "must be > 0 when loss.perturbation is on (a zero perturbation makes the term 0)");
   if (!c["eval"]["backend"].is_null())
     fail("eval.backend", "no deployment backend is available in this build");
   if (c["device"] == "cuda" && !torch::cuda::is_available())
@@ -109,15 +147,34 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
                               {"val", data.val.size()},
                               {"test", data.test.size()}}}});
 
-  train::seed_everything(config.seed);
   models::InputShape shape{data.info.channels, data.info.height, data.info.width,
                            data.info.classes,  data.info.mean,   data.info.std};
-  models::NetworkPtr model =
-      models::build_model(c["model"]["name"], shape, quant::LayerFactory(quant_config(c)));
-  train::Trainer trainer(*model, config, data.train.size());
+  const std::string model_name = c["model"]["name"];
+  models::NetworkPtr teacher;
+  if (!run.teacher_key.empty()) {
+    if (ctx.teacher_checkpoint.empty())
+      throw RunError("run " + run.key.substr(0, 12) + " needs its teacher run " +
+                     run.teacher_key.substr(0, 12) + " finished first");
+    teacher = load_teacher(model_name, shape, ctx.teacher_checkpoint, config.channels_last);
+    if (ctx.hooks) ctx.hooks->environment({{"teacher", {{"run_key", run.teacher_key}}}});
+  }
+
+  train::seed_everything(config.seed);
+  models::NetworkPtr model = models::build_model(model_name, shape, quant::LayerFactory(quant_config(c)));
+  if (spec::init_from_teacher(c)) models::copy_weights(*teacher, *model);
+
+  const auto loss = losses::loss_config_from(c);
+  std::vector<int64_t> stage_widths;
+  if (teacher && loss.adversarial > 0) stage_widths = embedding_widths(*teacher, shape);
+  losses::Objective objective(loss, *model, stage_widths);
+  train::Trainer trainer(*model, config, data.train.size(), {&objective, teacher.get()});
+  // Loss terms with state (critics, power-iteration vectors) checkpoint it with the model.
+  torch::nn::Module* loss_state =
+      objective.parameters().empty() && objective.buffers().empty() ? nullptr : &objective;
 
   train::CheckpointState state;
-  if (auto restored = train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer()))
+  if (auto restored =
+          train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), loss_state))
     state = *restored;
 
   for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
@@ -134,8 +191,11 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
                                           {metric::kLearningRate, epoch, lr},
                                           {metric::kEpochSeconds, epoch, stats.seconds}};
     if (val) metrics.push_back({metric::kValAcc, epoch, *val});
+    if (stats.terms.size() > 1)
+      for (const auto& [term, value] : stats.terms)
+        metrics.push_back({metric::term_loss(term), epoch, value});
     if (ctx.hooks) ctx.hooks->epoch_done(epoch, metrics);
-    train::save_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), state);
+    train::save_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), state, loss_state);
     if (ctx.hooks) ctx.hooks->checkpoint_saved(ctx.checkpoint, epoch);
     if (ctx.progress)
       ctx.progress->on_epoch(
@@ -143,13 +203,18 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
   }
 
   const auto eval_start = Clock::now();
-  auto robustness = train::evaluate_robustness(*model, data.test, float_list(c["eval"]["fgsm_eps"]), 500,
-                                               [&](std::int64_t done, std::int64_t total) {
-                                                 if (ctx.progress)
-                                                   ctx.progress->on_phase("evaluating", done, total);
-                                                 if (ctx.stop && ctx.stop->load())
-                                                   throw Interrupted("interrupted during evaluation");
-                                               });
+  train::EvalPlan plan;
+  plan.fgsm_eps = float_list(c["eval"]["fgsm_eps"]);
+  plan.pgd_eps = float_list(c["eval"]["pgd"]["eps"]);
+  plan.pgd_steps = c["eval"]["pgd"]["steps"].get<int>();
+  plan.pgd_step_size = c["eval"]["pgd"]["step_size"].get<double>();
+  if (c["eval"]["transfer"].get<bool>()) plan.transfer_source = teacher.get();
+  if (ctx.hooks) ctx.hooks->environment({{"attacks", attack_provenance(c, plan, run.teacher_key)}});
+  torch::manual_seed(config.seed);  // PGD's random starts
+  auto robustness = train::evaluate(*model, data.test, plan, [&](std::int64_t done, std::int64_t total) {
+    if (ctx.progress) ctx.progress->on_phase("evaluating", done, total);
+    if (ctx.stop && ctx.stop->load()) throw Interrupted("interrupted during evaluation");
+  });
   const double eval_seconds = std::chrono::duration<double>(Clock::now() - eval_start).count();
 
   const std::int64_t step = config.epochs;
@@ -161,6 +226,10 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
       {metric::kEvalSeconds, step, eval_seconds},
   };
   for (const auto& [eps, acc] : robustness.fgsm) finals.push_back({metric::fgsm_acc(eps), step, acc});
+  for (const auto& [eps, acc] : robustness.pgd)
+    finals.push_back({metric::pgd_acc(plan.pgd_steps, eps), step, acc});
+  for (const auto& [eps, acc] : robustness.transfer_fgsm)
+    finals.push_back({metric::transfer_fgsm_acc(eps), step, acc});
   return finals;
 }
 

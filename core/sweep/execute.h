@@ -1,5 +1,6 @@
-// One run from its resolved config to its final metrics: data, model, training with epoch checkpoints
-// (resumed when one exists), then evaluation (clean and FGSM on the test set).
+// One run from its resolved config to its final metrics: data, model (initialised from the teacher's weights
+// when train.init says so), the objective, training with epoch checkpoints (resumed when one exists), then
+// evaluation on the test set: clean, FGSM, PGD and transfer attacks.
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,8 @@ struct RunContext {
   const std::atomic<bool>* stop = nullptr;
   train::ProgressSink* progress = nullptr;
   RunHooks* hooks = nullptr;
+  std::filesystem::path teacher_checkpoint =
+      {};  // the finished teacher's weights, when the run has a teacher
 };
 
 // Checks that this build can run the config (names known, features available, data present) without running

@@ -118,6 +118,30 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
     }
     spec::RunSpec run = experiment.runs[static_cast<size_t>(i)];
     if (options.threads > 0) run.execution["threads"] = options.threads;
+
+    // A student needs its teacher finished (the teacher is listed, and so runs, before it).
+    std::filesystem::path teacher_checkpoint;
+    std::string teacher_problem;
+    if (!run.teacher_key.empty()) {
+      auto teacher = store.run(run.teacher_key);
+      const std::string name = "teacher run " + run.teacher_key.substr(0, 12);
+      if (!teacher) {
+        teacher_problem = name + " is not in the store";
+      } else if (teacher->status == store::RunStatus::Finished) {
+        teacher_checkpoint = teacher->checkpoint ? std::filesystem::path(*teacher->checkpoint)
+                                                 : checkpoint_path(store, run.teacher_key);
+      } else if (teacher->status == store::RunStatus::Failed) {
+        teacher_problem = name + " failed: " + teacher->error.value_or("?");
+      } else if (teacher->status == store::RunStatus::Running && me.holder_alive(*teacher)) {
+        ++summary.waiting;
+        observer.on_run_skipped(
+            run, i, summary.total,
+            "waiting for its " + name + " (running in worker " + teacher->worker.value_or("?") + ")");
+        continue;
+      } else {
+        teacher_problem = name + " did not finish (" + store::to_string(teacher->status) + ")";
+      }
+    }
     nlohmann::json environment = base_environment;
     environment["execution"] = run.execution;
 
@@ -146,9 +170,15 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
 
     auto record = store.run(run.key);
     observer.on_run_start(run, i, summary.total, record->attempt);
+    if (!teacher_problem.empty()) {
+      store.fail(run.key, me.worker, teacher_problem);
+      ++summary.failed;
+      observer.on_run_end(run, store::RunStatus::Failed, teacher_problem, {});
+      continue;
+    }
     if (record->epoch > 0) observer.on_run_resumed(run, record->epoch);
     StoreRecorder recorder(store, run.key, me.worker, observer, options.heartbeat_seconds, environment);
-    RunContext ctx{checkpoint_path(store, run.key), options.stop, &recorder, &recorder};
+    RunContext ctx{checkpoint_path(store, run.key), options.stop, &recorder, &recorder, teacher_checkpoint};
     try {
       auto finals = execute_run(run, ctx);
       store.finish(run.key, me.worker, finals);

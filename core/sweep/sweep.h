@@ -31,6 +31,7 @@ struct SweepSummary {
   int failed = 0;          // failed in this sweep
   int skipped_failed = 0;  // failed earlier, not retried
   int held_elsewhere = 0;  // running in another live worker
+  int waiting = 0;         // their teacher is not finished yet (running elsewhere)
   bool interrupted = false;
 };
 

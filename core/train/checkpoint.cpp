@@ -10,12 +10,17 @@
 namespace r2q::train {
 
 void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, models::Network& model,
-                     torch::optim::Optimizer& optimizer, const CheckpointState& state) {
-  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+                     torch::optim::Optimizer& optimizer, const CheckpointState& state,
+                     const torch::nn::Module* losses) {
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive, losses_archive;
   model.save(model_archive);
   optimizer.save(optimizer_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
+  if (losses) {
+    losses->save(losses_archive);
+    archive.write("losses", losses_archive);
+  }
   archive.write("run_key", c10::IValue(run_key));
   archive.write("epoch", c10::IValue(static_cast<int64_t>(state.epoch)));
   archive.write("train_seconds", c10::IValue(state.train_seconds));
@@ -25,7 +30,8 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& run_k
 }
 
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,
-                                               models::Network& model, torch::optim::Optimizer& optimizer) {
+                                               models::Network& model, torch::optim::Optimizer& optimizer,
+                                               torch::nn::Module* losses) {
   if (!std::filesystem::exists(path)) return std::nullopt;
   CheckpointState state;
   try {
@@ -39,6 +45,11 @@ std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path
     archive.read("optimizer", optimizer_archive);
     model.load(model_archive);
     optimizer.load(optimizer_archive);
+    if (losses) {
+      torch::serialize::InputArchive losses_archive;
+      archive.read("losses", losses_archive);
+      losses->load(losses_archive);
+    }
     archive.read("epoch", epoch);
     archive.read("train_seconds", seconds);
     archive.read("images_seen", images);

@@ -19,13 +19,16 @@ struct CheckpointState {
   int64_t images_seen = 0;
 };
 
+// `losses`: state of the loss terms (critics and their optimizer, power-iteration vectors), when any.
 void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, models::Network& model,
-                     torch::optim::Optimizer& optimizer, const CheckpointState& state);
+                     torch::optim::Optimizer& optimizer, const CheckpointState& state,
+                     const torch::nn::Module* losses = nullptr);
 
 // Restores model and optimizer from `path`. Returns nullopt when there is no file. A checkpoint of another
 // run, or an unreadable one, is a RunError naming the file.
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,
-                                               models::Network& model, torch::optim::Optimizer& optimizer);
+                                               models::Network& model, torch::optim::Optimizer& optimizer,
+                                               torch::nn::Module* losses = nullptr);
 
 // Loads only the model weights of a checkpoint (export, teachers).
 void load_weights(const std::filesystem::path& path, models::Network& model);

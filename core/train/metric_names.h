@@ -21,4 +21,17 @@ inline std::string fgsm_acc(double eps) {
   return "test/fgsm/" + shortest_decimal(eps) + "/acc";
 }
 
+inline std::string pgd_acc(int steps, double eps) {
+  return "test/pgd" + std::to_string(steps) + "/" + shortest_decimal(eps) + "/acc";
+}
+
+inline std::string transfer_fgsm_acc(double eps) {
+  return "test/transfer-fgsm/" + shortest_decimal(eps) + "/acc";
+}
+
+// Per-epoch mean of one loss term (unweighted), recorded when more than one term is on.
+inline std::string term_loss(const std::string& term) {
+  return "train/loss/" + term;
+}
+
 }  // namespace r2q::metric

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
+#include <optional>
 
 #include "core/data/loader.h"
 #include "core/util/error.h"
+#include "core/util/rng.h"
 #include "core/util/text.h"
 
 namespace r2q::train {
@@ -39,8 +41,17 @@ torch::Tensor as_model_input(const torch::Tensor& images) {
   return images.dim() == 4 ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
 }
 
-Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size)
-    : model_(model), config_(config) {
+Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size,
+                 Guidance guidance)
+    : model_(model), config_(config), objective_(guidance.objective), teacher_(guidance.teacher) {
+  if (!objective_) {
+    losses::LossConfig ce_only;
+    ce_only.ce = config.ce_weight;
+    own_objective_ = std::make_shared<losses::Objective>(ce_only, model);
+    objective_ = own_objective_.get();
+  }
+  if (objective_->needs_teacher() && !teacher_)
+    throw std::logic_error("the objective needs a teacher and none was given");
   // oneDNN's convolutions and LibTorch's CPU BatchNorm run 10-15% faster on NHWC tensors here
   // (docs/PERFORMANCE.md); the numbers computed are the same.
   if (config.channels_last) use_channels_last(model);
@@ -64,6 +75,14 @@ Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t
 
 Trainer::~Trainer() = default;
 
+std::uint64_t step_seed(std::uint64_t seed, int epoch, std::int64_t batch) {
+  // A tag keeps these seeds apart from the data loader's, which derive from the same numbers.
+  return Rng::derive(seed ^ 0x6c6f7373ull /* "loss" */, static_cast<std::uint64_t>(epoch),
+                     static_cast<std::uint64_t>(batch))
+             .next() >>
+         1;
+}
+
 double Trainer::lr_at(std::int64_t step) const {
   const double total = static_cast<double>(batches_per_epoch_) * config_.epochs;
   const double progress = std::min(1.0, static_cast<double>(step) / total);
@@ -84,6 +103,8 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
                                    .epoch = epoch});
   EpochStats stats;
   double loss_sum = 0;
+  std::vector<double> term_sums;
+  if (teacher_) teacher_->eval();
   std::int64_t hits = 0;
   const auto start = Clock::now();
   for (std::int64_t b = 0; b < loader.size(); ++b) {
@@ -94,9 +115,21 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
 
     auto batch = loader[b];
     if (config_.channels_last) batch.images = as_model_input(batch.images);
+    torch::manual_seed(step_seed(config_.seed, epoch, b));
     optimizer_->zero_grad();
-    torch::Tensor logits = model_.forward(batch.images);
-    torch::Tensor loss = config_.ce_weight * torch::nn::functional::cross_entropy(logits, batch.labels);
+    const bool stages = objective_->needs_stages();
+    models::StagedOutput out = stages ? model_.forward_with_stages(batch.images)
+                                      : models::StagedOutput{model_.forward(batch.images), {}};
+    std::optional<models::StagedOutput> teacher_out;
+    if (objective_->needs_teacher()) {
+      torch::NoGradGuard no_grad;
+      teacher_out = stages ? teacher_->forward_with_stages(batch.images)
+                           : models::StagedOutput{teacher_->forward(batch.images), {}};
+    }
+    auto value =
+        objective_->compute({model_, batch.images, batch.labels, out, teacher_out ? &*teacher_out : nullptr});
+    const torch::Tensor& logits = out.logits;
+    torch::Tensor loss = value.total;
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw RunError("training diverged: loss is " + std::string(std::isnan(loss_value) ? "nan" : "inf") +
@@ -107,6 +140,9 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
 
     const std::int64_t n = batch.labels.size(0);
     loss_sum += loss_value * static_cast<double>(n);
+    if (term_sums.empty()) term_sums.assign(value.parts.size(), 0.0);
+    for (size_t i = 0; i < value.parts.size(); ++i)
+      term_sums[i] += value.parts[i].second * static_cast<double>(n);
     hits += logits.detach().argmax(1).eq(batch.labels).sum().item<std::int64_t>();
     stats.images += n;
     if (progress) {
@@ -119,6 +155,10 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
   stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stats.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, stats.images));
   stats.accuracy = static_cast<double>(hits) / static_cast<double>(std::max<std::int64_t>(1, stats.images));
+  const auto names = objective_->active();
+  for (size_t i = 0; i < term_sums.size(); ++i)
+    stats.terms.emplace_back(names[i],
+                             term_sums[i] / static_cast<double>(std::max<std::int64_t>(1, stats.images)));
   return stats;
 }
 

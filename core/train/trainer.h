@@ -11,6 +11,7 @@
 
 #include "core/data/dataset.h"
 #include "core/train/progress.h"
+#include "losses/objective.h"
 #include "models/network.h"
 
 namespace r2q::train {
@@ -37,11 +38,22 @@ TrainConfig train_config_from(const nlohmann::json& config);
 struct EpochStats {
   double loss = 0, accuracy = 0, seconds = 0;
   std::int64_t images = 0;
+  std::vector<std::pair<std::string, double>> terms;  // mean unweighted value of each loss term
 };
+
+// What the student learns from besides the labels: the objective (null = cross-entropy times ce_weight) and
+// the FP32 teacher when the objective needs one (used in eval mode, without gradients).
+struct Guidance {
+  losses::Objective* objective = nullptr;
+  models::Network* teacher = nullptr;
+};
+
+// The seed of torch's generator for one training step.
+std::uint64_t step_seed(std::uint64_t seed, int epoch, std::int64_t batch);
 
 class Trainer {
  public:
-  Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size);
+  Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size, Guidance guidance = {});
   ~Trainer();
 
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
@@ -50,6 +62,8 @@ class Trainer {
   double lr_at(std::int64_t step) const;
 
   // Trains one epoch (1-based). Throws RunError on a non-finite loss, Interrupted when *stop becomes true.
+  // torch's global generator is reseeded from (seed, epoch, batch) before every step, so random draws of
+  // the loss terms are the same whether or not the run was resumed.
   EpochStats train_epoch(const data::Dataset& train, int epoch, ProgressSink* progress,
                          const std::atomic<bool>* stop);
 
@@ -58,6 +72,9 @@ class Trainer {
   TrainConfig config_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::int64_t batches_per_epoch_ = 0;
+  std::shared_ptr<losses::Objective> own_objective_;  // the cross-entropy objective when none was given
+  losses::Objective* objective_ = nullptr;
+  models::Network* teacher_ = nullptr;
 };
 
 }  // namespace r2q::train

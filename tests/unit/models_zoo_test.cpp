@@ -160,3 +160,41 @@ TEST(ZooQuantized, MobileNetV2QuantizesLinearBottlenecksAsSigned) {
 
 }  // namespace
 }  // namespace r2q::models
+
+namespace r2q::models {
+namespace {
+
+// The stage embeddings come from the same forward pass: same logits, one pooled vector per stage.
+TEST(ZooStages, EveryModelReportsItsStageEmbeddings) {
+  const std::vector<std::tuple<std::string, InputShape, std::vector<int64_t>>> cases = {
+      {"lenet", InputShape{}, {6, 16, 84}},
+      {"resnet20", InputShape{}, {16, 32, 64}},
+      {"resnet18", InputShape{3, 64, 64, 10, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}}, {64, 128, 256, 512}},
+      {"mobilenetv2", InputShape{3, 32, 32, 10, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}}, {24, 32, 96, 1280}},
+      {"squeezenet", InputShape{3, 32, 32, 10, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}}, {}},
+  };
+  for (const auto& [name, shape, widths] : cases) {
+    torch::manual_seed(0);
+    auto model = build_model(name, shape);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    auto x = torch::rand({2, shape.channels, shape.height, shape.width});
+    auto out = model->forward_with_stages(x);
+    EXPECT_TRUE(torch::equal(out.logits, model->forward(x))) << name;
+    ASSERT_GE(out.stages.size(), 2u) << name;
+    std::vector<int64_t> got;
+    for (const auto& s : out.stages) {
+      EXPECT_EQ(s.dim(), 2) << name;
+      EXPECT_EQ(s.size(0), 2) << name;
+      got.push_back(s.size(1));
+    }
+    if (!widths.empty()) {
+      EXPECT_EQ(got, widths) << name;
+    }
+    // Outside forward_with_stages nothing is collected.
+    EXPECT_EQ(model->forward_with_stages(x).stages.size(), out.stages.size()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace r2q::models

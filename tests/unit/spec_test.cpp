@@ -4,6 +4,7 @@
 #include "core/spec/run_key.h"
 #include "core/spec/schema.h"
 #include "core/spec/spec.h"
+#include "core/spec/teacher.h"
 #include "core/util/error.h"
 
 namespace r2q::spec {
@@ -81,15 +82,15 @@ TEST(SpecErrors, HugeGridsAreRefusedUnlessConfirmed) {
 
 TEST(SpecGrid, CartesianProductFirstAxisSlowest) {
   auto exp = parse_experiment(R"({"name": "g", "base": {"quant": {"method": "r2q"}},
-      "grid": {"quant.weight_bits": [2, 3, 4], "loss.structural": [0.0, 1.0],
-               "loss.lipschitz.weight": [0, 0.1, 1, 10], "seed": [0, 1, 2]}})",
+      "grid": {"quant.weight_bits": [2, 3, 4], "train.momentum": [0.0, 0.5],
+               "train.lr": [0.01, 0.1, 1, 10], "seed": [0, 1, 2]}})",
                               "s");
   ASSERT_EQ(exp.runs.size(), 72u);
   EXPECT_EQ(exp.runs[0].config["seed"], 0);
   EXPECT_EQ(exp.runs[1].config["seed"], 1);
   EXPECT_EQ(exp.runs[0].config["quant"]["weight_bits"], 2);
   EXPECT_EQ(exp.runs[71].config["quant"]["weight_bits"], 4);
-  EXPECT_EQ(exp.runs[1].label, "quant.weight_bits=2 loss.structural=0.0 loss.lipschitz.weight=0 seed=1");
+  EXPECT_EQ(exp.runs[1].label, "quant.weight_bits=2 train.momentum=0.0 train.lr=0.01 seed=1");
 }
 
 TEST(SpecGrid, IncludeAddsPointsAndListsExpand) {
@@ -141,7 +142,8 @@ TEST(SpecResolve, CanonicalNumbersAndLists) {
   EXPECT_EQ(a.config["train"]["epochs"].type(), json::value_t::number_integer);
   EXPECT_EQ(a.config["eval"]["fgsm_eps"], json({0.0, 0.03, 0.1}));
   EXPECT_EQ(canonical_json(a.config["eval"]),
-            R"({"backend":null,"fgsm_eps":[0.0,0.03,0.1],"pgd":{"eps":[],"steps":10},"transfer":false})");
+            R"({"backend":null,"fgsm_eps":[0.0,0.03,0.1],"pgd":{"eps":[],"step_size":0.0,"steps":10},)"
+            R"("transfer":false})");
 }
 
 TEST(RunKey, SameConfigSameKeyWhateverTheSpelling) {
@@ -181,13 +183,66 @@ TEST(RunKey, PinnedDefaults) {
   const char* kDefaults =
       R"({"dataset":{"image_size":0,"name":"fashion-mnist","test_limit":0,"train_limit":0,"val_size":5000},)"
       R"("device":"cpu",)"
-      R"("eval":{"backend":null,"fgsm_eps":[0.0,0.01,0.03,0.05,0.1],"pgd":{"eps":[],"steps":10},"transfer":false},)"
-      R"("loss":{"adversarial":0.0,"ce":1.0,"kd":0.0,"lipschitz":{"mode":"gp","weight":10.0},"perturbation":0.0,)"
-      R"("spectral":0.0,"structural":0.0,"train_eps":0.0},"model":{"name":"resnet20"},)"
+      R"("eval":{"backend":null,"fgsm_eps":[0.0,0.01,0.03,0.05,0.1],"pgd":{"eps":[],"step_size":0.0,"steps":10},)"
+      R"("transfer":false},)"
+      R"("loss":{"adversarial":0.0,"ce":1.0,"critic_lr":0.0001,"kd":0.0,"kd_temperature":4.0,)"
+      R"("lipschitz":{"mode":"gp","weight":10.0},"n_critic":5,"perturbation":0.0,"perturbation_delta":"fgsm",)"
+      R"("power_iterations":1,"spectral":0.0,"structural":0.0,"structural_angle":0.0,"train_eps":0.0},)"
+      R"("model":{"name":"resnet20"},)"
       R"("quant":{"act_bits":2,"first_last_bits":8,"method":"r2q","weight_bits":2},"seed":0,)"
-      R"("train":{"augment":true,"batch_size":128,"epochs":30,"lr":0.1,"momentum":0.9,"optimizer":"sgd",)"
-      R"("schedule":"cosine","weight_decay":0.0005}})";
+      R"("train":{"augment":true,"batch_size":128,"epochs":30,"init":"auto","lr":0.1,"momentum":0.9,)"
+      R"("optimizer":"sgd","schedule":"cosine","weight_decay":0.0005}})";
   EXPECT_EQ(canonical_json(default_config()), kDefaults);
+}
+
+TEST(SpecNormalise, SettingsWithoutEffectDoNotMakeNewRuns) {
+  auto key = [](const char* partial) { return resolve(json::parse(partial), "x").key; };
+  const std::string plain = key("{}");
+  // Knobs of terms that are off.
+  EXPECT_EQ(key(R"({"loss": {"lipschitz": {"mode": "spectral", "weight": 1}, "n_critic": 2}})"), plain);
+  EXPECT_EQ(key(R"({"loss": {"kd_temperature": 8, "structural_angle": 2, "train_eps": 0.03}})"), plain);
+  EXPECT_EQ(key(R"({"eval": {"pgd": {"steps": 20, "step_size": 0.01}}})"), plain);
+  EXPECT_EQ(key(R"({"train": {"init": "scratch"}})"), plain);
+  // The Lipschitz weight matters only for the gradient penalty.
+  EXPECT_NE(key(R"({"loss": {"adversarial": 1, "lipschitz": {"weight": 1}}})"),
+            key(R"({"loss": {"adversarial": 1}})"));
+  EXPECT_EQ(key(R"({"loss": {"adversarial": 1, "lipschitz": {"mode": "none", "weight": 1}}})"),
+            key(R"({"loss": {"adversarial": 1, "lipschitz": {"mode": "none"}}})"));
+  // "auto" is "teacher" when a teacher term is on.
+  EXPECT_EQ(key(R"({"loss": {"kd": 1}, "train": {"init": "teacher"}})"), key(R"({"loss": {"kd": 1}})"));
+  EXPECT_NE(key(R"({"loss": {"kd": 1}, "train": {"init": "scratch"}})"), key(R"({"loss": {"kd": 1}})"));
+}
+
+TEST(SpecTeacher, StudentsShareOneTeacherListedBeforeThem) {
+  auto exp = parse_experiment(R"({"name": "t", "base": {"train": {"epochs": 3}},
+      "grid": {"quant.method": ["r2q", "lsq"], "loss.kd": [0, 1]}})",
+                              "s");
+  // r2q (no kd), teacher, r2q+kd, lsq, lsq+kd.
+  ASSERT_EQ(exp.runs.size(), 5u);
+  EXPECT_TRUE(exp.runs[0].teacher_key.empty());
+  const auto& teacher = exp.runs[1];
+  EXPECT_TRUE(teacher.is_teacher);
+  EXPECT_EQ(teacher.config["quant"]["method"], "fp32");
+  EXPECT_EQ(teacher.config["loss"], default_config()["loss"]);
+  EXPECT_EQ(teacher.config["train"]["epochs"], 3);
+  EXPECT_EQ(exp.runs[2].teacher_key, teacher.key);
+  EXPECT_EQ(exp.runs[4].teacher_key, teacher.key);
+  EXPECT_EQ(exp.duplicates, 0u);
+  EXPECT_TRUE(init_from_teacher(exp.runs[2].config));
+
+  // A grid that has the FP32 run itself lists it once, where the grid puts it or earlier.
+  auto with_fp32 = parse_experiment(R"({"name": "t",
+      "grid": {"quant.method": ["r2q", "fp32"], "loss.kd": [1]}, "include": [{"quant.method": "fp32"}]})",
+                                    "s");
+  ASSERT_EQ(with_fp32.runs.size(), 3u);  // teacher (= the fp32 ce-only run), r2q+kd, fp32+kd
+  EXPECT_EQ(with_fp32.runs[0].key, with_fp32.runs[1].teacher_key);
+  EXPECT_EQ(with_fp32.duplicates, 0u);
+
+  // Transfer evaluation needs the teacher but does not change initialisation.
+  auto transfer = resolve(json::parse(R"({"eval": {"transfer": true}})"), "x");
+  EXPECT_FALSE(transfer.teacher_key.empty());
+  EXPECT_FALSE(init_from_teacher(transfer.config));
+  EXPECT_TRUE(resolve(json::object(), "x").teacher_key.empty());
 }
 
 TEST(Schema, EveryDefaultIsValid) {

@@ -42,7 +42,7 @@ struct Recorder : RunHooks {
   void checkpoint_saved(const std::filesystem::path&, int epoch) override {
     if (epoch == stop_after) stop = true;
   }
-  void environment(const json& f) override { facts = f; }
+  void environment(const json& f) override { facts.merge_patch(f); }
 };
 
 TEST(Execute, SameSeedSameResultDifferentSeedDifferentResult) {
