@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "core/spec/run_key.h"
 
@@ -111,6 +112,44 @@ std::vector<double> fgsm_eps(const Table& table) {
   }
   std::sort(eps.begin(), eps.end());
   return eps;
+}
+
+std::vector<AttackColumn> attack_columns(const Table& table) {
+  // metric = <prefix><eps>/acc; the kind orders FGSM < PGD < transfer.
+  struct Found {
+    int kind;
+    std::string family;
+    double eps;
+    AttackColumn column;
+  };
+  std::vector<Found> found;
+  const std::string suffix = "/acc";
+  for (const auto& name : table.metrics) {
+    if (!name.starts_with("test/") || !name.ends_with(suffix)) continue;
+    const auto slash = name.rfind('/', name.size() - suffix.size() - 1);
+    const std::string family = name.substr(0, slash + 1);  // "test/pgd10/"
+    const std::string eps_text = name.substr(slash + 1, name.size() - suffix.size() - slash - 1);
+    double eps = 0;
+    try {
+      eps = std::stod(eps_text);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (family == "test/fgsm/") {
+      if (eps > 0) found.push_back({0, family, eps, {"FGSM " + eps_text, name}});
+    } else if (family.starts_with("test/pgd")) {
+      const std::string steps = family.substr(8, family.size() - 9);
+      found.push_back({1, family, eps, {"PGD-" + steps + " " + eps_text, name}});
+    } else if (family == "test/transfer-fgsm/") {
+      found.push_back({2, family, eps, {"transfer " + eps_text, name}});
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return std::tie(a.kind, a.family, a.eps) < std::tie(b.kind, b.family, b.eps);
+  });
+  std::vector<AttackColumn> out;
+  for (auto& f : found) out.push_back(std::move(f.column));
+  return out;
 }
 
 }  // namespace r2q::reports

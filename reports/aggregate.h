@@ -51,4 +51,11 @@ std::vector<RunResult> load_results(store::Store& store, const std::string& expe
 // FGSM epsilons present in a table's metrics, ascending.
 std::vector<double> fgsm_eps(const Table& table);
 
+// The robustness metrics of a table as report columns: FGSM (eps > 0), then PGD, then transfer FGSM, each by
+// ascending eps. `header` is e.g. "FGSM 0.03", "PGD-10 0.03", "transfer 0.03".
+struct AttackColumn {
+  std::string header, metric;
+};
+std::vector<AttackColumn> attack_columns(const Table& table);
+
 }  // namespace r2q::reports

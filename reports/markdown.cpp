@@ -47,12 +47,11 @@ std::string format_percent(const Stat& stat) {
 
 void write_markdown(std::ostream& out, const Table& table, const ReportContext& context) {
   out << "## " << table.experiment << "\n\n";
-  auto eps = fgsm_eps(table);
+  const auto attacks = attack_columns(table);
   std::vector<std::string> header = table.varying;
   header.push_back("seeds");
   header.push_back("clean acc (%)");
-  for (double e : eps)
-    if (e > 0) header.push_back("FGSM " + shortest_decimal(e) + " (%)");
+  for (const auto& a : attacks) header.push_back(a.header + " (%)");
   header.push_back("train time (s)");
 
   out << "|";
@@ -72,8 +71,7 @@ void write_markdown(std::ostream& out, const Table& table, const ReportContext& 
     if (g.finished != g.runs) out << "/" << g.runs;
     out << " |";
     out << " " << format_percent(stat(g, metric::kTestAcc)) << " |";
-    for (double e : eps)
-      if (e > 0) out << " " << format_percent(stat(g, metric::fgsm_acc(e))) << " |";
+    for (const auto& a : attacks) out << " " << format_percent(stat(g, a.metric)) << " |";
     out << " " << format_seconds(stat(g, metric::kTrainSeconds)) << " |\n";
   }
 

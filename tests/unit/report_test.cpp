@@ -45,6 +45,27 @@ TEST(Aggregate, GroupsOverSeedsAndFindsTheVaryingFields) {
   EXPECT_EQ(fgsm_eps(table), (std::vector<double>{0.0, 0.03}));
 }
 
+TEST(Aggregate, AttackColumnsFgsmThenPgdThenTransferByEps) {
+  Table table;
+  table.metrics = {"test/acc",
+                   "test/fgsm/0.1/acc",
+                   "test/fgsm/0/acc",
+                   "test/fgsm/0.03/acc",
+                   "test/pgd10/0.03/acc",
+                   "test/transfer-fgsm/0.1/acc",
+                   "test/pgd10/0.01/acc",
+                   "test/transfer-fgsm/0.03/acc",
+                   "train/seconds"};
+  std::vector<std::string> headers, metrics;
+  for (const auto& c : attack_columns(table)) {
+    headers.push_back(c.header);
+    metrics.push_back(c.metric);
+  }
+  EXPECT_EQ(headers, (std::vector<std::string>{"FGSM 0.03", "FGSM 0.1", "PGD-10 0.01", "PGD-10 0.03",
+                                               "transfer 0.03", "transfer 0.1"}));
+  EXPECT_EQ(metrics[2], "test/pgd10/0.01/acc");
+}
+
 TEST(Markdown, OneRowPerConfigWithMeanAndStd) {
   auto table = aggregate("e", {result("fp32", 0, 0.90, 0.5), result("fp32", 1, 0.92, 0.7),
                                result("r2q", 0, 0.80, 0.4), result("r2q", 1, 0, 0, false)});
