@@ -1,7 +1,16 @@
 // r2q sweep SPEC: expand the spec, skip finished runs, run (or resume) the rest.
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <thread>
 
 #include "cli/common.h"
 #include "cli/progress.h"
@@ -9,6 +18,9 @@
 #include "core/store/store.h"
 #include "core/sweep/execute.h"
 #include "core/sweep/sweep.h"
+#include "core/util/text.h"
+
+extern char** environ;
 
 namespace r2q::cli {
 namespace {
@@ -50,6 +62,62 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
   return kOk;
 }
 
+// -j N: N copies of this command as worker processes (fresh processes: LibTorch's thread pools do not survive
+// fork), each claiming runs from the shared store. Returns the worst exit code of the workers.
+int run_workers(const spec::Experiment& exp, const std::filesystem::path& db, const po::variables_map& vm,
+                int jobs, store::Store& store) {
+  const int total_threads = vm["threads"].as<int>() > 0
+                                ? vm["threads"].as<int>()
+                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, total_threads / jobs);
+  std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, " << jobs << " workers x "
+            << threads << " thread(s), store " << db.string() << "\n";
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<pid_t> pids;
+  for (int w = 0; w < jobs; ++w) {
+    std::vector<std::string> args = {self,
+                                     "sweep",
+                                     vm["spec"].as<std::string>(),
+                                     "--db",
+                                     db.string(),
+                                     "--threads",
+                                     std::to_string(threads),
+                                     "--stale-after",
+                                     shortest_decimal(vm["stale-after"].as<double>()),
+                                     "--worker-index",
+                                     std::to_string(w)};
+    if (vm["retry-failed"].as<bool>()) args.push_back("--retry-failed");
+    if (vm["yes"].as<bool>()) args.push_back("--yes");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (int err = ::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ); err != 0)
+      throw std::runtime_error("cannot start worker " + std::to_string(w + 1) + ": " + std::strerror(err));
+    pids.push_back(pid);
+  }
+  // Ctrl-C reaches the workers too (same process group); each stops after its current batch.
+  install_stop_handler();
+  int worst = kOk;
+  for (pid_t pid : pids) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code == kInterrupted || worst == kInterrupted)
+      worst = kInterrupted;
+    else
+      worst = std::max(worst, code);
+  }
+  std::map<std::string, int> counts;
+  for (const auto& run : exp.runs)
+    if (auto record = store.run(run.key)) ++counts[store::to_string(record->status)];
+  std::cerr << exp.name << ": " << exp.runs.size() << " runs:";
+  for (const auto& [status, n] : counts) std::cerr << " " << n << " " << status;
+  std::cerr << "\nreport: r2q report --db " << db.string() << " --experiment " << exp.name << "\n";
+  return worst;
+}
+
 }  // namespace
 
 int cmd_sweep(const std::vector<std::string>& args) {
@@ -62,12 +130,18 @@ int cmd_sweep(const std::vector<std::string>& args) {
       "CPU threads per run (0: the spec's value, else all cores)")(
       "yes,y", po::bool_switch(), "accept a spec that expands to more than 10000 runs")(
       "stale-after", po::value<double>()->default_value(120.0)->value_name("SECONDS"),
-      "reclaim a running run whose heartbeat is older than this");
+      "reclaim a running run whose heartbeat is older than this")(
+      "jobs,j", po::value<int>()->default_value(1)->value_name("N"),
+      "worker processes on this machine; --threads (default: all cores) is split among them")(
+      "worker-index", po::value<int>()->default_value(-1)->value_name("I"),
+      "(set by -j for its workers) prefix output with the worker index");
   po::positional_options_description positional;
   positional.add("spec", 1);
   po::variables_map vm;
   if (!parse("sweep", "SPEC [options]", args, options, positional, vm)) return kOk;
   if (vm["threads"].as<int>() < 0) throw UsageError("--threads: must be >= 0");
+  const int jobs = vm["jobs"].as<int>();
+  if (jobs < 1 || jobs > 256) throw UsageError("--jobs: must be in [1, 256], got " + std::to_string(jobs));
 
   spec::ExpandOptions expand;
   if (vm["yes"].as<bool>()) expand.max_runs = std::numeric_limits<std::size_t>::max();
@@ -76,14 +150,16 @@ int cmd_sweep(const std::vector<std::string>& args) {
   const auto db = db_path(vm);
   if (vm["dry-run"].as<bool>()) return dry_run(exp, db);
 
-  store::Store store(db, store::Store::Mode::ReadWrite);
+  store::Store store(db, store::Store::Mode::ReadWrite);  // created and migrated once, before any worker
+  if (jobs > 1) return run_workers(exp, db, vm, jobs, store);
   sweep::SweepOptions sweep_options;
   sweep_options.threads = vm["threads"].as<int>();
   sweep_options.retry_failed = vm["retry-failed"].as<bool>();
   sweep_options.stale_after_seconds = vm["stale-after"].as<double>();
   sweep_options.stop = install_stop_handler();
   std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, store " << db.string() << "\n";
-  ConsoleProgress progress;
+  const int worker_index = vm["worker-index"].as<int>();
+  ConsoleProgress progress(worker_index >= 0 ? "[w" + std::to_string(worker_index + 1) + "] " : "");
   auto summary = sweep::run_sweep(store, exp, sweep_options, progress);
 
   std::cerr << exp.name << ": " << summary.total << " runs: " << summary.already_finished

@@ -39,8 +39,11 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-ConsoleProgress::ConsoleProgress()
-    : live_(stderr_is_terminal()), color_(use_color()), last_plain_(std::chrono::steady_clock::now()) {}
+ConsoleProgress::ConsoleProgress(std::string prefix)
+    : prefix_(std::move(prefix)),
+      live_(prefix_.empty() && stderr_is_terminal()),
+      color_(use_color()),
+      last_plain_(std::chrono::steady_clock::now()) {}
 
 ConsoleProgress::~ConsoleProgress() {
   if (bar_shown_) std::cerr << "\r\033[2K" << std::flush;
@@ -53,7 +56,7 @@ std::string ConsoleProgress::paint(const std::string& text, const char* color) c
 void ConsoleProgress::line(const std::string& text) {
   if (bar_shown_) std::cerr << "\r\033[2K";
   bar_shown_ = false;
-  std::cerr << text << "\n" << std::flush;
+  std::cerr << prefix_ + text + "\n" << std::flush;
 }
 
 void ConsoleProgress::bar(const std::string& text) {

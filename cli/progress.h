@@ -11,7 +11,9 @@ namespace r2q::cli {
 
 class ConsoleProgress : public sweep::SweepObserver {
  public:
-  ConsoleProgress();
+  // `prefix` starts every line (a worker's "[w2] "); with a prefix there is no live bar (workers share the
+  // terminal), only plain lines.
+  explicit ConsoleProgress(std::string prefix = "");
   ~ConsoleProgress() override;
 
   void on_run_start(const spec::RunSpec& run, int index, int total, int attempt) override;
@@ -28,6 +30,7 @@ class ConsoleProgress : public sweep::SweepObserver {
   void bar(const std::string& text);   // the live line
   std::string paint(const std::string& text, const char* color) const;
 
+  std::string prefix_;
   bool live_;
   bool color_;
   bool bar_shown_ = false;

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "core/sweep/execute.h"
 #include "core/util/build_info.h"
@@ -111,97 +113,114 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
 
   SweepSummary summary;
   summary.total = static_cast<int>(experiment.runs.size());
-  for (int i = 0; i < summary.total; ++i) {
-    if (options.stop && options.stop->load()) {
-      summary.interrupted = true;
-      break;
-    }
-    spec::RunSpec run = experiment.runs[static_cast<size_t>(i)];
-    if (options.threads > 0) run.execution["threads"] = options.threads;
-
-    // A student needs its teacher finished (the teacher is listed, and so runs, before it).
-    std::filesystem::path teacher_checkpoint;
-    std::string teacher_problem;
-    if (!run.teacher_key.empty()) {
-      auto teacher = store.run(run.teacher_key);
-      const std::string name = "teacher run " + run.teacher_key.substr(0, 12);
-      if (!teacher) {
-        teacher_problem = name + " is not in the store";
-      } else if (teacher->status == store::RunStatus::Finished) {
-        teacher_checkpoint = teacher->checkpoint ? std::filesystem::path(*teacher->checkpoint)
-                                                 : checkpoint_path(store, run.teacher_key);
-      } else if (teacher->status == store::RunStatus::Failed) {
-        teacher_problem = name + " failed: " + teacher->error.value_or("?");
-      } else if (teacher->status == store::RunStatus::Running && me.holder_alive(*teacher)) {
-        ++summary.waiting;
-        observer.on_run_skipped(
-            run, i, summary.total,
-            "waiting for its " + name + " (running in worker " + teacher->worker.value_or("?") + ")");
-        continue;
-      } else {
-        teacher_problem = name + " did not finish (" + store::to_string(teacher->status) + ")";
-      }
-    }
-    nlohmann::json environment = base_environment;
-    environment["execution"] = run.execution;
-
-    switch (store.claim(run.key, me, environment, build_git_commit(), build_git_dirty())) {
-      case store::ClaimResult::AlreadyFinished:
-        ++summary.already_finished;
-        observer.on_run_skipped(run, i, summary.total, "finished");
-        continue;
-      case store::ClaimResult::Failed: {
-        ++summary.skipped_failed;
-        auto record = store.run(run.key);
-        observer.on_run_skipped(
-            run, i, summary.total,
-            "failed earlier: " + record->error.value_or("?") + " (--retry-failed reruns it)");
-        continue;
-      }
-      case store::ClaimResult::HeldByOther: {
-        ++summary.held_elsewhere;
-        auto record = store.run(run.key);
-        observer.on_run_skipped(run, i, summary.total, "running in worker " + record->worker.value_or("?"));
-        continue;
-      }
-      case store::ClaimResult::Claimed:
+  // Passes over the runs: a student whose teacher is running in another live worker is revisited after the
+  // others, until its teacher is done (parallel workers share teachers this way).
+  std::vector<int> todo(experiment.runs.size()), waiting;
+  for (int i = 0; i < summary.total; ++i) todo[static_cast<size_t>(i)] = i;
+  for (;;) {
+    waiting.clear();
+    for (int i : todo) {
+      if (options.stop && options.stop->load()) {
+        summary.interrupted = true;
         break;
-    }
+      }
+      spec::RunSpec run = experiment.runs[static_cast<size_t>(i)];
+      if (options.threads > 0) run.execution["threads"] = options.threads;
 
-    auto record = store.run(run.key);
-    observer.on_run_start(run, i, summary.total, record->attempt);
-    if (!teacher_problem.empty()) {
-      store.fail(run.key, me.worker, teacher_problem);
-      ++summary.failed;
-      observer.on_run_end(run, store::RunStatus::Failed, teacher_problem, {});
-      continue;
+      // A student needs its teacher finished (the teacher is listed, and so runs, before it).
+      std::filesystem::path teacher_checkpoint;
+      std::string teacher_problem;
+      if (!run.teacher_key.empty()) {
+        auto teacher = store.run(run.teacher_key);
+        const std::string name = "teacher run " + run.teacher_key.substr(0, 12);
+        if (!teacher) {
+          teacher_problem = name + " is not in the store";
+        } else if (teacher->status == store::RunStatus::Finished) {
+          teacher_checkpoint = teacher->checkpoint ? std::filesystem::path(*teacher->checkpoint)
+                                                   : checkpoint_path(store, run.teacher_key);
+        } else if (teacher->status == store::RunStatus::Failed) {
+          teacher_problem = name + " failed: " + teacher->error.value_or("?");
+        } else if (teacher->status == store::RunStatus::Running && me.holder_alive(*teacher)) {
+          if (options.wait_for_teachers) {
+            waiting.push_back(i);
+          } else {
+            ++summary.waiting;
+            observer.on_run_skipped(
+                run, i, summary.total,
+                "waiting for its " + name + " (running in worker " + teacher->worker.value_or("?") + ")");
+          }
+          continue;
+        } else {
+          teacher_problem = name + " did not finish (" + store::to_string(teacher->status) + ")";
+        }
+      }
+      nlohmann::json environment = base_environment;
+      environment["execution"] = run.execution;
+
+      switch (store.claim(run.key, me, environment, build_git_commit(), build_git_dirty())) {
+        case store::ClaimResult::AlreadyFinished:
+          ++summary.already_finished;
+          observer.on_run_skipped(run, i, summary.total, "finished");
+          continue;
+        case store::ClaimResult::Failed: {
+          ++summary.skipped_failed;
+          auto record = store.run(run.key);
+          observer.on_run_skipped(
+              run, i, summary.total,
+              "failed earlier: " + record->error.value_or("?") + " (--retry-failed reruns it)");
+          continue;
+        }
+        case store::ClaimResult::HeldByOther: {
+          ++summary.held_elsewhere;
+          auto record = store.run(run.key);
+          observer.on_run_skipped(run, i, summary.total, "running in worker " + record->worker.value_or("?"));
+          continue;
+        }
+        case store::ClaimResult::Claimed:
+          break;
+      }
+
+      auto record = store.run(run.key);
+      observer.on_run_start(run, i, summary.total, record->attempt);
+      if (!teacher_problem.empty()) {
+        store.fail(run.key, me.worker, teacher_problem);
+        ++summary.failed;
+        observer.on_run_end(run, store::RunStatus::Failed, teacher_problem, {});
+        continue;
+      }
+      if (record->epoch > 0) observer.on_run_resumed(run, record->epoch);
+      StoreRecorder recorder(store, run.key, me.worker, observer, options.heartbeat_seconds, environment);
+      RunContext ctx{checkpoint_path(store, run.key), options.stop, &recorder, &recorder, teacher_checkpoint};
+      try {
+        auto finals = execute_run(run, ctx);
+        store.finish(run.key, me.worker, finals);
+        ++summary.succeeded;
+        std::map<std::string, double> values;
+        for (const auto& m : finals) values[m.name] = m.value;
+        observer.on_run_end(run, store::RunStatus::Finished, "", values);
+      } catch (const Interrupted& e) {
+        store.release(run.key, me.worker, std::string("interrupted: ") + e.what());
+        observer.on_run_end(run, store::RunStatus::Pending, e.what(), {});
+        summary.interrupted = true;
+        break;
+      } catch (const InputError& e) {
+        // Not the run's fault: leave it pending for when the input is fixed, and stop with the input error.
+        store.release(run.key, me.worker, e.what());
+        throw;
+      } catch (const std::exception& e) {
+        std::string message = e.what();
+        store.fail(run.key, me.worker, message);
+        ++summary.failed;
+        observer.on_run_end(run, store::RunStatus::Failed, message, {});
+      }
     }
-    if (record->epoch > 0) observer.on_run_resumed(run, record->epoch);
-    StoreRecorder recorder(store, run.key, me.worker, observer, options.heartbeat_seconds, environment);
-    RunContext ctx{checkpoint_path(store, run.key), options.stop, &recorder, &recorder, teacher_checkpoint};
-    try {
-      auto finals = execute_run(run, ctx);
-      store.finish(run.key, me.worker, finals);
-      ++summary.succeeded;
-      std::map<std::string, double> values;
-      for (const auto& m : finals) values[m.name] = m.value;
-      observer.on_run_end(run, store::RunStatus::Finished, "", values);
-    } catch (const Interrupted& e) {
-      store.release(run.key, me.worker, std::string("interrupted: ") + e.what());
-      observer.on_run_end(run, store::RunStatus::Pending, e.what(), {});
-      summary.interrupted = true;
-      break;
-    } catch (const InputError& e) {
-      // Not the run's fault: leave it pending for when the input is fixed, and stop with the input error.
-      store.release(run.key, me.worker, e.what());
-      throw;
-    } catch (const std::exception& e) {
-      std::string message = e.what();
-      store.fail(run.key, me.worker, message);
-      ++summary.failed;
-      observer.on_run_end(run, store::RunStatus::Failed, message, {});
-    }
+    if (waiting.empty() || summary.interrupted) break;
+    // Wait for the teachers, interruptibly, then revisit their students.
+    for (int t = 0; t < 20 && !(options.stop && options.stop->load()); ++t)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    todo = waiting;
   }
+  summary.waiting += static_cast<int>(waiting.size());
   return summary;
 }
 

@@ -22,6 +22,9 @@ struct SweepOptions {
   const std::atomic<bool>* stop = nullptr;
   // false: add the runs to the experiment instead of making it exactly these runs (`r2q run`).
   bool replace_experiment_runs = true;
+  // A student whose teacher is running in another live worker: wait for it (revisit it after the other runs)
+  // instead of skipping it.
+  bool wait_for_teachers = true;
 };
 
 struct SweepSummary {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/store/store.h"
 #include "tests/support/process.h"
@@ -155,6 +156,34 @@ TEST_F(Cli, VersionReportsLibrariesAndCpu) {
   EXPECT_EQ(v["libtorch"], "1.13.0");
   EXPECT_TRUE(v["cpu"].contains("isa"));
   EXPECT_TRUE(v["r2q"].contains("git_commit"));
+}
+
+}  // namespace
+}  // namespace r2q
+
+namespace r2q {
+namespace {
+
+// -j 2: two worker processes share the store; every run is executed exactly once, students wait for the
+// teacher that the other worker is training.
+TEST_F(Cli, ParallelWorkersRunEveryRunOnceAndShareTeachers) {
+  auto file = spec("parallel", R"({"quant": {"method": "r2q"}})", R"({"loss.kd": [0, 1], "seed": [0, 1]})");
+  auto r = r2q({"sweep", file, "--db", db(), "-j", "2", "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 workers x 1 thread(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[w1] "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[w2] "), std::string::npos) << r.err;
+  store::Store s(db(), store::Store::Mode::ReadOnly);
+  auto runs = s.runs(std::string("parallel"));
+  ASSERT_EQ(runs.size(), 6u);  // 4 grid points and 2 teachers
+  std::set<std::string> workers;
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, store::RunStatus::Finished) << run.key;
+    EXPECT_EQ(run.attempt, 1) << run.key;  // claimed once: nobody ran it twice
+    workers.insert(run.worker.value_or(""));
+  }
+  EXPECT_EQ(workers.size(), 2u);
+  EXPECT_EQ(r2q({"sweep", file, "--db", db(), "-j", "0"}).exit_code, 2);
 }
 
 }  // namespace
