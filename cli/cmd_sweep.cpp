@@ -10,6 +10,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "cli/common.h"
@@ -17,6 +18,7 @@
 #include "core/spec/spec.h"
 #include "core/store/store.h"
 #include "core/sweep/execute.h"
+#include "core/sweep/shard.h"
 #include "core/sweep/sweep.h"
 #include "core/util/text.h"
 
@@ -64,14 +66,15 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
 
 // -j N: N copies of this command as worker processes (fresh processes: LibTorch's thread pools do not survive
 // fork), each claiming runs from the shared store. Returns the worst exit code of the workers.
-int run_workers(const spec::Experiment& exp, const std::filesystem::path& db, const po::variables_map& vm,
-                int jobs, store::Store& store) {
+int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
+                const std::optional<sweep::Shard>& shard, const po::variables_map& vm, int jobs,
+                store::Store& store) {
   const int total_threads = vm["threads"].as<int>() > 0
                                 ? vm["threads"].as<int>()
                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, total_threads / jobs);
   std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, " << jobs << " workers x "
-            << threads << " thread(s), store " << db.string() << "\n";
+            << threads << " thread(s), store " << store.path().string() << "\n";
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<pid_t> pids;
   for (int w = 0; w < jobs; ++w) {
@@ -86,6 +89,10 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db, co
                                      shortest_decimal(vm["stale-after"].as<double>()),
                                      "--worker-index",
                                      std::to_string(w)};
+    if (shard) {
+      args.push_back("--shard");
+      args.push_back(std::to_string(shard->index) + "/" + std::to_string(shard->count));
+    }
     if (vm["retry-failed"].as<bool>()) args.push_back("--retry-failed");
     if (vm["yes"].as<bool>()) args.push_back("--yes");
     std::vector<char*> argv;
@@ -114,7 +121,7 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db, co
     if (auto record = store.run(run.key)) ++counts[store::to_string(record->status)];
   std::cerr << exp.name << ": " << exp.runs.size() << " runs:";
   for (const auto& [status, n] : counts) std::cerr << " " << n << " " << status;
-  std::cerr << "\nreport: r2q report --db " << db.string() << " --experiment " << exp.name << "\n";
+  std::cerr << "\nreport: r2q report --db " << store.path().string() << " --experiment " << exp.name << "\n";
   return worst;
 }
 
@@ -133,6 +140,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
       "reclaim a running run whose heartbeat is older than this")(
       "jobs,j", po::value<int>()->default_value(1)->value_name("N"),
       "worker processes on this machine; --threads (default: all cores) is split among them")(
+      "shard", po::value<std::string>()->value_name("I/N"),
+      "run only shard I (0-based) of N, into its own store file <db>.shardI-of-N; default: from "
+      "SLURM_ARRAY_TASK_ID/_COUNT or JOB_COMPLETION_INDEX + R2Q_NUM_SHARDS when set")(
       "worker-index", po::value<int>()->default_value(-1)->value_name("I"),
       "(set by -j for its workers) prefix output with the worker index");
   po::positional_options_description positional;
@@ -147,11 +157,21 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (vm["yes"].as<bool>()) expand.max_runs = std::numeric_limits<std::size_t>::max();
   spec::Experiment exp = spec::load_experiment(vm["spec"].as<std::string>(), expand);
   print_warnings(exp);
-  const auto db = db_path(vm);
+  const auto base_db = db_path(vm);
+  auto db = base_db;
+  const std::optional<sweep::Shard> shard =
+      vm.count("shard") ? sweep::parse_shard(vm["shard"].as<std::string>()) : sweep::shard_from_environment();
+  if (shard) {
+    const auto all = exp.runs.size();
+    exp.runs = sweep::shard_runs(exp.runs, *shard);
+    db = sweep::shard_store_path(base_db, *shard);
+    std::cerr << "r2q sweep: shard " << shard->index << " of " << shard->count << ": " << exp.runs.size()
+              << " of " << all << " runs, store " << db.string() << "\n";
+  }
   if (vm["dry-run"].as<bool>()) return dry_run(exp, db);
 
   store::Store store(db, store::Store::Mode::ReadWrite);  // created and migrated once, before any worker
-  if (jobs > 1) return run_workers(exp, db, vm, jobs, store);
+  if (jobs > 1) return run_workers(exp, base_db, shard, vm, jobs, store);
   sweep::SweepOptions sweep_options;
   sweep_options.threads = vm["threads"].as<int>();
   sweep_options.retry_failed = vm["retry-failed"].as<bool>();
