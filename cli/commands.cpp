@@ -9,6 +9,7 @@ int cmd_status(const std::vector<std::string>& args);
 int cmd_list(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
+int cmd_merge(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -17,6 +18,7 @@ const std::vector<Command>& commands() {
       {"status", "per experiment: finished / running / pending / failed runs", cmd_status},
       {"list", "runs with their config and final metrics (table or json)", cmd_list},
       {"report", "comparison tables over seeds (markdown)", cmd_report},
+      {"merge", "unite stores (e.g. the shards of a job array) into one, keyed by run key", cmd_merge},
       {"version", "versions of r2q and its libraries, CPU features", cmd_version},
   };
   return table;

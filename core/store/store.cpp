@@ -8,6 +8,7 @@
 #include "core/store/migrations.h"
 #include "core/store/sqlite.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::store {
 namespace {
@@ -433,6 +434,128 @@ std::map<std::string, double> Store::final_metrics(const std::string& key) {
   s.bind(1, key);
   while (s.step()) out[s.get_text(0)] = s.get_double(1);
   return out;
+}
+
+Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
+  {
+    // Identifies the file (application id, schema version) without writing to it.
+    Store source(other, Mode::ReadOnly);
+    if (source.schema_version() != schema_version())
+      throw InputError(other.string() + ": store schema version " + std::to_string(source.schema_version()) +
+                       ", this store has " + std::to_string(schema_version()) +
+                       "; open it with this r2q first (r2q status --db) to migrate it");
+  }
+  if (std::filesystem::exists(other) && std::filesystem::exists(path_) &&
+      std::filesystem::equivalent(other, path_))
+    throw InputError(other.string() + ": cannot merge a store into itself");
+
+  db_->prepare("ATTACH DATABASE ?1 AS src").bind(1, other.string()).run();
+  struct Detach {
+    Database& db;
+    ~Detach() {
+      try {
+        db.exec("DETACH DATABASE src");
+      } catch (...) {
+      }
+    }
+  } detach{*db_};
+
+  MergeReport report;
+  auto tests_of = [&](std::string_view schema, const std::string& key) {
+    std::map<std::string, double> out;
+    Statement& s = db_->prepare(std::string("SELECT name, value, max(step) FROM ") + std::string(schema) +
+                                ".metrics WHERE run_key = ?1 AND name LIKE 'test/%' GROUP BY name");
+    ResetGuard guard(s);
+    s.bind(1, key);
+    while (s.step()) out[s.get_text(0)] = s.get_double(1);
+    return out;
+  };
+  write([&] {
+    report = MergeReport{};
+    std::vector<std::string> copy, replace;
+    {
+      Statement& s = db_->prepare(
+          "SELECT s.run_key, s.status, d.status FROM src.runs s LEFT JOIN main.runs d USING (run_key) "
+          "ORDER BY s.seq");
+      ResetGuard guard(s);
+      while (s.step()) {
+        const std::string key = s.get_text(0), theirs = s.get_text(1);
+        if (s.is_null(2)) {
+          copy.push_back(key);
+        } else if (theirs != "finished") {
+          ++report.kept;
+        } else if (s.get_text(2) != "finished") {
+          replace.push_back(key);
+        } else {
+          auto here = tests_of("main", key), there = tests_of("src", key);
+          if (here == there) {
+            ++report.identical;
+            continue;
+          }
+          for (const auto& [name, value] : there) {
+            auto it = here.find(name);
+            if (it == here.end() || it->second != value)
+              report.conflicts.push_back(
+                  key + ": " + name + " " +
+                  (it == here.end() ? std::string("missing") : shortest_decimal(it->second)) + " here vs " +
+                  shortest_decimal(value) + " there");
+          }
+          for (const auto& [name, value] : here)
+            if (!there.contains(name))
+              report.conflicts.push_back(key + ": " + name + " " + shortest_decimal(value) +
+                                         " here vs missing there");
+        }
+      }
+    }
+    std::int64_t seq = 0;
+    {
+      Statement& s = db_->prepare("SELECT coalesce(max(seq), 0) FROM main.runs");
+      ResetGuard guard(s);
+      if (s.step()) seq = s.get_int(0);
+    }
+    auto copy_details = [&](const std::string& key) {
+      db_->prepare("INSERT INTO main.params SELECT * FROM src.params WHERE run_key = ?1").bind(1, key).run();
+      db_->prepare("INSERT INTO main.metrics SELECT * FROM src.metrics WHERE run_key = ?1")
+          .bind(1, key)
+          .run();
+    };
+    for (const auto& key : copy) {
+      db_->prepare(
+             "INSERT INTO main.runs(run_key, config, status, attempt, worker, host, pid, heartbeat, started, "
+             "finished, epoch, error, checkpoint, git_commit, git_dirty, environment, created, seq) "
+             "SELECT run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, "
+             "epoch, "
+             "error, checkpoint, git_commit, git_dirty, environment, created, ?2 FROM src.runs WHERE run_key "
+             "= ?1")
+          .bind(1, key)
+          .bind(2, ++seq)
+          .run();
+      copy_details(key);
+      ++report.copied;
+    }
+    for (const auto& key : replace) {
+      db_->prepare("DELETE FROM main.params WHERE run_key = ?1").bind(1, key).run();
+      db_->prepare("DELETE FROM main.metrics WHERE run_key = ?1").bind(1, key).run();
+      db_->prepare(
+             "UPDATE main.runs SET (status, attempt, worker, host, pid, heartbeat, started, finished, epoch, "
+             "error, checkpoint, git_commit, git_dirty, environment) = (SELECT status, attempt, worker, "
+             "host, "
+             "pid, heartbeat, started, finished, epoch, error, checkpoint, git_commit, git_dirty, "
+             "environment "
+             "FROM src.runs s WHERE s.run_key = ?1) WHERE run_key = ?1")
+          .bind(1, key)
+          .run();
+      copy_details(key);
+      ++report.replaced;
+    }
+    db_->exec(
+        "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE true ON CONFLICT(name) DO NOTHING");
+    db_->exec(
+        "INSERT INTO main.experiment_runs(experiment, run_key, position) "
+        "SELECT experiment, run_key, position FROM src.experiment_runs WHERE true "
+        "ON CONFLICT(experiment, run_key) DO NOTHING");
+  });
+  return report;
 }
 
 }  // namespace r2q::store

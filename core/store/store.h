@@ -108,6 +108,18 @@ class Store {
   void release(const std::string& key, const std::string& worker, const std::string& note);
 
   std::vector<MetricRecord> metrics(const std::string& key);
+
+  // Merges another store (e.g. a shard's) into this one, keyed by run key, in one transaction: runs this
+  // store lacks are copied with their params and metrics; a run finished there and unfinished here is taken
+  // from there; a run finished in both is compared on its test/ metrics, and a difference is reported as a
+  // conflict (this store's result is kept). Experiments and their run links are united. Merging the same
+  // store twice changes nothing the second time. A file that is not an r2q store of this schema is an
+  // InputError.
+  struct MergeReport {
+    int copied = 0, replaced = 0, identical = 0, kept = 0;  // kept: unfinished there, present here
+    std::vector<std::string> conflicts;                     // "key: metric here vs there"
+  };
+  MergeReport merge_from(const std::filesystem::path& other);
   // The last value (highest step) of every metric of a run.
   std::map<std::string, double> final_metrics(const std::string& key);
 

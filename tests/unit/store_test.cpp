@@ -2,6 +2,8 @@
 // lifecycle (claim, ownership, release, finish, fail) and metrics.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/store/sqlite.h"
 #include "core/store/store.h"
 #include "core/util/error.h"
@@ -179,6 +181,64 @@ TEST(Store, ParamsAreFlattenedForQueries) {
   ResetGuard guard(q);
   ASSERT_TRUE(q.step());
   EXPECT_EQ(q.get_text(0), "2");
+}
+
+}  // namespace
+}  // namespace r2q::store
+
+namespace r2q::store {
+namespace {
+
+// A store at `path` whose runs `keys` are finished with test/acc = `acc` (or left pending when acc < 0).
+void make_store(const std::filesystem::path& path, const std::string& experiment,
+                const std::vector<std::pair<std::string, double>>& runs) {
+  Store s(path, Store::Mode::ReadWrite);
+  std::vector<RunToAdd> add;
+  for (const auto& [key, acc] : runs) add.push_back({key, json{{"seed", key}}});
+  s.add_experiment(experiment, json{{"name", experiment}}, experiment + ".json", add, true);
+  auto me = worker("w");
+  for (const auto& [key, acc] : runs) {
+    if (acc < 0) continue;
+    ASSERT_EQ(s.claim(key, me, json::object(), "abc", false), ClaimResult::Claimed);
+    s.record_metrics(key, "w", {{"train/loss", 1, 0.5}});
+    s.finish(key, "w", {{"test/acc", 1, acc}, {"train/seconds", 1, acc * 100}});
+  }
+}
+
+TEST(StoreMerge, CopiesTakesOverFinishedRunsIsIdempotentAndReportsConflicts) {
+  TempDir dir;
+  make_store(dir / "a.db", "e", {{"k1", 0.9}, {"k2", -1}});
+  make_store(dir / "b.db", "e", {{"k2", 0.8}, {"k3", 0.7}});
+  Store out(dir / "out.db", Store::Mode::ReadWrite);
+  auto ra = out.merge_from(dir / "a.db");
+  EXPECT_EQ(ra.copied, 2);
+  auto rb = out.merge_from(dir / "b.db");
+  EXPECT_EQ(rb.copied, 1);    // k3
+  EXPECT_EQ(rb.replaced, 1);  // k2: pending here, finished there
+  EXPECT_TRUE(rb.conflicts.empty());
+  EXPECT_EQ(out.run("k2")->status, RunStatus::Finished);
+  EXPECT_DOUBLE_EQ(out.final_metrics("k2").at("test/acc"), 0.8);
+  EXPECT_EQ(out.metrics("k1").size(), 3u);  // the curve and both finals came along
+  auto keys = out.experiment_runs("e");
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()), (std::set<std::string>{"k1", "k2", "k3"}));
+
+  // Idempotent: the same stores again change nothing.
+  auto again = out.merge_from(dir / "b.db");
+  EXPECT_EQ(again.copied + again.replaced, 0);
+  EXPECT_EQ(again.identical, 2);
+  EXPECT_EQ(out.metrics("k3").size(), 3u);
+  EXPECT_EQ(out.runs().size(), 3u);
+
+  // A different finished result for k1 is reported, and ours is kept.
+  make_store(dir / "c.db", "e", {{"k1", 0.5}});
+  auto rc = out.merge_from(dir / "c.db");
+  ASSERT_EQ(rc.conflicts.size(), 1u);
+  EXPECT_NE(rc.conflicts[0].find("k1: test/acc 0.9 here vs 0.5 there"), std::string::npos) << rc.conflicts[0];
+  EXPECT_DOUBLE_EQ(out.final_metrics("k1").at("test/acc"), 0.9);
+
+  // Not a store / itself: clear errors.
+  EXPECT_THROW(out.merge_from(dir / "missing.db"), InputError);
+  EXPECT_THROW(out.merge_from(dir / "out.db"), InputError);
 }
 
 }  // namespace
