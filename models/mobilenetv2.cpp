@@ -87,9 +87,7 @@ MobileNetV2::MobileNetV2(const InputShape& s, const quant::LayerFactory& layers)
 
   // The initialisation of the reference implementation (torchvision): He fan-out convs, small-normal
   // classifier.
-  for (auto& m : modules(false))
-    if (auto* conv = m->as<quant::QConv2dImpl>())
-      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  init_convolutions_he(*this);
   torch::NoGradGuard no_grad;
   fc_->weight.normal_(0.0, 0.01);
   fc_->bias.zero_();

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "core/quant/layers.h"
+
 namespace r2q::models {
 
 NormalizeImpl::NormalizeImpl(const std::vector<double>& mean, const std::vector<double>& std) {
@@ -50,6 +52,12 @@ std::size_t copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
     copy(name, b.value(), target_buffers.find(name), false);
   }
   return copied;
+}
+
+void init_convolutions_he(torch::nn::Module& model) {
+  for (auto& m : model.modules(/*include_self=*/false))
+    if (auto* conv = m->as<quant::QConv2dImpl>())
+      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
 }
 
 torch::Tensor NormalizeImpl::forward(const torch::Tensor& x) {

@@ -47,6 +47,10 @@ using NetworkPtr = std::shared_ptr<Network>;
 // find its place in `to`; returns the number of tensors copied.
 std::size_t copy_weights(const torch::nn::Module& from, torch::nn::Module& to);
 
+// He initialisation (fan-out, ReLU) of every quantized convolution of `model`, as the reference
+// implementations of ResNet, MobileNetV2 and SqueezeNet do.
+void init_convolutions_he(torch::nn::Module& model);
+
 // (x - mean) / std per channel, with the statistics stored as buffers (they travel with checkpoints).
 class NormalizeImpl : public torch::nn::Module {
  public:

@@ -58,9 +58,7 @@ ResNet18::ResNet18(const InputShape& s, const quant::LayerFactory& layers) : lay
                                              .input_signed = layers.activations_signed()}));
 
   // He initialisation for convolutions (fan-out, ReLU), unit BatchNorm, default linear (as torchvision).
-  for (auto& m : modules(false))
-    if (auto* conv = m->as<quant::QConv2dImpl>())
-      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  init_convolutions_he(*this);
 }
 
 torch::Tensor ResNet18::forward(const torch::Tensor& pixels) {

@@ -63,9 +63,7 @@ ResNet20::ResNet20(const InputShape& s, const quant::LayerFactory& layers, int b
                                              .input_signed = layers.activations_signed()}));
 
   // He initialisation for convolutions (fan-out, ReLU), unit BatchNorm, default linear.
-  for (auto& m : modules(false))
-    if (auto* conv = m->as<quant::QConv2dImpl>())
-      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  init_convolutions_he(*this);
 }
 
 torch::Tensor ResNet20::forward(const torch::Tensor& pixels) {

@@ -61,9 +61,7 @@ SqueezeNet::SqueezeNet(const InputShape& s, const quant::LayerFactory& layers) :
 
   // As the reference implementation (torchvision), with He fan-out convs as the other models here: the
   // classifier starts small so that early logits are near uniform.
-  for (auto& m : modules(false))
-    if (auto* conv = m->as<quant::QConv2dImpl>())
-      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  init_convolutions_he(*this);
   torch::NoGradGuard no_grad;
   classifier_->weight.normal_(0.0, 0.01);
   classifier_->bias.zero_();

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -116,7 +117,7 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
   // Passes over the runs: a student whose teacher is running in another live worker is revisited after the
   // others, until its teacher is done (parallel workers share teachers this way).
   std::vector<int> todo(experiment.runs.size()), waiting;
-  for (int i = 0; i < summary.total; ++i) todo[static_cast<size_t>(i)] = i;
+  std::iota(todo.begin(), todo.end(), 0);
   for (;;) {
     waiting.clear();
     for (int i : todo) {
