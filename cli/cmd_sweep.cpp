@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iomanip>
@@ -11,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "cli/common.h"
@@ -64,6 +66,17 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
   return kOk;
 }
 
+// The sweep's counts from the store (every worker's runs).
+void update_meter(SweepMeter& meter, store::Store& store, const spec::Experiment& exp,
+                  const std::set<std::string>& keys) {
+  int counts[4] = {0, 0, 0, 0};
+  for (const auto& run : store.runs(exp.name))
+    if (keys.count(run.key)) ++counts[static_cast<int>(run.status)];
+  meter.update(counts[static_cast<int>(store::RunStatus::Finished)],
+               counts[static_cast<int>(store::RunStatus::Failed)],
+               counts[static_cast<int>(store::RunStatus::Running)]);
+}
+
 // -j N: N copies of this command as worker processes (fresh processes: LibTorch's thread pools do not survive
 // fork), each claiming runs from the shared store. Returns the worst exit code of the workers.
 int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
@@ -75,6 +88,23 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
   const int threads = std::max(1, total_threads / jobs);
   std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, " << jobs << " workers x "
             << threads << " thread(s), store " << store.path().string() << "\n";
+  const std::set<std::string> keys = [&] {
+    std::set<std::string> k;
+    for (const auto& run : exp.runs) k.insert(run.key);
+    return k;
+  }();
+  // The baseline: runs finished before this sweep took no time in it (the experiment may not be registered
+  // yet, so look the runs up by key).
+  SweepMeter meter(static_cast<int>(exp.runs.size()));
+  {
+    int finished = 0, failed = 0;
+    for (const auto& run : exp.runs)
+      if (auto record = store.run(run.key)) {
+        finished += record->status == store::RunStatus::Finished;
+        failed += record->status == store::RunStatus::Failed;
+      }
+    meter.update(finished, failed, 0);
+  }
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<pid_t> pids;
   for (int w = 0; w < jobs; ++w) {
@@ -103,14 +133,29 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
       throw std::runtime_error("cannot start worker " + std::to_string(w + 1) + ": " + std::strerror(err));
     pids.push_back(pid);
   }
-  // Ctrl-C reaches the workers too (same process group); each stops after its current batch.
+  // Ctrl-C reaches the workers too (same process group); each stops after its current batch. Meanwhile the
+  // sweep-level line comes from the store, which sees every worker's runs.
   install_stop_handler();
-  int worst = kOk;
-  for (pid_t pid : pids) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  std::vector<int> codes(pids.size(), -1);
+  size_t running = pids.size();
+  auto last_poll = std::chrono::steady_clock::now();
+  while (running > 0) {
+    for (size_t w = 0; w < pids.size(); ++w) {
+      if (codes[w] >= 0) continue;
+      int status = 0;
+      if (::waitpid(pids[w], &status, WNOHANG) != pids[w]) continue;
+      codes[w] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      --running;
     }
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::steady_clock::now() - last_poll >= std::chrono::seconds(2) || running == 0) {
+      last_poll = std::chrono::steady_clock::now();
+      update_meter(meter, store, exp, keys);
+      if (meter.changed()) std::cerr << "r2q " << meter.text() << "\n";
+    }
+    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  int worst = kOk;
+  for (int code : codes) {
     if (code == kInterrupted || worst == kInterrupted)
       worst = kInterrupted;
     else
@@ -190,7 +235,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (summary.waiting) std::cerr << ", " << summary.waiting << " waiting for a teacher running elsewhere";
   std::cerr << "\n";
   if (summary.interrupted) return kInterrupted;
-  std::cerr << "report: r2q report --db " << db.string() << " --experiment " << exp.name << "\n";
+  if (worker_index < 0)
+    std::cerr << "report: r2q report --db " << db.string() << " --experiment " << exp.name << "\n";
   return summary.failed || summary.skipped_failed ? kFailed : kOk;
 }
 

@@ -39,6 +39,33 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+SweepMeter::SweepMeter(int total) : total_(total) {}
+
+void SweepMeter::update(int finished, int failed, int running) {
+  if (finished_at_start_ < 0) finished_at_start_ = finished;
+  changed_ = finished != finished_ || failed != failed_ || running != running_;
+  finished_ = finished;
+  failed_ = failed;
+  running_ = running;
+}
+
+std::string SweepMeter::text(int width) const {
+  const int done_here = finished_ - std::max(0, finished_at_start_);
+  const int remaining = total_ - finished_ - failed_;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double eta = remaining == 0 ? 0 : done_here > 0 ? elapsed / done_here * remaining : NAN;
+  std::string b;
+  if (width > 0) {
+    const int filled = total_ > 0 ? width * (finished_ + failed_) / total_ : width;
+    for (int i = 0; i < width; ++i) b += i < filled ? "\u2588" : "\u2591";
+    b += " ";
+  }
+  std::string text = "sweep " + b + std::to_string(finished_) + "/" + std::to_string(total_) + " finished";
+  if (failed_) text += ", " + std::to_string(failed_) + " failed";
+  if (running_) text += ", " + std::to_string(running_) + " running";
+  return text + ", ETA " + format_duration(eta);
+}
+
 ConsoleProgress::ConsoleProgress(std::string prefix)
     : prefix_(std::move(prefix)),
       live_(prefix_.empty() && stderr_is_terminal()),
@@ -46,22 +73,42 @@ ConsoleProgress::ConsoleProgress(std::string prefix)
       last_plain_(std::chrono::steady_clock::now()) {}
 
 ConsoleProgress::~ConsoleProgress() {
-  if (bar_shown_) std::cerr << "\r\033[2K" << std::flush;
+  clear_bars();
+  std::cerr << std::flush;
 }
 
 std::string ConsoleProgress::paint(const std::string& text, const char* color) const {
   return color_ ? std::string("\033[") + color + "m" + text + "\033[0m" : text;
 }
 
+void ConsoleProgress::clear_bars() {
+  // The cursor is at the end of the last live line: clear it and the ones above it.
+  for (int i = 0; i < bar_lines_; ++i) std::cerr << (i ? "\033[1A\r\033[2K" : "\r\033[2K");
+  bar_lines_ = 0;
+}
+
 void ConsoleProgress::line(const std::string& text) {
-  if (bar_shown_) std::cerr << "\r\033[2K";
-  bar_shown_ = false;
+  clear_bars();
   std::cerr << prefix_ + text + "\n" << std::flush;
 }
 
 void ConsoleProgress::bar(const std::string& text) {
-  std::cerr << "\r\033[2K" << text << std::flush;
-  bar_shown_ = true;
+  clear_bars();
+  if (meter_) {
+    std::cerr << paint(meter_->text(24), "1") << "\n";
+    ++bar_lines_;
+  }
+  std::cerr << text << std::flush;
+  ++bar_lines_;
+}
+
+void ConsoleProgress::on_sweep_progress(const sweep::SweepSummary& s) {
+  if (!prefix_.empty()) return;
+  if (!meter_) meter_.emplace(s.total);
+  meter_->update(s.already_finished + s.succeeded, s.failed + s.skipped_failed, 0);
+  // In logs: a line each time a run of this sweep ends.
+  if (!live_ && s.succeeded + s.failed != runs_ended_) line(meter_->text());
+  runs_ended_ = s.succeeded + s.failed;
 }
 
 void ConsoleProgress::on_run_start(const spec::RunSpec& run, int index, int total, int attempt) {

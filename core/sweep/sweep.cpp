@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -91,6 +92,168 @@ std::filesystem::path checkpoint_path(const store::Store& store, const std::stri
   return dir / "checkpoints" / (run_key + ".pt");
 }
 
+namespace {
+
+// One sweep over the experiment's runs; visit() decides what happens to one run.
+class SweepRunner {
+ public:
+  SweepRunner(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
+              SweepObserver& observer)
+      : store_(store), experiment_(experiment), options_(options), observer_(observer) {
+    me_.host = hostname();
+    me_.pid = ::getpid();
+    me_.worker = me_.host + ":" + std::to_string(me_.pid);
+    me_.retry_failed = options.retry_failed;
+    me_.holder_alive = [this](const store::RunRecord& r) {
+      return holder_alive(r, options_.stale_after_seconds);
+    };
+    base_environment_ = capture_environment();
+    summary_.total = static_cast<int>(experiment.runs.size());
+  }
+
+  SweepSummary run() {
+    // Passes over the runs: a student whose teacher is running in another live worker is revisited after the
+    // others, until its teacher is done (parallel workers share teachers this way).
+    std::vector<int> todo(experiment_.runs.size()), waiting;
+    std::iota(todo.begin(), todo.end(), 0);
+    for (;;) {
+      waiting.clear();
+      for (int i : todo) {
+        if (stopping()) summary_.interrupted = true;
+        if (summary_.interrupted) break;
+        if (visit(i) == Visit::Deferred) waiting.push_back(i);
+        observer_.on_sweep_progress(summary_);
+      }
+      if (waiting.empty() || summary_.interrupted) break;
+      // Wait for the teachers, interruptibly, then revisit their students.
+      for (int t = 0; t < 20 && !stopping(); ++t) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      todo = waiting;
+    }
+    summary_.waiting += static_cast<int>(waiting.size());
+    return summary_;
+  }
+
+ private:
+  enum class Visit { Done, Deferred };
+
+  // What a student needs from its teacher: its checkpoint, or the reason it cannot have it.
+  struct TeacherState {
+    std::filesystem::path checkpoint;
+    std::string problem;
+    std::optional<std::string> running_in;  // the teacher is running in this live worker
+  };
+
+  bool stopping() const { return options_.stop && options_.stop->load(); }
+
+  TeacherState teacher_of(const spec::RunSpec& run) {
+    TeacherState state;
+    if (run.teacher_key.empty()) return state;
+    auto teacher = store_.run(run.teacher_key);
+    const std::string name = "teacher run " + run.teacher_key.substr(0, 12);
+    if (!teacher) {
+      state.problem = name + " is not in the store";
+    } else if (teacher->status == store::RunStatus::Finished) {
+      state.checkpoint = teacher->checkpoint ? std::filesystem::path(*teacher->checkpoint)
+                                             : checkpoint_path(store_, run.teacher_key);
+    } else if (teacher->status == store::RunStatus::Failed) {
+      state.problem = name + " failed: " + teacher->error.value_or("?");
+    } else if (teacher->status == store::RunStatus::Running && me_.holder_alive(*teacher)) {
+      state.running_in = teacher->worker.value_or("?");
+    } else {
+      state.problem = name + " did not finish (" + store::to_string(teacher->status) + ")";
+    }
+    return state;
+  }
+
+  Visit visit(int i) {
+    spec::RunSpec run = experiment_.runs[static_cast<size_t>(i)];
+    if (options_.threads > 0) run.execution["threads"] = options_.threads;
+    const int total = summary_.total;
+
+    // A student needs its teacher finished (the teacher is listed, and so runs, before it).
+    const TeacherState teacher = teacher_of(run);
+    if (teacher.running_in) {
+      if (options_.wait_for_teachers) return Visit::Deferred;
+      ++summary_.waiting;
+      observer_.on_run_skipped(run, i, total,
+                               "waiting for its teacher run " + run.teacher_key.substr(0, 12) +
+                                   " (running in worker " + *teacher.running_in + ")");
+      return Visit::Done;
+    }
+    nlohmann::json environment = base_environment_;
+    environment["execution"] = run.execution;
+
+    switch (store_.claim(run.key, me_, environment, build_git_commit(), build_git_dirty())) {
+      case store::ClaimResult::AlreadyFinished:
+        ++summary_.already_finished;
+        observer_.on_run_skipped(run, i, total, "finished");
+        return Visit::Done;
+      case store::ClaimResult::Failed:
+        ++summary_.skipped_failed;
+        observer_.on_run_skipped(
+            run, i, total,
+            "failed earlier: " + store_.run(run.key)->error.value_or("?") + " (--retry-failed reruns it)");
+        return Visit::Done;
+      case store::ClaimResult::HeldByOther:
+        ++summary_.held_elsewhere;
+        observer_.on_run_skipped(run, i, total,
+                                 "running in worker " + store_.run(run.key)->worker.value_or("?"));
+        return Visit::Done;
+      case store::ClaimResult::Claimed:
+        break;
+    }
+    execute(run, i, environment, teacher);
+    return Visit::Done;
+  }
+
+  // Runs a claimed run to its end: finished, failed, or (stopped) back to pending with its checkpoint.
+  void execute(const spec::RunSpec& run, int i, const nlohmann::json& environment,
+               const TeacherState& teacher) {
+    auto record = store_.run(run.key);
+    observer_.on_run_start(run, i, summary_.total, record->attempt);
+    if (!teacher.problem.empty()) {
+      store_.fail(run.key, me_.worker, teacher.problem);
+      ++summary_.failed;
+      observer_.on_run_end(run, store::RunStatus::Failed, teacher.problem, {});
+      return;
+    }
+    if (record->epoch > 0) observer_.on_run_resumed(run, record->epoch);
+    StoreRecorder recorder(store_, run.key, me_.worker, observer_, options_.heartbeat_seconds, environment);
+    RunContext ctx{checkpoint_path(store_, run.key), options_.stop, &recorder, &recorder, teacher.checkpoint};
+    try {
+      auto finals = execute_run(run, ctx);
+      store_.finish(run.key, me_.worker, finals);
+      ++summary_.succeeded;
+      std::map<std::string, double> values;
+      for (const auto& m : finals) values[m.name] = m.value;
+      observer_.on_run_end(run, store::RunStatus::Finished, "", values);
+    } catch (const Interrupted& e) {
+      store_.release(run.key, me_.worker, std::string("interrupted: ") + e.what());
+      observer_.on_run_end(run, store::RunStatus::Pending, e.what(), {});
+      summary_.interrupted = true;
+    } catch (const InputError& e) {
+      // Not the run's fault: leave it pending for when the input is fixed, and stop with the input error.
+      store_.release(run.key, me_.worker, e.what());
+      throw;
+    } catch (const std::exception& e) {
+      std::string message = e.what();
+      store_.fail(run.key, me_.worker, message);
+      ++summary_.failed;
+      observer_.on_run_end(run, store::RunStatus::Failed, message, {});
+    }
+  }
+
+  store::Store& store_;
+  const spec::Experiment& experiment_;
+  const SweepOptions& options_;
+  SweepObserver& observer_;
+  store::Claimant me_;
+  nlohmann::json base_environment_;
+  SweepSummary summary_;
+};
+
+}  // namespace
+
 SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
                        SweepObserver& observer) {
   // Everything that can be checked without running is checked before the first run starts.
@@ -103,126 +266,7 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
   for (const auto& run : experiment.runs) to_add.push_back({run.key, run.config});
   store.add_experiment(experiment.name, experiment.spec, experiment.source, to_add,
                        options.replace_experiment_runs);
-
-  store::Claimant me;
-  me.host = hostname();
-  me.pid = ::getpid();
-  me.worker = me.host + ":" + std::to_string(me.pid);
-  me.retry_failed = options.retry_failed;
-  me.holder_alive = [&](const store::RunRecord& r) { return holder_alive(r, options.stale_after_seconds); };
-  const nlohmann::json base_environment = capture_environment();
-
-  SweepSummary summary;
-  summary.total = static_cast<int>(experiment.runs.size());
-  // Passes over the runs: a student whose teacher is running in another live worker is revisited after the
-  // others, until its teacher is done (parallel workers share teachers this way).
-  std::vector<int> todo(experiment.runs.size()), waiting;
-  std::iota(todo.begin(), todo.end(), 0);
-  for (;;) {
-    waiting.clear();
-    for (int i : todo) {
-      if (options.stop && options.stop->load()) {
-        summary.interrupted = true;
-        break;
-      }
-      spec::RunSpec run = experiment.runs[static_cast<size_t>(i)];
-      if (options.threads > 0) run.execution["threads"] = options.threads;
-
-      // A student needs its teacher finished (the teacher is listed, and so runs, before it).
-      std::filesystem::path teacher_checkpoint;
-      std::string teacher_problem;
-      if (!run.teacher_key.empty()) {
-        auto teacher = store.run(run.teacher_key);
-        const std::string name = "teacher run " + run.teacher_key.substr(0, 12);
-        if (!teacher) {
-          teacher_problem = name + " is not in the store";
-        } else if (teacher->status == store::RunStatus::Finished) {
-          teacher_checkpoint = teacher->checkpoint ? std::filesystem::path(*teacher->checkpoint)
-                                                   : checkpoint_path(store, run.teacher_key);
-        } else if (teacher->status == store::RunStatus::Failed) {
-          teacher_problem = name + " failed: " + teacher->error.value_or("?");
-        } else if (teacher->status == store::RunStatus::Running && me.holder_alive(*teacher)) {
-          if (options.wait_for_teachers) {
-            waiting.push_back(i);
-          } else {
-            ++summary.waiting;
-            observer.on_run_skipped(
-                run, i, summary.total,
-                "waiting for its " + name + " (running in worker " + teacher->worker.value_or("?") + ")");
-          }
-          continue;
-        } else {
-          teacher_problem = name + " did not finish (" + store::to_string(teacher->status) + ")";
-        }
-      }
-      nlohmann::json environment = base_environment;
-      environment["execution"] = run.execution;
-
-      switch (store.claim(run.key, me, environment, build_git_commit(), build_git_dirty())) {
-        case store::ClaimResult::AlreadyFinished:
-          ++summary.already_finished;
-          observer.on_run_skipped(run, i, summary.total, "finished");
-          continue;
-        case store::ClaimResult::Failed: {
-          ++summary.skipped_failed;
-          auto record = store.run(run.key);
-          observer.on_run_skipped(
-              run, i, summary.total,
-              "failed earlier: " + record->error.value_or("?") + " (--retry-failed reruns it)");
-          continue;
-        }
-        case store::ClaimResult::HeldByOther: {
-          ++summary.held_elsewhere;
-          auto record = store.run(run.key);
-          observer.on_run_skipped(run, i, summary.total, "running in worker " + record->worker.value_or("?"));
-          continue;
-        }
-        case store::ClaimResult::Claimed:
-          break;
-      }
-
-      auto record = store.run(run.key);
-      observer.on_run_start(run, i, summary.total, record->attempt);
-      if (!teacher_problem.empty()) {
-        store.fail(run.key, me.worker, teacher_problem);
-        ++summary.failed;
-        observer.on_run_end(run, store::RunStatus::Failed, teacher_problem, {});
-        continue;
-      }
-      if (record->epoch > 0) observer.on_run_resumed(run, record->epoch);
-      StoreRecorder recorder(store, run.key, me.worker, observer, options.heartbeat_seconds, environment);
-      RunContext ctx{checkpoint_path(store, run.key), options.stop, &recorder, &recorder, teacher_checkpoint};
-      try {
-        auto finals = execute_run(run, ctx);
-        store.finish(run.key, me.worker, finals);
-        ++summary.succeeded;
-        std::map<std::string, double> values;
-        for (const auto& m : finals) values[m.name] = m.value;
-        observer.on_run_end(run, store::RunStatus::Finished, "", values);
-      } catch (const Interrupted& e) {
-        store.release(run.key, me.worker, std::string("interrupted: ") + e.what());
-        observer.on_run_end(run, store::RunStatus::Pending, e.what(), {});
-        summary.interrupted = true;
-        break;
-      } catch (const InputError& e) {
-        // Not the run's fault: leave it pending for when the input is fixed, and stop with the input error.
-        store.release(run.key, me.worker, e.what());
-        throw;
-      } catch (const std::exception& e) {
-        std::string message = e.what();
-        store.fail(run.key, me.worker, message);
-        ++summary.failed;
-        observer.on_run_end(run, store::RunStatus::Failed, message, {});
-      }
-    }
-    if (waiting.empty() || summary.interrupted) break;
-    // Wait for the teachers, interruptibly, then revisit their students.
-    for (int t = 0; t < 20 && !(options.stop && options.stop->load()); ++t)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    todo = waiting;
-  }
-  summary.waiting += static_cast<int>(waiting.size());
-  return summary;
+  return SweepRunner(store, experiment, options, observer).run();
 }
 
 }  // namespace r2q::sweep

@@ -46,6 +46,8 @@ class SweepObserver : public train::ProgressSink {
                           const std::string& /*message*/, const std::map<std::string, double>& /*metrics*/) {}
   virtual void on_run_skipped(const spec::RunSpec& /*run*/, int /*index*/, int /*total*/,
                               const std::string& /*why*/) {}
+  // After each visit of a run: the sweep's counts so far.
+  virtual void on_sweep_progress(const SweepSummary& /*summary*/) {}
 };
 
 // Where a run's checkpoint lives: <store directory>/checkpoints/<run key>.pt

@@ -186,5 +186,34 @@ TEST_F(Cli, ParallelWorkersRunEveryRunOnceAndShareTeachers) {
   EXPECT_EQ(r2q({"sweep", file, "--db", db(), "-j", "0"}).exit_code, 2);
 }
 
+// 8 worker processes hammering one store with claims, metric writes and finishes: no writer error (no
+// "database is locked"), every run executed exactly once, every run's metrics present.
+TEST_F(Cli, EightWorkersShareOneStoreWithoutErrorsOrDuplicates) {
+  auto file = spec("hammer", R"({"dataset": {"train_limit": 64, "test_limit": 32, "val_size": 0},
+      "train": {"epochs": 2, "batch_size": 16}, "eval": {"fgsm_eps": [0]}})",
+                   R"({"seed": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]})");
+  auto r = r2q({"sweep", file, "--db", db(), "-j", "8", "--threads", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("locked"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("failed:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sweep 32/32 finished"), std::string::npos) << r.err;
+  store::Store s(db(), store::Store::Mode::ReadOnly);
+  auto runs = s.runs(std::string("hammer"));
+  ASSERT_EQ(runs.size(), 32u);
+  std::set<std::string> workers;
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, store::RunStatus::Finished) << run.key;
+    EXPECT_EQ(run.attempt, 1) << run.key;
+    workers.insert(run.worker.value_or(""));
+    auto metrics = s.metrics(run.key);
+    int losses = 0;
+    for (const auto& m : metrics) losses += m.name == "train/loss";
+    EXPECT_EQ(losses, 2) << run.key;  // one per epoch, written once
+    EXPECT_TRUE(s.final_metrics(run.key).count("test/acc")) << run.key;
+  }
+  EXPECT_GE(workers.size(), 4u);  // the work spread over the workers
+}
+
 }  // namespace
 }  // namespace r2q

@@ -115,5 +115,41 @@ TEST_F(KillResume, CtrlCStopsCleanlyAndResumes) {
   interrupt_then_resume(SIGINT, 130);
 }
 
+// A worker on another machine cannot be asked whether its process lives: its run is left alone while its
+// heartbeat is fresh and reclaimed (and resumed from its checkpoint) once the heartbeat is older than
+// --stale-after.
+TEST_F(KillResume, RunOfAWorkerElsewhereIsReclaimedWhenItsHeartbeatIsStale) {
+  auto db = dir / "runs/r2q.db";
+  {
+    testing::Process sweep({kR2q, "sweep", spec, "--db", db.string()}, dir.path(), "first");
+    ASSERT_TRUE(testing::wait_until([&] { return second_run_mid_training(db); }, 120s));
+    sweep.signal(SIGKILL);
+    sweep.wait();
+  }
+  // The dead worker now looks like one on another host.
+  auto moved = testing::run_process(
+      {"/usr/bin/env", "sqlite3", db.string(), "UPDATE runs SET host = 'elsewhere' WHERE status = 'running'"},
+      dir.path());
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+
+  auto fresh =
+      testing::run_process({kR2q, "sweep", spec, "--db", db.string(), "--stale-after", "3600"}, dir.path());
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_NE(fresh.err.find("1 running elsewhere"), std::string::npos) << fresh.err;
+
+  std::this_thread::sleep_for(1500ms);
+  auto stale =
+      testing::run_process({kR2q, "sweep", spec, "--db", db.string(), "--stale-after", "1"}, dir.path());
+  ASSERT_EQ(stale.exit_code, 0) << stale.err;
+  EXPECT_NE(stale.err.find("resuming from the checkpoint of epoch"), std::string::npos) << stale.err;
+  store::Store s(db, store::Store::Mode::ReadOnly);
+  auto runs = s.runs(std::string("kill"));
+  EXPECT_EQ(runs[1].attempt, 2);
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, store::RunStatus::Finished);
+    EXPECT_EQ(test_metrics(s, run.key), reference.at(run.key)) << run.key;
+  }
+}
+
 }  // namespace
 }  // namespace r2q
