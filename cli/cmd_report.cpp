@@ -1,4 +1,4 @@
-// r2q report: comparison tables from the store.
+// r2q report: comparison tables from the store, in markdown, csv, json, latex or html.
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -8,39 +8,51 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/text.h"
-#include "reports/aggregate.h"
-#include "reports/markdown.h"
+#include "reports/collect.h"
+#include "reports/writers.h"
 
 namespace r2q::cli {
 
 int cmd_report(const std::vector<std::string>& args) {
   po::options_description options("options");
   add_db_option(options);
-  options.add_options()("experiment,e", po::value<std::string>(), "only this experiment (default: all)")(
-      "format,f", po::value<std::string>()->default_value("markdown"), "output format: markdown")(
-      "output,o", po::value<std::string>()->value_name("FILE"), "write to FILE instead of standard output");
+  options.add_options()("experiment,e", po::value<std::vector<std::string>>()->composing(),
+                        "only this experiment (repeatable; default: all)")(
+      "format,f", po::value<std::string>()->default_value("markdown"),
+      ("output format: " + join(reports::report_formats(), ", ")).c_str())(
+      "output,o", po::value<std::string>()->value_name("FILE"), "write to FILE instead of standard output")(
+      "where,w", po::value<std::vector<std::string>>()->composing()->value_name("PATH=VALUE"),
+      "only runs whose config has this value at PATH, e.g. quant.method=r2q (repeatable: all must hold)")(
+      "metrics,m", po::value<std::string>()->value_name("LIST"),
+      "comma-separated metric names or headers, '*' as wildcard (default: clean acc, attacks, train time, "
+      "deploy latency)")("bootstrap", po::bool_switch(), "add the 95% bootstrap interval of each mean")(
+      "curves", po::bool_switch(), "add per-epoch training curves (json, html)");
   po::variables_map vm;
   if (!parse("report", "[options]", args, options, {}, vm)) return kOk;
   const std::string format = vm["format"].as<std::string>();
-  if (format != "markdown")
-    throw UsageError("--format: \"" + format + "\" is not available (available: markdown)");
+  const auto& formats = reports::report_formats();
+  if (std::find(formats.begin(), formats.end(), format) == formats.end())
+    throw UsageError("--format: \"" + format + "\" is not available (available: " + join(formats, ", ") +
+                     ")");
+
+  reports::CollectOptions collect;
+  if (vm.count("experiment")) collect.experiments = vm["experiment"].as<std::vector<std::string>>();
+  if (vm.count("where"))
+    for (const auto& w : vm["where"].as<std::vector<std::string>>())
+      collect.where.push_back(reports::parse_where(w));
+  if (vm.count("metrics"))
+    for (const auto& m : split(vm["metrics"].as<std::string>(), ','))
+      if (!m.empty()) collect.report.metrics.push_back(m);
+  collect.report.bootstrap = vm["bootstrap"].as<bool>();
+  collect.curves = vm["curves"].as<bool>() || format == "html";
 
   store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
-  std::vector<std::string> experiments = store.experiments();
-  if (vm.count("experiment")) {
-    const std::string name = vm["experiment"].as<std::string>();
-    if (std::find(experiments.begin(), experiments.end(), name) == experiments.end())
-      throw InputError("--experiment: no experiment \"" + name + "\" in " + store.path().string() +
-                       (experiments.empty() ? "" : " (it has: " + join(experiments, ", ") + ")"));
-    experiments = {name};
-  }
+  const auto report = reports::collect(store, collect);
   std::ostringstream out;
-  for (size_t i = 0; i < experiments.size(); ++i) {
-    if (i) out << "\n";
-    auto table = reports::aggregate(experiments[i], reports::load_results(store, experiments[i]));
-    reports::write_markdown(out, table, {store.path().string()});
-  }
-  if (experiments.empty()) out << "no experiments in " << store.path().string() << "\n";
+  if (report.tables.empty() && format == "markdown")
+    out << "no runs in " << store.path().string() << (collect.where.empty() ? "" : " match --where") << "\n";
+  else
+    reports::write_report(out, report, format);
   if (vm.count("output"))
     write_file_atomically(vm["output"].as<std::string>(), out.str());
   else

@@ -10,6 +10,7 @@ int cmd_list(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
 int cmd_merge(const std::vector<std::string>& args);
+int cmd_verify(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -17,7 +18,8 @@ const std::vector<Command>& commands() {
       {"run", "run one config: a spec's base with --set overrides", cmd_run},
       {"status", "per experiment: finished / running / pending / failed runs", cmd_status},
       {"list", "runs with their config and final metrics (table or json)", cmd_list},
-      {"report", "comparison tables over seeds (markdown)", cmd_report},
+      {"report", "comparison tables over seeds (markdown, csv, json, latex, html)", cmd_report},
+      {"verify", "compare a store's results with golden ones; exit 1 on drift or missing runs", cmd_verify},
       {"merge", "unite stores (e.g. the shards of a job array) into one, keyed by run key", cmd_merge},
       {"version", "versions of r2q and its libraries, CPU features", cmd_version},
   };

@@ -64,10 +64,12 @@ Table aggregate(const std::string& experiment, const std::vector<RunResult>& run
     auto [it, added] = group_of.emplace(id, table.groups.size());
     if (added) {
       Group g;
+      g.config = without_seed;
       for (const auto& path : table.varying) g.values[path] = flat[i].count(path) ? flat[i][path] : json();
       table.groups.push_back(std::move(g));
     }
     Group& g = table.groups[it->second];
+    g.members.push_back(i);
     ++g.runs;
     if (runs[i].status == store::RunStatus::Failed) ++g.failed;
     if (runs[i].status != store::RunStatus::Finished) continue;
@@ -80,23 +82,32 @@ Table aggregate(const std::string& experiment, const std::vector<RunResult>& run
     commits.insert(runs[i].git_commit.substr(0, 12) + (runs[i].git_dirty ? "+dirty" : ""));
   }
   for (auto& [index, by_metric] : samples)
-    for (auto& [name, values] : by_metric) table.groups[index].metrics[name] = summarize(values);
+    for (auto& [name, values] : by_metric) {
+      table.groups[index].metrics[name] = summarize(values);
+      table.groups[index].samples[name] = std::move(values);
+    }
   for (auto& g : table.groups) std::sort(g.seeds.begin(), g.seeds.end());
   table.metrics.assign(metric_names.begin(), metric_names.end());
   table.commits.assign(commits.begin(), commits.end());
   return table;
 }
 
-std::vector<RunResult> load_results(store::Store& store, const std::string& experiment) {
+std::vector<RunResult> load_results(store::Store& store, const std::string& experiment,
+                                    const LoadOptions& options) {
+  auto finals = store.final_metrics_of(experiment);
+  auto series = options.curves.empty() ? decltype(store.series_of(experiment, {})){}
+                                       : store.series_of(experiment, options.curves);
   std::vector<RunResult> out;
   for (auto& record : store.runs(experiment)) {
     RunResult r;
     r.key = record.key;
-    r.config = record.config;
+    r.config = std::move(record.config);
     r.status = record.status;
     r.git_commit = record.git_commit.value_or("unknown");
     r.git_dirty = record.git_dirty;
-    if (record.status == store::RunStatus::Finished) r.metrics = store.final_metrics(record.key);
+    if (options.environment) r.environment = std::move(record.environment);
+    if (auto it = finals.find(r.key); it != finals.end()) r.metrics = std::move(it->second);
+    if (auto it = series.find(r.key); it != series.end()) r.curves = std::move(it->second);
     out.push_back(std::move(r));
   }
   return out;

@@ -19,6 +19,9 @@ struct RunResult {
   std::map<std::string, double> metrics;  // final values
   std::string git_commit;
   bool git_dirty = false;
+  nlohmann::json environment;  // as stored (versions, CPU); null unless loaded
+  // Per-epoch values (step, value) by metric name; empty unless loaded.
+  std::map<std::string, std::vector<std::pair<std::int64_t, double>>> curves;
 };
 
 struct Stat {
@@ -30,9 +33,12 @@ Stat summarize(const std::vector<double>& values);
 
 struct Group {
   std::map<std::string, nlohmann::json> values;  // varying path -> value
+  nlohmann::json config;                         // the config without the seed
+  std::vector<std::size_t> members;              // indices of its runs in the aggregated vector
   std::vector<std::int64_t> seeds;               // of the finished runs
   int runs = 0, finished = 0, failed = 0;
   std::map<std::string, Stat> metrics;
+  std::map<std::string, std::vector<double>> samples;  // the finished runs' values behind each Stat
 };
 
 struct Table {
@@ -45,8 +51,15 @@ struct Table {
 
 Table aggregate(const std::string& experiment, const std::vector<RunResult>& runs);
 
+struct LoadOptions {
+  bool environment = false;  // the runs' environment JSON (for the report footer)
+  // Per-epoch values of these metrics (training curves).
+  std::vector<std::string> curves;
+};
+
 // Loads the runs of one experiment with their final metrics.
-std::vector<RunResult> load_results(store::Store& store, const std::string& experiment);
+std::vector<RunResult> load_results(store::Store& store, const std::string& experiment,
+                                    const LoadOptions& options = {});
 
 // FGSM epsilons present in a table's metrics, ascending.
 std::vector<double> fgsm_eps(const Table& table);

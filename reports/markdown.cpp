@@ -1,91 +1,80 @@
-// Markdown writer.
-#include "reports/markdown.h"
+// Markdown (GitHub-flavoured) tables: one row per configuration, mean ± std over seeds, Δ vs the FP32 row of
+// the same model and dataset in parentheses, the best value of each column in bold.
+#include <algorithm>
 
-#include <cstdio>
-
-#include "core/train/metric_names.h"
 #include "core/util/text.h"
+#include "reports/writers.h"
 
 namespace r2q::reports {
 namespace {
 
-std::string cell(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "–";
-  return v.dump();
-}
-
-std::string escape(std::string s) {
+std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else
-      out += c;
+    if (c == '|') out += '\\';
+    out += c;
   }
   return out;
 }
 
-std::string format_seconds(const Stat& s) {
-  if (s.n == 0) return "–";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", s.mean);
-  return buf;
+std::string header_of(const Column& c) {
+  return c.header + (c.unit.empty() ? "" : " (" + c.unit + ")");
+}
+
+std::string cell_text(const Column& column, const Cell& cell) {
+  std::string text = format_value(column, cell.stat);
+  if (cell.best) text = "**" + text + "**";
+  if (cell.delta) text += " (" + format_delta(column, *cell.delta) + ")";
+  if (cell.ci_low)
+    text += " [" + format_value(column, {*cell.ci_low, 0, 1}) + ", " +
+            format_value(column, {*cell.ci_high, 0, 1}) + "]";
+  return text;
+}
+
+void write_table(std::ostream& out, const ReportTable& t) {
+  out << "## " << t.experiment << "\n\n|";
+  for (const auto& a : t.axes) out << " " << escape(a) << " |";
+  out << " seeds |";
+  for (const auto& c : t.columns) out << " " << escape(header_of(c)) << " |";
+  out << "\n|";
+  for (size_t i = 0; i < t.axes.size(); ++i) out << "---|";
+  out << "---:|";
+  for (size_t i = 0; i < t.columns.size(); ++i) out << "---:|";
+  out << "\n";
+  for (const auto& row : t.rows) {
+    out << "|";
+    for (const auto& a : t.axes) out << " " << escape(format_axis(row.axes.at(a))) << " |";
+    out << " " << row.finished;
+    if (row.finished != row.runs) out << "/" << row.runs;
+    out << " |";
+    for (size_t c = 0; c < t.columns.size(); ++c) out << " " << cell_text(t.columns[c], row.cells[c]) << " |";
+    out << "\n";
+  }
+  out << "\n" << t.finished << " of " << t.runs << " runs finished";
+  if (t.failed) out << ", " << t.failed << " failed";
+  out << ".\n";
 }
 
 }  // namespace
 
-std::string format_percent(const Stat& stat) {
-  if (stat.n == 0) return "–";
-  char buf[64];
-  if (stat.n == 1)
-    std::snprintf(buf, sizeof buf, "%.2f", 100 * stat.mean);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f ± %.2f", 100 * stat.mean, 100 * stat.std);
-  return buf;
-}
-
-void write_markdown(std::ostream& out, const Table& table, const ReportContext& context) {
-  out << "## " << table.experiment << "\n\n";
-  const auto attacks = attack_columns(table);
-  std::vector<std::string> header = table.varying;
-  header.push_back("seeds");
-  header.push_back("clean acc (%)");
-  for (const auto& a : attacks) header.push_back(a.header + " (%)");
-  header.push_back("train time (s)");
-
-  out << "|";
-  for (const auto& h : header) out << " " << escape(h) << " |";
-  out << "\n|";
-  for (size_t i = 0; i < header.size(); ++i) out << (i < table.varying.size() ? "---|" : "---:|");
-  out << "\n";
-
-  auto stat = [](const Group& g, const std::string& name) {
-    auto it = g.metrics.find(name);
-    return it == g.metrics.end() ? Stat{} : it->second;
-  };
-  for (const auto& g : table.groups) {
-    out << "|";
-    for (const auto& path : table.varying) out << " " << escape(cell(g.values.at(path))) << " |";
-    out << " " << g.finished;
-    if (g.finished != g.runs) out << "/" << g.runs;
-    out << " |";
-    out << " " << format_percent(stat(g, metric::kTestAcc)) << " |";
-    for (const auto& a : attacks) out << " " << format_percent(stat(g, a.metric)) << " |";
-    out << " " << format_seconds(stat(g, metric::kTrainSeconds)) << " |\n";
+void write_markdown(std::ostream& out, const Report& report) {
+  for (size_t i = 0; i < report.tables.size(); ++i) {
+    if (i) out << "\n";
+    write_table(out, report.tables[i]);
   }
-
-  int runs = 0, finished = 0, failed = 0;
-  for (const auto& g : table.groups) {
-    runs += g.runs;
-    finished += g.finished;
-    failed += g.failed;
-  }
-  out << "\n" << finished << " of " << runs << " runs finished";
-  if (failed) out << ", " << failed << " failed";
-  out << ". Mean ± sample std over seeds; accuracies in percent on the test set. Code: "
-      << (table.commits.empty() ? std::string("–") : join(table.commits, ", "))
-      << ". Store: " << context.store_path << ".\n";
+  const Footer& f = report.footer;
+  std::vector<std::string> seeds, versions;
+  for (auto s : f.seeds) seeds.push_back(std::to_string(s));
+  for (const auto& [name, v] : f.versions) versions.push_back(name + " " + v);
+  out << "\nMean ± sample std over seeds; accuracies in percent on the test set; (+x / −x) is the difference "
+         "to the "
+         "FP32 row of the same model and dataset; bold is the best of each column";
+  if (report.bootstrap) out << "; [a, b] is the 95% bootstrap interval of the mean";
+  out << ".\n\nSeeds: " << (seeds.empty() ? "–" : join(seeds, ", "))
+      << ". Code: " << (f.commits.empty() ? "–" : join(f.commits, ", "))
+      << ". Versions: " << (versions.empty() ? "–" : join(versions, "; "))
+      << ". CPU: " << (f.cpus.empty() ? "–" : join(f.cpus, ", ")) << ". Store: " << f.store_path
+      << " (results sha256 " << f.store_hash.substr(0, 16) << "). " << f.generated_by << ".\n";
 }
 
 }  // namespace r2q::reports

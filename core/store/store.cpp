@@ -436,6 +436,33 @@ std::map<std::string, double> Store::final_metrics(const std::string& key) {
   return out;
 }
 
+std::map<std::string, std::map<std::string, double>> Store::final_metrics_of(const std::string& experiment) {
+  std::map<std::string, std::map<std::string, double>> out;
+  Statement& s = db_->prepare(
+      "SELECT m.run_key, m.name, m.value, max(m.step) FROM metrics m "
+      "JOIN experiment_runs e ON e.run_key = m.run_key JOIN runs r ON r.run_key = m.run_key "
+      "WHERE e.experiment = ?1 AND r.status = 'finished' GROUP BY m.run_key, m.name");
+  ResetGuard guard(s);
+  s.bind(1, experiment);
+  while (s.step()) out[s.get_text(0)][s.get_text(1)] = s.get_double(2);
+  return out;
+}
+
+std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, double>>>> Store::series_of(
+    const std::string& experiment, const std::vector<std::string>& names) {
+  std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, double>>>> out;
+  Statement& s = db_->prepare(
+      "SELECT m.run_key, m.step, m.value FROM metrics m JOIN experiment_runs e ON e.run_key = m.run_key "
+      "WHERE e.experiment = ?1 AND m.name = ?2 ORDER BY m.run_key, m.step");
+  for (const auto& name : names) {
+    ResetGuard guard(s);
+    s.bind(1, experiment);
+    s.bind(2, name);
+    while (s.step()) out[s.get_text(0)][name].emplace_back(s.get_int(1), s.get_double(2));
+  }
+  return out;
+}
+
 Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
   {
     // Identifies the file (application id, schema version) without writing to it.

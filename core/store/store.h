@@ -122,6 +122,11 @@ class Store {
   MergeReport merge_from(const std::filesystem::path& other);
   // The last value (highest step) of every metric of a run.
   std::map<std::string, double> final_metrics(const std::string& key);
+  // The same for every finished run of an experiment, in one query (reports over many runs).
+  std::map<std::string, std::map<std::string, double>> final_metrics_of(const std::string& experiment);
+  // Every step of the named metrics for the runs of an experiment: run key -> metric -> (step, value).
+  std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, double>>>> series_of(
+      const std::string& experiment, const std::vector<std::string>& names);
 
  private:
   template <class F>

@@ -11,6 +11,8 @@ namespace r2q {
 std::string shortest_decimal(double v);
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// The parts between separators ("a.b" -> {"a", "b"}; "" -> {""}).
+std::vector<std::string> split(std::string_view text, char sep);
 
 // The candidate closest to `word` by edit distance, or "" when none is close enough to be a plausible typo.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);

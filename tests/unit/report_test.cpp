@@ -1,10 +1,19 @@
-// Aggregation over seeds and the markdown table, on hand-made results.
+// Reports on hand-made results: aggregation over seeds, Δ vs FP32, best values, bootstrap intervals, filters,
+// every text format against its golden file, LaTeX compilation (where a TeX engine exists), verify.
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/util/error.h"
 #include "reports/aggregate.h"
-#include "reports/markdown.h"
+#include "reports/report.h"
+#include "reports/verify.h"
+#include "reports/writers.h"
+#include "tests/support/temp_dir.h"
 
 namespace r2q::reports {
 namespace {
@@ -66,20 +75,163 @@ TEST(Aggregate, AttackColumnsFgsmThenPgdThenTransferByEps) {
   EXPECT_EQ(metrics[2], "test/pgd10/0.01/acc");
 }
 
-TEST(Markdown, OneRowPerConfigWithMeanAndStd) {
-  auto table = aggregate("e", {result("fp32", 0, 0.90, 0.5), result("fp32", 1, 0.92, 0.7),
-                               result("r2q", 0, 0.80, 0.4), result("r2q", 1, 0, 0, false)});
+// A hand-made report over three methods (fp32 reference, r2q, dorefa), two seeds each, one failed run.
+Report sample_report(const ReportOptions& options = {}) {
+  std::vector<RunResult> runs = {result("fp32", 0, 0.90, 0.5),   result("fp32", 1, 0.92, 0.7),
+                                 result("r2q", 0, 0.88, 0.6),    result("r2q", 1, 0.90, 0.6),
+                                 result("dorefa", 0, 0.86, 0.3), result("dorefa", 1, 0, 0, false)};
+  Report report;
+  report.bootstrap = options.bootstrap;
+  report.tables.push_back(make_table(aggregate("e", runs), runs, options));
+  report.footer.store_path = "runs/r2q.db";
+  report.footer.store_hash = results_hash(runs);
+  report.footer.seeds = {0, 1};
+  report.footer.commits = {"0123456789ab"};
+  report.footer.versions = {{"libtorch", "1.13.0"}, {"r2q", "0.1.0"}};
+  report.footer.cpus = {"Test CPU"};
+  report.footer.generated_by = "r2q test";
+  return report;
+}
+
+TEST(Report, DeltaAgainstFp32AndBestOfEachColumn) {
+  const auto report = sample_report();
+  const auto& t = report.tables[0];
+  ASSERT_EQ(t.columns.size(), 3u);  // clean acc, FGSM 0.03, train time
+  EXPECT_EQ(t.columns[0].header, "clean acc");
+  EXPECT_EQ(t.columns[1].header, "FGSM 0.03");
+  EXPECT_FALSE(t.columns[2].higher_is_better);
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_TRUE(t.rows[0].reference);
+  EXPECT_FALSE(t.rows[0].cells[0].delta);
+  EXPECT_NEAR(*t.rows[1].cells[0].delta, 0.89 - 0.91, 1e-12);
+  EXPECT_NEAR(*t.rows[2].cells[1].delta, 0.3 - 0.6, 1e-12);
+  // Best among the quantized rows (the FP32 row is the reference, not a competitor).
+  EXPECT_FALSE(t.rows[0].cells[0].best);
+  EXPECT_TRUE(t.rows[1].cells[0].best);
+  EXPECT_FALSE(t.rows[2].cells[0].best);
+  EXPECT_TRUE(t.rows[1].cells[1].best);
+  // Equal train times: both best.
+  EXPECT_TRUE(t.rows[1].cells[2].best && t.rows[2].cells[2].best);
+}
+
+TEST(Report, BootstrapIntervalBracketsTheMeanAndIsReproducible) {
+  ReportOptions options;
+  options.bootstrap = true;
+  const auto a = sample_report(options), b = sample_report(options);
+  const Cell& cell = a.tables[0].rows[0].cells[0];  // fp32 clean: 0.90, 0.92
+  ASSERT_TRUE(cell.ci_low && cell.ci_high);
+  EXPECT_GE(*cell.ci_low, 0.90 - 1e-12);
+  EXPECT_LE(*cell.ci_high, 0.92 + 1e-12);
+  EXPECT_LE(*cell.ci_low, cell.stat.mean);
+  EXPECT_GE(*cell.ci_high, cell.stat.mean);
+  EXPECT_EQ(*cell.ci_low, *b.tables[0].rows[0].cells[0].ci_low);
+  EXPECT_FALSE(a.tables[0].rows[2].cells[0].ci_low);  // one finished seed: no interval
+}
+
+TEST(Report, WhereFiltersAndMetricSelection) {
+  json config = {{"quant", {{"method", "r2q"}, {"weight_bits", 2}}}, {"seed", 1}};
+  EXPECT_TRUE(matches(config, {parse_where("quant.method=r2q")}));
+  EXPECT_TRUE(matches(config, {parse_where("quant.weight_bits=2"), parse_where("seed=1.0")}));
+  EXPECT_FALSE(matches(config, {parse_where("quant.method=lsq")}));
+  EXPECT_FALSE(matches(config, {parse_where("quant.missing=1")}));
+  EXPECT_THROW(parse_where("quant.method"), InputError);
+
+  std::vector<RunResult> runs = {result("fp32", 0, 0.9, 0.5)};
+  auto table = aggregate("e", runs);
+  auto columns = select_columns(table, {"test/fgsm/*", "clean acc"});
+  ASSERT_EQ(columns.size(), 3u);  // test/fgsm/0.03/acc, test/fgsm/0/acc, test/acc
+  EXPECT_EQ(columns[0].metric, "test/fgsm/0.03/acc");
+  EXPECT_EQ(columns[2].metric, "test/acc");
+  EXPECT_THROW(select_columns(table, {"test/pgd*"}), InputError);
+}
+
+TEST(Report, ResultsHashDependsOnResultsOnly) {
+  std::vector<RunResult> a = {result("fp32", 0, 0.9, 0.5), result("r2q", 0, 0.8, 0.4)};
+  std::vector<RunResult> b = {a[1], a[0]};
+  b[0].git_commit = "another";
+  EXPECT_EQ(results_hash(a), results_hash(b));
+  b[0].metrics["test/acc"] = 0.8000001;
+  EXPECT_NE(results_hash(a), results_hash(b));
+}
+
+// Each text format against its golden file (tests/fixtures/reports/). R2Q_UPDATE_GOLDEN=1 rewrites them;
+// review the diff before committing.
+class Formats : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Formats, MatchGoldenFile) {
+  const std::string format = GetParam();
+  const auto path = std::filesystem::path(R2Q_FIXTURES) / "reports" / ("sample." + format);
   std::ostringstream out;
-  write_markdown(out, table, {"runs/r2q.db"});
-  EXPECT_EQ(out.str(),
-            "## e\n\n"
-            "| quant.method | seeds | clean acc (%) | FGSM 0.03 (%) | train time (s) |\n"
-            "|---|---:|---:|---:|---:|\n"
-            "| fp32 | 2 | 91.00 ± 1.41 | 60.00 ± 14.14 | 10 |\n"
-            "| r2q | 1/2 | 80.00 | 40.00 | 10 |\n"
-            "\n3 of 4 runs finished, 1 failed. Mean ± sample std over seeds; accuracies in percent on the "
-            "test set. "
-            "Code: 0123456789ab. Store: runs/r2q.db.\n");
+  write_report(out, sample_report(), format);
+  if (std::getenv("R2Q_UPDATE_GOLDEN")) {
+    std::ofstream(path, std::ios::binary) << out.str();
+    GTEST_SKIP() << "rewrote " << path;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << path << " missing (R2Q_UPDATE_GOLDEN=1 writes it)";
+  const std::string golden((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(out.str(), golden) << "format " << format;
+}
+
+INSTANTIATE_TEST_SUITE_P(Report, Formats, ::testing::Values("markdown", "csv", "json", "latex"));
+
+TEST(Latex, CompilesWhereATexEngineIsInstalled) {
+  if (std::system("command -v pdflatex >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)";
+  testing::TempDir dir;
+  std::ostringstream table;
+  write_latex(table, sample_report());
+  dir.write("table.tex", table.str());
+  dir.write("doc.tex",
+            "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
+            "\\input{table}\n\\end{document}\n");
+  const std::string cmd = "cd " + dir.path().string() +
+                          " && pdflatex -interaction=nonstopmode -halt-on-error doc.tex >log.txt 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << testing::read_text(dir / "log.txt");
+}
+
+// verify: a report passes against itself, fails on a perturbed golden and on missing configurations.
+TEST(Verify, PassesOnItselfFailsOnDriftAndMissingRows) {
+  const auto rows = result_rows(sample_report());
+  Tolerances tol;
+  auto same = verify(rows, rows, tol);
+  EXPECT_TRUE(same.ok());
+  EXPECT_EQ(same.rows, 3);
+  EXPECT_EQ(same.compared, 6);  // clean and FGSM of 3 rows; train time has no tolerance, so is not compared
+
+  auto drifted = rows;
+  drifted[1].metrics["test/acc"] += 0.004;  // 0.4 points: within the default 0.5
+  EXPECT_TRUE(verify(drifted, rows, tol).ok());
+  drifted[1].metrics["test/acc"] += 0.002;  // 0.6 points
+  auto result = verify(drifted, rows, tol);
+  ASSERT_EQ(result.drifts.size(), 1u);
+  EXPECT_EQ(result.drifts[0].metric, "test/acc");
+  EXPECT_EQ(result.drifts[0].problem, "drift");
+  EXPECT_NE(drift_table(result).find("quant.method=r2q"), std::string::npos) << drift_table(result);
+  tol.per_metric["test/acc"] = 1.0;
+  EXPECT_TRUE(verify(drifted, rows, tol).ok());
+
+  auto fewer = rows;
+  fewer.pop_back();
+  auto missing = verify(rows, fewer, Tolerances{});
+  ASSERT_EQ(missing.drifts.size(), 1u);
+  EXPECT_EQ(missing.drifts[0].problem, "missing configuration");
+  auto unfinished = rows;
+  unfinished[0].finished = 1;
+  EXPECT_EQ(verify(rows, unfinished, Tolerances{}).drifts.at(0).problem, "missing runs (1 of 2 finished)");
+}
+
+TEST(Verify, ReadsReportJsonAsGolden) {
+  testing::TempDir dir;
+  std::ostringstream json_text;
+  write_json(json_text, sample_report());
+  auto path = dir.write("golden.json", json_text.str());
+  const auto golden = load_golden(path);
+  const auto current = result_rows(sample_report());
+  ASSERT_EQ(golden.size(), current.size());
+  EXPECT_TRUE(verify(golden, current, Tolerances{}).ok());
+  EXPECT_THROW(load_golden(dir.write("bad.json", "{\"schema\": \"other\"}")), InputError);
+  EXPECT_THROW(load_golden(dir.write("text.txt", "not json")), InputError);
 }
 
 }  // namespace
