@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/spec/run_key.h"
 
@@ -43,32 +44,40 @@ Table aggregate(const std::string& experiment, const std::vector<RunResult>& run
   Table table;
   table.experiment = experiment;
 
-  // Flattened configs without the seed; paths whose value differs between runs become the row labels.
-  std::vector<std::map<std::string, json>> flat(runs.size());
-  std::map<std::string, std::set<std::string>> distinct;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    flatten(runs[i].config, "", flat[i]);
-    flat[i].erase("seed");
-    for (const auto& [path, value] : flat[i]) distinct[path].insert(value.dump());
-  }
-  for (const auto& [path, values] : distinct)
-    if (values.size() > 1) table.varying.push_back(path);
-
-  std::map<std::string, size_t> group_of;  // canonical config without seed -> index
-  std::map<size_t, std::map<std::string, std::vector<double>>> samples;
-  std::set<std::string> metric_names, commits;
+  // Runs that differ only in their seed form a group, in order of first appearance.
+  std::unordered_map<std::string, size_t> group_of;  // canonical config without seed -> index
+  std::vector<size_t> group_index(runs.size());
   for (size_t i = 0; i < runs.size(); ++i) {
     json without_seed = runs[i].config;
     without_seed.erase("seed");
-    std::string id = spec::canonical_json(without_seed);
-    auto [it, added] = group_of.emplace(id, table.groups.size());
+    auto [it, added] = group_of.emplace(spec::canonical_json(without_seed), table.groups.size());
     if (added) {
       Group g;
-      g.config = without_seed;
-      for (const auto& path : table.varying) g.values[path] = flat[i].count(path) ? flat[i][path] : json();
+      g.config = std::move(without_seed);
       table.groups.push_back(std::move(g));
     }
-    Group& g = table.groups[it->second];
+    group_index[i] = it->second;
+  }
+
+  // Config paths whose value differs between groups are the row labels.
+  std::vector<std::map<std::string, json>> flat(table.groups.size());
+  std::map<std::string, std::set<std::string>> distinct;
+  for (size_t g = 0; g < table.groups.size(); ++g) {
+    flatten(table.groups[g].config, "", flat[g]);
+    for (const auto& [path, value] : flat[g]) distinct[path].insert(value.dump());
+  }
+  for (const auto& [path, values] : distinct)
+    if (values.size() > 1 ||
+        (table.groups.size() > 1 && values.size() == 1 &&
+         std::any_of(flat.begin(), flat.end(), [&](const auto& f) { return !f.count(path); })))
+      table.varying.push_back(path);
+  for (size_t g = 0; g < table.groups.size(); ++g)
+    for (const auto& path : table.varying)
+      table.groups[g].values[path] = flat[g].count(path) ? flat[g][path] : json();
+
+  std::set<std::string> metric_names, commits;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Group& g = table.groups[group_index[i]];
     g.members.push_back(i);
     ++g.runs;
     if (runs[i].status == store::RunStatus::Failed) ++g.failed;
@@ -76,17 +85,16 @@ Table aggregate(const std::string& experiment, const std::vector<RunResult>& run
     ++g.finished;
     if (runs[i].config.contains("seed")) g.seeds.push_back(runs[i].config["seed"].get<std::int64_t>());
     for (const auto& [name, value] : runs[i].metrics) {
-      samples[it->second][name].push_back(value);
-      metric_names.insert(name);
+      auto [it, added] = g.samples.try_emplace(name);
+      it->second.push_back(value);
+      if (added) metric_names.insert(name);
     }
     commits.insert(runs[i].git_commit.substr(0, 12) + (runs[i].git_dirty ? "+dirty" : ""));
   }
-  for (auto& [index, by_metric] : samples)
-    for (auto& [name, values] : by_metric) {
-      table.groups[index].metrics[name] = summarize(values);
-      table.groups[index].samples[name] = std::move(values);
-    }
-  for (auto& g : table.groups) std::sort(g.seeds.begin(), g.seeds.end());
+  for (auto& g : table.groups) {
+    for (const auto& [name, values] : g.samples) g.metrics[name] = summarize(values);
+    std::sort(g.seeds.begin(), g.seeds.end());
+  }
   table.metrics.assign(metric_names.begin(), metric_names.end());
   table.commits.assign(commits.begin(), commits.end());
   return table;
@@ -98,14 +106,13 @@ std::vector<RunResult> load_results(store::Store& store, const std::string& expe
   auto series = options.curves.empty() ? decltype(store.series_of(experiment, {})){}
                                        : store.series_of(experiment, options.curves);
   std::vector<RunResult> out;
-  for (auto& record : store.runs(experiment)) {
+  for (auto& record : store.runs(experiment, /*environment=*/false)) {
     RunResult r;
     r.key = record.key;
     r.config = std::move(record.config);
     r.status = record.status;
     r.git_commit = record.git_commit.value_or("unknown");
     r.git_dirty = record.git_dirty;
-    if (options.environment) r.environment = std::move(record.environment);
     if (auto it = finals.find(r.key); it != finals.end()) r.metrics = std::move(it->second);
     if (auto it = series.find(r.key); it != series.end()) r.curves = std::move(it->second);
     out.push_back(std::move(r));

@@ -19,7 +19,6 @@ struct RunResult {
   std::map<std::string, double> metrics;  // final values
   std::string git_commit;
   bool git_dirty = false;
-  nlohmann::json environment;  // as stored (versions, CPU); null unless loaded
   // Per-epoch values (step, value) by metric name; empty unless loaded.
   std::map<std::string, std::vector<std::pair<std::int64_t, double>>> curves;
 };
@@ -52,7 +51,6 @@ struct Table {
 Table aggregate(const std::string& experiment, const std::vector<RunResult>& runs);
 
 struct LoadOptions {
-  bool environment = false;  // the runs' environment JSON (for the report footer)
   // Per-epoch values of these metrics (training curves).
   std::vector<std::string> curves;
 };

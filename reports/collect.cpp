@@ -17,21 +17,22 @@ Report collect(store::Store& store, const CollectOptions& options) {
       throw InputError("--experiment: no experiment \"" + name + "\" in " + store.path().string() +
                        (known.empty() ? "" : " (it has: " + join(known, ", ") + ")"));
   LoadOptions load;
-  load.environment = true;
   if (options.curves) load.curves = {metric::kTrainLoss, metric::kTrainAcc, metric::kValAcc};
 
   Report report;
   report.bootstrap = options.report.bootstrap;
   std::vector<RunResult> all;
+  std::vector<nlohmann::json> environments;
   for (const auto& name : experiments) {
     auto runs = load_results(store, name, load);
     if (!options.where.empty())
       std::erase_if(runs, [&](const RunResult& r) { return !matches(r.config, options.where); });
     if (runs.empty()) continue;
     report.tables.push_back(make_table(aggregate(name, runs), runs, options.report));
+    for (auto& env : store.environments_of(name)) environments.push_back(std::move(env));
     all.insert(all.end(), std::make_move_iterator(runs.begin()), std::make_move_iterator(runs.end()));
   }
-  report.footer = make_footer(store.path().string(), all);
+  report.footer = make_footer(store.path().string(), all, environments);
   return report;
 }
 

@@ -2,6 +2,7 @@
 #include "reports/report.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -262,18 +263,27 @@ std::string results_hash(const std::vector<RunResult>& runs) {
   for (const auto& r : runs) sorted.push_back(&r);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->key < b->key; });
   std::string text;
+  char buf[32];
   for (const auto* r : sorted) {
-    text += r->key + " " + store::to_string(r->status) + "\n";
+    text += r->key;
+    text += ' ';
+    text += store::to_string(r->status);
+    text += '\n';
     for (const auto& [name, value] : r->metrics) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.17g", value);
-      text += "  " + name + " " + buf + "\n";
+      // Shortest round-trip form: equal doubles, equal text.
+      auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+      text += "  ";
+      text += name;
+      text += ' ';
+      text.append(buf, end);
+      text += '\n';
     }
   }
   return sha256_hex(text);
 }
 
-Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs) {
+Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs,
+                   const std::vector<json>& environments) {
   Footer f;
   f.store_path = store_path;
   f.store_hash = results_hash(runs);
@@ -285,8 +295,7 @@ Footer make_footer(const std::string& store_path, const std::vector<RunResult>& 
     if (r.config.contains("seed")) seeds.insert(r.config["seed"].get<std::int64_t>());
     commits.insert(r.git_commit.substr(0, 12) + (r.git_dirty ? "+dirty" : ""));
   }
-  for (const auto& r : runs) {
-    const json& env = r.environment;
+  for (const json& env : environments) {
     if (!env.is_object()) continue;
     for (const char* name : {"libtorch", "onednn", "sqlite", "compiler"})
       if (env.contains(name) && env[name].is_string()) {

@@ -98,8 +98,9 @@ std::vector<Column> select_columns(const Table& table, const std::vector<std::st
 
 ReportTable make_table(const Table& table, const std::vector<RunResult>& runs, const ReportOptions& options);
 
-// The footer over every reported run (their environments loaded: LoadOptions::environment).
-Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs);
+// The footer over every reported run; `environments` are their distinct stored environments.
+Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs,
+                   const std::vector<nlohmann::json>& environments);
 
 // sha256 over the runs' keys, status and final metrics, in key order: equal for stores with equal results.
 std::string results_hash(const std::vector<RunResult>& runs);

@@ -34,7 +34,7 @@ constexpr const char* kRunColumns =
     "checkpoint, "
     "git_commit, git_dirty, environment, created";
 
-RunRecord read_run(const Statement& s) {
+RunRecord read_run(const Statement& s, bool environment = true) {
   RunRecord r;
   r.key = s.get_text(0);
   r.config = json::parse(s.get_text(1));
@@ -51,7 +51,7 @@ RunRecord read_run(const Statement& s) {
   r.checkpoint = s.get_optional_text(12);
   r.git_commit = s.get_optional_text(13);
   r.git_dirty = s.get_int(14) != 0;
-  r.environment = json::parse(s.get_text(15));
+  if (environment) r.environment = json::parse(s.get_text(15));
   r.created = s.get_double(16);
   return r;
 }
@@ -264,7 +264,7 @@ std::optional<RunRecord> Store::run(const std::string& key) {
   return read_run(s);
 }
 
-std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment) {
+std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment, bool environment) {
   std::vector<RunRecord> out;
   if (experiment) {
     Statement& s = db_->prepare(std::string("SELECT ") + kRunColumns +
@@ -272,12 +272,23 @@ std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment)
                                 "ORDER BY position");
     ResetGuard guard(s);
     s.bind(1, *experiment);
-    while (s.step()) out.push_back(read_run(s));
+    while (s.step()) out.push_back(read_run(s, environment));
   } else {
     Statement& s = db_->prepare(std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY seq");
     ResetGuard guard(s);
-    while (s.step()) out.push_back(read_run(s));
+    while (s.step()) out.push_back(read_run(s, environment));
   }
+  return out;
+}
+
+std::vector<json> Store::environments_of(const std::string& experiment) {
+  std::vector<json> out;
+  Statement& s = db_->prepare(
+      "SELECT DISTINCT r.environment FROM runs r JOIN experiment_runs e ON e.run_key = r.run_key "
+      "WHERE e.experiment = ?1 AND r.status = 'finished'");
+  ResetGuard guard(s);
+  s.bind(1, experiment);
+  while (s.step()) out.push_back(json::parse(s.get_text(0)));
   return out;
 }
 
@@ -438,13 +449,28 @@ std::map<std::string, double> Store::final_metrics(const std::string& key) {
 
 std::map<std::string, std::map<std::string, double>> Store::final_metrics_of(const std::string& experiment) {
   std::map<std::string, std::map<std::string, double>> out;
+  // Rows arrive in primary-key order per run (name, then step), so the last row of each name is its final
+  // value: no GROUP BY sort needed. Unfinished runs are dropped afterwards rather than joined against.
   Statement& s = db_->prepare(
-      "SELECT m.run_key, m.name, m.value, max(m.step) FROM metrics m "
-      "JOIN experiment_runs e ON e.run_key = m.run_key JOIN runs r ON r.run_key = m.run_key "
-      "WHERE e.experiment = ?1 AND r.status = 'finished' GROUP BY m.run_key, m.name");
+      "SELECT m.run_key, m.name, m.value FROM experiment_runs e JOIN metrics m ON m.run_key = e.run_key "
+      "WHERE e.experiment = ?1");
   ResetGuard guard(s);
   s.bind(1, experiment);
-  while (s.step()) out[s.get_text(0)][s.get_text(1)] = s.get_double(2);
+  std::string key;
+  std::map<std::string, double>* metrics = nullptr;
+  while (s.step()) {
+    if (!metrics || s.get_text(0) != key) {
+      key = s.get_text(0);
+      metrics = &out[key];
+    }
+    (*metrics)[s.get_text(1)] = s.get_double(2);
+  }
+  Statement& unfinished = db_->prepare(
+      "SELECT r.run_key FROM experiment_runs e JOIN runs r ON r.run_key = e.run_key "
+      "WHERE e.experiment = ?1 AND r.status != 'finished'");
+  ResetGuard guard2(unfinished);
+  unfinished.bind(1, experiment);
+  while (unfinished.step()) out.erase(unfinished.get_text(0));
   return out;
 }
 

@@ -91,7 +91,11 @@ class Store {
 
   std::optional<RunRecord> run(const std::string& key);
   // All runs, or those of one experiment, in the order they were added.
-  std::vector<RunRecord> runs(const std::optional<std::string>& experiment = std::nullopt);
+  // `environment`: false leaves RunRecord::environment null (reports over many runs skip parsing it).
+  std::vector<RunRecord> runs(const std::optional<std::string>& experiment = std::nullopt,
+                              bool environment = true);
+  // The distinct environments of an experiment's finished runs (versions, CPU), parsed once each.
+  std::vector<nlohmann::json> environments_of(const std::string& experiment);
 
   // pending (or failed with retry_failed, or running with a dead holder) -> running, atomically.
   ClaimResult claim(const std::string& key, const Claimant& who, const nlohmann::json& environment,
