@@ -102,7 +102,9 @@ ReportTable make_table(const Table& table, const std::vector<RunResult>& runs, c
 Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs,
                    const std::vector<nlohmann::json>& environments);
 
-// sha256 over the runs' keys, status and final metrics, in key order: equal for stores with equal results.
+// sha256 over the runs' keys, status and final metrics except timings (seconds, images/s, latency), in key
+// order: equal for stores with equal results, however they were written, so a rerun that reproduces has the
+// same hash.
 std::string results_hash(const std::vector<RunResult>& runs);
 
 // "91.23 ± 0.45" for a cell in its column's unit; "–" when the cell has no value.

@@ -150,6 +150,8 @@ TEST(Report, ResultsHashDependsOnResultsOnly) {
   std::vector<RunResult> b = {a[1], a[0]};
   b[0].git_commit = "another";
   EXPECT_EQ(results_hash(a), results_hash(b));
+  b[0].metrics["train/seconds"] = 99;  // timings are not results
+  EXPECT_EQ(results_hash(a), results_hash(b));
   b[0].metrics["test/acc"] = 0.8000001;
   EXPECT_NE(results_hash(a), results_hash(b));
 }
