@@ -70,7 +70,7 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
 void update_meter(SweepMeter& meter, store::Store& store, const spec::Experiment& exp,
                   const std::set<std::string>& keys) {
   int counts[4] = {0, 0, 0, 0};
-  for (const auto& run : store.runs(exp.name))
+  for (const auto& run : store.runs(exp.name, /*environment=*/false))
     if (keys.count(run.key)) ++counts[static_cast<int>(run.status)];
   meter.update(counts[static_cast<int>(store::RunStatus::Finished)],
                counts[static_cast<int>(store::RunStatus::Failed)],

@@ -117,7 +117,9 @@ TEST(CheckRunnable, NamesTheFieldThatCannotRun) {
   expect(R"({"quant": {"method": "xnor", "weight_bits": 2}})", "supported: weight_bits 1, act_bits 1");
   expect(R"({"quant": {"method": "r2q", "first_last_bits": 12}})",
          "quant.first_last_bits: 12 is not supported");
-  expect(R"({"dataset": {"name": "cifar10", "root": "/nonexistent"}})", "no dataset at /nonexistent");
+  testing::TempDir dir;  // a directory that surely does not exist, whatever else is on the machine
+  const std::string missing = (dir / "missing").string();
+  expect(R"({"dataset": {"name": "cifar10", "root": ")" + missing + R"("}})", "no dataset at " + missing);
   expect(R"({"dataset": {"image_size": 64}})", "dataset.image_size: applies to image-folder datasets only");
   EXPECT_NO_THROW(check_runnable(synthetic_run(), "x"));
 }
