@@ -392,9 +392,7 @@ std::string listed(const std::vector<std::string>& items) {
 
 void write_footer(std::ostream& out, const Report& report) {
   const Footer& f = report.footer;
-  std::vector<std::string> seeds, versions;
-  for (auto s : f.seeds) seeds.push_back(std::to_string(s));
-  for (const auto& [name, version] : f.versions) versions.push_back(name + " " + version);
+  const auto seeds = f.seed_items(), versions = f.version_items();
   out << "<footer>\n<p>Mean ± sample std over seeds; accuracies in percent. Δ: difference to the FP32 "
          "reference "
          "row of the same dataset and model; best values in bold.";

@@ -63,9 +63,7 @@ void write_markdown(std::ostream& out, const Report& report) {
     write_table(out, report.tables[i]);
   }
   const Footer& f = report.footer;
-  std::vector<std::string> seeds, versions;
-  for (auto s : f.seeds) seeds.push_back(std::to_string(s));
-  for (const auto& [name, v] : f.versions) versions.push_back(name + " " + v);
+  const auto seeds = f.seed_items(), versions = f.version_items();
   out << "\nMean ± sample std over seeds; accuracies in percent on the test set; (+x / −x) is the difference "
          "to the "
          "FP32 row of the same model and dataset; bold is the best of each column";

@@ -321,6 +321,18 @@ Footer make_footer(const std::string& store_path, const std::vector<RunResult>& 
   return f;
 }
 
+std::vector<std::string> Footer::seed_items() const {
+  std::vector<std::string> items;
+  for (auto s : seeds) items.push_back(std::to_string(s));
+  return items;
+}
+
+std::vector<std::string> Footer::version_items() const {
+  std::vector<std::string> items;
+  for (const auto& [name, version] : versions) items.push_back(name + " " + version);
+  return items;
+}
+
 std::string format_value(const Column& column, const Stat& stat, int decimals) {
   if (stat.n == 0) return "–";
   const double scale = column.scale();

@@ -64,6 +64,10 @@ struct Footer {
   std::map<std::string, std::string> versions;  // r2q, libtorch, onednn, sqlite, compiler (of the runs)
   std::vector<std::string> cpus;                // CPU models the runs ran on
   std::string generated_by;                     // r2q version that wrote the report
+
+  // As text items: "0", "1", ...; "libtorch 1.13.0", ...
+  std::vector<std::string> seed_items() const;
+  std::vector<std::string> version_items() const;
 };
 
 struct Report {
