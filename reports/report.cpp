@@ -233,12 +233,10 @@ ReportTable make_table(const Table& table, const std::vector<RunResult>& runs, c
     out.runs += g.runs;
     out.finished += g.finished;
     out.failed += g.failed;
-    if (!runs.empty() &&
-        std::any_of(g.members.begin(), g.members.end(), [&](size_t i) { return !runs[i].curves.empty(); }))
-      out.curves.resize(table.groups.size());
-    if (!out.curves.empty()) out.curves[r] = mean_curves(g, runs);
   }
-  if (!out.curves.empty()) out.curves.resize(out.rows.size());
+  // Curves were loaded (--curves): every row gets its per-epoch means.
+  if (std::any_of(runs.begin(), runs.end(), [](const RunResult& r) { return !r.curves.empty(); }))
+    for (const Group& g : table.groups) out.curves.push_back(mean_curves(g, runs));
 
   // Best of each column among the rows being compared: the quantized rows when there is an FP32 reference,
   // else all rows. Ties are all best.
