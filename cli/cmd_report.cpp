@@ -1,7 +1,8 @@
 // r2q report: comparison tables from the store, in markdown, csv, json, latex or html.
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/common.h"
 #include "core/store/store.h"
@@ -48,15 +49,22 @@ int cmd_report(const std::vector<std::string>& args) {
 
   store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
   const auto report = reports::collect(store, collect);
-  std::ostringstream out;
-  if (report.tables.empty() && format == "markdown")
-    out << "no runs in " << store.path().string() << (collect.where.empty() ? "" : " match --where") << "\n";
-  else
-    reports::write_report(out, report, format);
-  if (vm.count("output"))
-    write_file_atomically(vm["output"].as<std::string>(), out.str());
-  else
-    std::cout << out.str();
+  auto write = [&](std::ostream& out) {
+    if (report.tables.empty() && format == "markdown")
+      out << "no runs in " << store.path().string() << (collect.where.empty() ? "" : " match --where") << "\n";
+    else
+      reports::write_report(out, report, format);
+  };
+  if (vm.count("output")) {
+    write_file_atomically(vm["output"].as<std::string>(), [&](const std::filesystem::path& tmp) {
+      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+      write(file);
+      file.close();
+      if (!file) throw RunError("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    });
+  } else {
+    write(std::cout);
+  }
   return kOk;
 }
 

@@ -1,5 +1,12 @@
-// The table of subcommands; each lives in its own cmd_<name>.cpp.
+// The table of subcommands; each lives in its own cmd_<name>.cpp. Compiled into both executables: in `r2q`
+// (without R2Q_ENGINE) the commands that need LibTorch have no function and are handed to r2q-engine.
 #include "cli/common.h"
+
+#ifdef R2Q_ENGINE
+#define R2Q_ENGINE_COMMAND(f) f
+#else
+#define R2Q_ENGINE_COMMAND(f) nullptr
+#endif
 
 namespace r2q::cli {
 
@@ -14,14 +21,14 @@ int cmd_verify(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"sweep", "run (or resume) every run of an experiment spec", cmd_sweep},
-      {"run", "run one config: a spec's base with --set overrides", cmd_run},
-      {"status", "per experiment: finished / running / pending / failed runs", cmd_status},
+      {"sweep", "run (or resume) every run of an experiment spec", R2Q_ENGINE_COMMAND(cmd_sweep)},
+      {"run", "run one config: a spec's base with --set overrides", R2Q_ENGINE_COMMAND(cmd_run)},
+      {"status", "per experiment: finished / running / pending / failed runs", R2Q_ENGINE_COMMAND(cmd_status)},
       {"list", "runs with their config and final metrics (table or json)", cmd_list},
       {"report", "comparison tables over seeds (markdown, csv, json, latex, html)", cmd_report},
       {"verify", "compare a store's results with golden ones; exit 1 on drift or missing runs", cmd_verify},
       {"merge", "unite stores (e.g. the shards of a job array) into one, keyed by run key", cmd_merge},
-      {"version", "versions of r2q and its libraries, CPU features", cmd_version},
+      {"version", "versions of r2q and its libraries, CPU features", R2Q_ENGINE_COMMAND(cmd_version)},
   };
   return table;
 }

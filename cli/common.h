@@ -26,10 +26,19 @@ class UsageError : public std::runtime_error {
 struct Command {
   const char* name;
   const char* summary;
+  // Null in `r2q` for the commands that need LibTorch: those run in r2q-engine.
   int (*run)(const std::vector<std::string>& args);
 };
 
 const std::vector<Command>& commands();
+
+// Parses argv, runs the command and maps errors to exit codes; both executables' main.
+int dispatch(int argc, char** argv);
+
+// Replaces this process with r2q-engine (beside this executable) and the same arguments; returns only on
+// failure, after saying why (exit code 2).
+int exec_engine(int argc, char** argv);
+std::filesystem::path engine_path();
 
 // Parses `args` against `options` (+ positionals). Prints help and returns false on --help.
 bool parse(const std::string& command, const std::string& usage, const std::vector<std::string>& args,

@@ -1,68 +1,17 @@
-// r2q: train, attack, deploy and compare 2-bit quantized networks. Dispatches to one file per subcommand and
-// turns errors into messages and exit codes (0 ok, 1 a run or check failed, 2 bad usage or input).
-#include <ATen/Parallel.h>
-
-#include <cstring>
-#include <exception>
-#include <iostream>
-#include <string>
-#include <vector>
-
+// r2q: train, attack, deploy and compare 2-bit quantized networks. This executable holds the commands that
+// only read or merge stores (report, verify, list, merge) and starts in milliseconds; the commands that need
+// LibTorch run in r2q-engine, installed beside it, which it executes in its place (cli/engine.cpp).
 #include "cli/common.h"
-#include "core/util/error.h"
-#include "core/util/text.h"
 
-namespace {
-
-void print_usage(std::ostream& out) {
-  out << "usage: r2q <command> [options]   (r2q <command> --help for its options)\n\ncommands:\n";
-  for (const auto& c : r2q::cli::commands()) {
-    std::string name = c.name;
-    out << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') << c.summary << "\n";
-  }
-}
-
-}  // namespace
+#ifdef R2Q_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 int main(int argc, char** argv) {
-  using namespace r2q::cli;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    print_usage(args.empty() ? std::cerr : std::cout);
-    return args.empty() ? kBadInput : kOk;
-  }
-  if (args[0] == "--version") args[0] = "version";
-  const Command* command = nullptr;
-  std::vector<std::string> names;
-  for (const auto& c : commands()) {
-    names.emplace_back(c.name);
-    if (args[0] == c.name) command = &c;
-  }
-  if (!command) {
-    std::string hint = r2q::closest_match(args[0], names);
-    std::cerr << "r2q: unknown command \"" << args[0] << "\""
-              << (hint.empty() ? "" : "; did you mean \"" + hint + "\"?") << "\n";
-    print_usage(std::cerr);
-    return kBadInput;
-  }
-  // One inter-op thread: r2q parallelises inside operators (set per run) and across processes (sweep -j).
-  at::set_num_interop_threads(1);
-  try {
-    return command->run(std::vector<std::string>(args.begin() + 1, args.end()));
-  } catch (const UsageError& e) {
-    std::cerr << "r2q " << command->name << ": " << e.what() << "\n";
-    return kBadInput;
-  } catch (const r2q::InputError& e) {
-    std::cerr << "r2q " << command->name << ": error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const r2q::Interrupted& e) {
-    std::cerr << "r2q " << command->name << ": " << e.what() << "\n";
-    return kInterrupted;
-  } catch (const r2q::Error& e) {
-    std::cerr << "r2q " << command->name << ": error: " << e.what() << "\n";
-    return kFailed;
-  } catch (const std::exception& e) {
-    std::cerr << "r2q " << command->name << ": internal error: " << e.what() << "\n";
-    return kFailed;
-  }
+#ifdef R2Q_WITH_MIMALLOC
+  // A reference, so that the linker keeps libmimalloc (and with it the malloc it overrides) even with
+  // --as-needed.
+  (void)mi_version();
+#endif
+  return r2q::cli::dispatch(argc, argv);
 }

@@ -1,4 +1,4 @@
-// From a store to a Report: load each experiment's runs (one query for all final metrics), keep those that
+// From a store to a Report: load every experiment's runs (one pass over each table), keep those that
 // match the --where filters, aggregate over seeds, build the tables and the footer.
 #pragma once
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,15 +101,28 @@ std::vector<Column> default_columns(const Table& table);
 // none.
 std::vector<Column> select_columns(const Table& table, const std::vector<std::string>& patterns);
 
-ReportTable make_table(const Table& table, const std::vector<RunResult>& runs, const ReportOptions& options);
+ReportTable make_table(Table table, const ReportOptions& options);
 
-// The footer over every reported run; `environments` are their distinct stored environments.
+// What the footer needs of the reported runs, gathered one run at a time.
+struct FooterRuns {
+  std::set<std::int64_t> seeds;     // of the finished runs
+  std::set<std::string> commits;    // of the finished runs, "abc123456789" or "abc123456789+dirty"
+  std::vector<std::pair<std::string, std::string>> digests;  // (run key, run_digest) of every run
+};
+
+// The footer over the reported runs; `environments` are their distinct stored environments.
+Footer make_footer(const std::string& store_path, FooterRuns runs,
+                   const std::vector<nlohmann::json>& environments);
 Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs,
                    const std::vector<nlohmann::json>& environments);
 
-// sha256 over the runs' keys, status and final metrics except timings (seconds, images/s, latency), in key
-// order: equal for stores with equal results, however they were written, so a rerun that reproduces has the
-// same hash.
+// results_hash is a sha256 over the runs' keys, status and final metrics except timings (seconds, images/s,
+// latency), in key order: equal for stores with equal results, however they were written, so a rerun that
+// reproduces has the same hash. A run's part: run_digest, then add_to_digest for each final metric in name
+// order.
+std::string run_digest(const std::string& key, store::RunStatus status);
+void add_to_digest(std::string& digest, const std::string& metric, double value);
+std::string results_hash(std::vector<std::pair<std::string, std::string>> digests);
 std::string results_hash(const std::vector<RunResult>& runs);
 
 // "91.23 ± 0.45" for a cell in its column's unit; "–" when the cell has no value.

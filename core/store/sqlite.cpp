@@ -95,6 +95,11 @@ std::string Statement::get_text(int column) const {
   return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column))
               : std::string();
 }
+std::string_view Statement::get_view(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  return text ? std::string_view(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column))
+              : std::string_view();
+}
 std::optional<std::string> Statement::get_optional_text(int column) const {
   if (is_null(column)) return std::nullopt;
   return get_text(column);

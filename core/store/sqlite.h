@@ -48,6 +48,8 @@ class Statement {
   std::int64_t get_int(int column) const;
   double get_double(int column) const;
   std::string get_text(int column) const;
+  // Valid until the next step, reset or column call on this statement.
+  std::string_view get_view(int column) const;
   std::optional<std::string> get_optional_text(int column) const;
   std::optional<double> get_optional_double(int column) const;
 

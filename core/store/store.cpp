@@ -37,7 +37,7 @@ constexpr const char* kRunColumns =
 RunRecord read_run(const Statement& s, bool environment = true) {
   RunRecord r;
   r.key = s.get_text(0);
-  r.config = json::parse(s.get_text(1));
+  r.config = json::parse(s.get_view(1));
   r.status = parse_status(s.get_text(2));
   r.attempt = static_cast<int>(s.get_int(3));
   r.worker = s.get_optional_text(4);
@@ -51,7 +51,7 @@ RunRecord read_run(const Statement& s, bool environment = true) {
   r.checkpoint = s.get_optional_text(12);
   r.git_commit = s.get_optional_text(13);
   r.git_dirty = s.get_int(14) != 0;
-  if (environment) r.environment = json::parse(s.get_text(15));
+  if (environment) r.environment = json::parse(s.get_view(15));
   r.created = s.get_double(16);
   return r;
 }
@@ -112,6 +112,8 @@ Store::Store(const std::filesystem::path& path, Mode mode) : path_(path) {
       throw InputError(path.string() + ": an SQLite database, but not an r2q store (it has other tables)");
   }
   if (mode == Mode::ReadOnly) {
+    // Reports scan whole tables: reading pages through a mapping saves a copy per page.
+    db_->exec("PRAGMA mmap_size = 1073741824");
     if (version < kSchemaVersion)
       throw InputError(path.string() + ": store schema version " + std::to_string(version) +
                        " needs an upgrade; run a writing command (e.g. `r2q sweep`) on it first");
@@ -281,17 +283,30 @@ std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment,
   return out;
 }
 
-std::vector<json> Store::environments_of(const std::string& experiment) {
-  std::vector<json> out;
-  // Versions and CPU are a property of the host and the code: one environment per (host, commit) is read,
-  // not every run's (which would read every row's largest column).
-  Statement& s = db_->prepare(
-      "SELECT environment FROM runs WHERE rowid IN (SELECT min(r.rowid) FROM runs r JOIN experiment_runs e "
-      "ON e.run_key = r.run_key WHERE e.experiment = ?1 AND r.status = 'finished' "
-      "GROUP BY r.host, r.git_commit, r.git_dirty)");
+void Store::scan_runs(const std::function<void(const RunRow& row)>& visit) {
+  Statement& s = db_->prepare("SELECT run_key, config, status, host, git_commit, git_dirty FROM runs");
   ResetGuard guard(s);
-  s.bind(1, experiment);
-  while (s.step()) out.push_back(json::parse(s.get_text(0)));
+  while (s.step()) {
+    RunRow row{s.get_view(0), s.get_view(1), s.get_view(2), s.get_view(3), s.get_view(4), s.get_int(5) != 0};
+    visit(row);
+  }
+}
+
+std::map<std::string, std::vector<std::string>> Store::experiment_members() {
+  std::map<std::string, std::vector<std::string>> out;
+  Statement& s = db_->prepare("SELECT experiment, run_key FROM experiment_runs ORDER BY experiment, position");
+  ResetGuard guard(s);
+  std::vector<std::string>* members = nullptr;
+  std::string_view current;
+  while (s.step()) {
+    const std::string_view experiment = s.get_view(0);
+    if (!members || experiment != current) {
+      auto it = out.try_emplace(std::string(experiment)).first;
+      members = &it->second;
+      current = it->first;
+    }
+    members->emplace_back(s.get_view(1));
+  }
   return out;
 }
 
@@ -450,46 +465,11 @@ std::map<std::string, double> Store::final_metrics(const std::string& key) {
   return out;
 }
 
-std::map<std::string, std::map<std::string, double>> Store::final_metrics_of(const std::string& experiment) {
-  std::map<std::string, std::map<std::string, double>> out;
-  // Rows arrive in primary-key order per run (name, then step), so the last row of each name is its final
-  // value: no GROUP BY sort needed. Unfinished runs are dropped afterwards rather than joined against.
-  Statement& s = db_->prepare(
-      "SELECT m.run_key, m.name, m.value FROM experiment_runs e JOIN metrics m ON m.run_key = e.run_key "
-      "WHERE e.experiment = ?1");
+void Store::scan_metrics(const std::function<void(std::string_view key, std::string_view name,
+                                                   std::int64_t step, double value)>& visit) {
+  Statement& s = db_->prepare("SELECT run_key, name, step, value FROM metrics");
   ResetGuard guard(s);
-  s.bind(1, experiment);
-  std::string key;
-  std::map<std::string, double>* metrics = nullptr;
-  while (s.step()) {
-    if (!metrics || s.get_text(0) != key) {
-      key = s.get_text(0);
-      metrics = &out[key];
-    }
-    (*metrics)[s.get_text(1)] = s.get_double(2);
-  }
-  Statement& unfinished = db_->prepare(
-      "SELECT r.run_key FROM experiment_runs e JOIN runs r ON r.run_key = e.run_key "
-      "WHERE e.experiment = ?1 AND r.status != 'finished'");
-  ResetGuard guard2(unfinished);
-  unfinished.bind(1, experiment);
-  while (unfinished.step()) out.erase(unfinished.get_text(0));
-  return out;
-}
-
-std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, double>>>> Store::series_of(
-    const std::string& experiment, const std::vector<std::string>& names) {
-  std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, double>>>> out;
-  Statement& s = db_->prepare(
-      "SELECT m.run_key, m.step, m.value FROM metrics m JOIN experiment_runs e ON e.run_key = m.run_key "
-      "WHERE e.experiment = ?1 AND m.name = ?2 ORDER BY m.run_key, m.step");
-  for (const auto& name : names) {
-    ResetGuard guard(s);
-    s.bind(1, experiment);
-    s.bind(2, name);
-    while (s.step()) out[s.get_text(0)][name].emplace_back(s.get_int(1), s.get_double(2));
-  }
-  return out;
+  while (s.step()) visit(s.get_view(0), s.get_view(1), s.get_int(2), s.get_double(3));
 }
 
 Store::MergeReport Store::merge_from(const std::filesystem::path& other) {

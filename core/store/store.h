@@ -94,8 +94,20 @@ class Store {
   // `environment`: false leaves RunRecord::environment null (reports over many runs skip parsing it).
   std::vector<RunRecord> runs(const std::optional<std::string>& experiment = std::nullopt,
                               bool environment = true);
-  // The distinct environments of an experiment's finished runs (versions, CPU), parsed once each.
-  std::vector<nlohmann::json> environments_of(const std::string& experiment);
+
+  // Whole-store passes for reports over many runs: each reads one table once, in its storage order, with no
+  // per-run lookups.
+  // Every run's identity, config text (as stored: nlohmann::json::dump) and outcome, in storage order.
+  struct RunRow {
+    std::string_view key, config, status, host, git_commit;  // host, git_commit: empty when unknown
+    bool git_dirty = false;
+  };
+  void scan_runs(const std::function<void(const RunRow& row)>& visit);
+  // Every experiment's run keys in the order they were added to it.
+  std::map<std::string, std::vector<std::string>> experiment_members();
+  // Every metric row, ordered by run key, then name, then step. The views are valid during the call only.
+  void scan_metrics(const std::function<void(std::string_view key, std::string_view name, std::int64_t step,
+                                             double value)>& visit);
 
   // pending (or failed with retry_failed, or running with a dead holder) -> running, atomically.
   ClaimResult claim(const std::string& key, const Claimant& who, const nlohmann::json& environment,
@@ -126,11 +138,6 @@ class Store {
   MergeReport merge_from(const std::filesystem::path& other);
   // The last value (highest step) of every metric of a run.
   std::map<std::string, double> final_metrics(const std::string& key);
-  // The same for every finished run of an experiment, in one query (reports over many runs).
-  std::map<std::string, std::map<std::string, double>> final_metrics_of(const std::string& experiment);
-  // Every step of the named metrics for the runs of an experiment: run key -> metric -> (step, value).
-  std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, double>>>> series_of(
-      const std::string& experiment, const std::vector<std::string>& names);
 
  private:
   template <class F>

@@ -82,7 +82,7 @@ Report sample_report(const ReportOptions& options = {}) {
                                  result("dorefa", 0, 0.86, 0.3), result("dorefa", 1, 0, 0, false)};
   Report report;
   report.bootstrap = options.bootstrap;
-  report.tables.push_back(make_table(aggregate("e", runs), runs, options));
+  report.tables.push_back(make_table(aggregate("e", runs), options));
   report.footer.store_path = "runs/r2q.db";
   report.footer.store_hash = results_hash(runs);
   report.footer.seeds = {0, 1};

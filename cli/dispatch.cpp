@@ -1,0 +1,68 @@
+// r2q's command line: dispatches to one file per subcommand and turns errors into messages and exit codes
+// (0 ok, 1 a run or check failed, 2 bad usage or input). Shared by the two executables (cli/main.cpp).
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/common.h"
+#include "core/util/error.h"
+#include "core/util/text.h"
+
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "usage: r2q <command> [options]   (r2q <command> --help for its options)\n\ncommands:\n";
+  for (const auto& c : r2q::cli::commands()) {
+    std::string name = c.name;
+    out << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') << c.summary << "\n";
+  }
+}
+
+}  // namespace
+
+namespace r2q::cli {
+
+int dispatch(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? kBadInput : kOk;
+  }
+  if (args[0] == "--version") args[0] = "version";
+  const Command* command = nullptr;
+  std::vector<std::string> names;
+  for (const auto& c : commands()) {
+    names.emplace_back(c.name);
+    if (args[0] == c.name) command = &c;
+  }
+  if (!command) {
+    std::string hint = closest_match(args[0], names);
+    std::cerr << "r2q: unknown command \"" << args[0] << "\""
+              << (hint.empty() ? "" : "; did you mean \"" + hint + "\"?") << "\n";
+    print_usage(std::cerr);
+    return kBadInput;
+  }
+  if (!command->run) return exec_engine(argc, argv);
+  try {
+    return command->run(std::vector<std::string>(args.begin() + 1, args.end()));
+  } catch (const UsageError& e) {
+    std::cerr << "r2q " << command->name << ": " << e.what() << "\n";
+    return kBadInput;
+  } catch (const InputError& e) {
+    std::cerr << "r2q " << command->name << ": error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const Interrupted& e) {
+    std::cerr << "r2q " << command->name << ": " << e.what() << "\n";
+    return kInterrupted;
+  } catch (const Error& e) {
+    std::cerr << "r2q " << command->name << ": error: " << e.what() << "\n";
+    return kFailed;
+  } catch (const std::exception& e) {
+    std::cerr << "r2q " << command->name << ": internal error: " << e.what() << "\n";
+    return kFailed;
+  }
+}
+
+}  // namespace r2q::cli
