@@ -1,0 +1,161 @@
+// The CPU backend's bit-serial "shift-add" convolution (DESIGN §1.3, §6): exact s32 accumulators of odd k-bit
+// weight codes times unsigned l-bit activation codes by AND, popcount, shift and add, with a fused epilogue
+// (folded BatchNorm, ReLU, requantisation). Scalar, AVX2 and AVX-512 VPOPCNTDQ kernels, chosen at run time.
+//
+// Plan once, run many: PackedConvWeights packs the weight bit-planes once; shift_add_conv() then packs the
+// activations of each image into bit-planes and runs the kernel. Every path gives bit-identical accumulators.
+// The kernels compute T = sum_{i,l} 2^(i+l) popcount(u_i AND c_l) per output; the identity's popcount(c_l)
+// terms add up to (2^k - 1) S, with S the sum of the patch's activation codes, so sum_j m_j a_j = 2 T -
+// (2^k - 1) S and one code sum per output pixel replaces a popcount per plane.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace r2q::backends::cpu {
+
+// std::allocator with 64-byte (cache line, one AVX-512 register) alignment.
+template <class T>
+struct CacheAlignedAllocator {
+  using value_type = T;
+  CacheAlignedAllocator() = default;
+  template <class U>
+  CacheAlignedAllocator(const CacheAlignedAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, std::size_t) { ::operator delete (p, std::align_val_t{64}); }
+  template <class U>
+  bool operator==(const CacheAlignedAllocator<U>&) const {
+    return true;
+  }
+};
+template <class T>
+using AlignedVector = std::vector<T, CacheAlignedAllocator<T>>;
+
+// Instruction sets with a kernel. kAuto: the R2Q_KERNEL_ISA environment variable (scalar|avx2|avx512) if set,
+// else the best this CPU runs.
+enum class Isa { kAuto, kScalar, kAvx2, kAvx512 };
+
+std::string_view isa_name(Isa isa);  // "auto", "scalar", "avx2", "avx512"
+// Parses a name as isa_name() writes it; throws r2q::InputError listing the known names.
+Isa parse_isa(std::string_view name);
+// Empty when this build and this CPU can run the kernel, else why not (e.g. "the CPU lacks AVX-512
+// VPOPCNTDQ").
+std::string isa_unavailable_reason(Isa isa);
+// Every ISA that can run here, best last.
+std::vector<Isa> available_isas();
+// kAuto -> the environment override or the best available; an explicit ISA is checked. Throws
+// r2q::InputError naming the ISA (and the variable, if it came from R2Q_KERNEL_ISA) when it cannot run here.
+Isa resolve_isa(Isa requested);
+
+// A 2-D convolution in PyTorch's terms. A linear layer is a 1x1 convolution on a 1x1 input.
+struct ConvShape {
+  int in_channels = 0, out_channels = 0;
+  int in_h = 0, in_w = 0;
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int groups = 1;
+
+  int out_h() const { return (in_h + 2 * pad_h - kernel_h) / stride_h + 1; }
+  int out_w() const { return (in_w + 2 * pad_w - kernel_w) / stride_w + 1; }
+  int group_in() const { return in_channels / groups; }
+  int group_out() const { return out_channels / groups; }
+  // Throws r2q::InputError naming the first bad field.
+  void validate() const;
+  bool operator==(const ConvShape&) const = default;
+};
+
+// How the reduction dimension K of one output pixel (group_in x kernel_h x kernel_w) is laid out in
+// bit-planes. The activations are packed once per image as padded image rows of bits (pixel by pixel, channel
+// by channel, a pixel taking `pixel_bits` = group_in rounded up to a byte), so the kw pixels a kernel row
+// covers are one contiguous, byte-aligned bit string. The kernels read it in place with unaligned 64-bit
+// loads: there is no im2col copy. Each kernel row is `row_words` 64-bit words (kernel_w * pixel_bits bits,
+// rounded up); the patch is `words` = kernel_h * row_words words. Bits past a row's end are whatever follows
+// in memory: the weight bits there are zero, so they never count.
+struct PatchLayout {
+  int pixel_bits = 0;  // group_in rounded up to a multiple of 8
+  int row_words = 0;   // ceil(kernel_w * pixel_bits / 64)
+  int words = 0;       // kernel_h * row_words
+  static PatchLayout of(const ConvShape& shape);
+};
+
+// Weight bit-planes for every ISA. Output channels come in blocks of kBlock (one AVX-512 register of 64-bit
+// lanes, two AVX2 registers): for a block, plane i and patch word t, the kBlock channels' words are adjacent,
+// so one activation word is broadcast and ANDed with 8 output channels at once. Vectorising over output
+// channels rather than over K keeps every lane busy: K is only 144..576 bits in ResNet-20, 3..9 words, which
+// would leave most of a 512-bit register empty or need a horizontal sum per output.
+class PackedConvWeights {
+ public:
+  static constexpr int kBlock = 8;
+
+  PackedConvWeights() = default;
+  // codes: odd integers in [-(2^bits - 1), 2^bits - 1], laid out [out][in / groups][kh][kw] (PyTorch OIHW);
+  // weight_bits in 1..4. Throws r2q::InputError naming the first bad index and value.
+  PackedConvWeights(const ConvShape& shape, std::span<const std::int8_t> codes, int weight_bits);
+
+  const ConvShape& shape() const { return shape_; }
+  int weight_bits() const { return weight_bits_; }
+  const PatchLayout& layout() const { return layout_; }
+  int blocks_per_group() const { return blocks_per_group_; }
+  // Bits of group g, block b: [plane][word][kBlock], 64-byte aligned.
+  const std::uint64_t* block(int g, int b) const {
+    return bits_.data() + (static_cast<std::size_t>(g) * blocks_per_group_ + b) * block_words();
+  }
+  std::size_t block_words() const { return static_cast<std::size_t>(weight_bits_) * layout_.words * kBlock; }
+
+ private:
+  ConvShape shape_;
+  PatchLayout layout_;
+  int weight_bits_ = 0;
+  int blocks_per_group_ = 0;
+  AlignedVector<std::uint64_t> bits_;
+};
+
+// Per output channel y = acc * multiplier + bias (folded BatchNorm and the weight and activation scales),
+// optionally ReLU; then either float out, or the next layer's unsigned codes
+//   q = round(clamp(y / out_scale, 0, 1) * (2^out_bits - 1))
+// as in DESIGN §1.2, where round is std::round (halves away from zero). Computed in float, multiply then add
+// (no fused multiply-add), so a float reference written the same way matches exactly.
+struct Epilogue {
+  std::vector<float> multiplier, bias;  // out_channels each
+  bool relu = false;
+  int out_bits = 0;        // 0: float output; 1..8: u8 codes
+  float out_scale = 1.0f;  // the next layer's clip (beta), > 0
+  // Throws r2q::InputError naming the bad field.
+  void validate(int out_channels) const;
+};
+
+// Scratch memory reused across calls: after the first call with the largest shape, runs allocate nothing.
+// Not shared between threads; the functions below use one per thread when none is given. The members are the
+// implementation's buffers, not an interface.
+class Workspace {
+ public:
+  AlignedVector<std::uint64_t> activation_bits;  // packed input planes of one image
+  std::vector<std::int32_t> pixel_sums;          // per padded input pixel and group: sum of its codes
+  std::vector<std::int32_t> code_sums;           // per output pixel of one row: sum of the codes of its patch
+  std::vector<std::int32_t> row_acc;             // one output row of accumulators, for the epilogue
+  std::vector<float> row_multiplier, row_bias;   // the epilogue's per-channel values repeated along a row
+  std::vector<std::int32_t> word_offsets;        // byte offset of each patch word from the patch's origin
+};
+
+// Exact accumulators sum_j m_j a_j, written [batch][out_h][out_w][out_channels] (NHWC). input_nhwc holds
+// activation codes in [0, 2^act_bits - 1], [batch][in_h][in_w][in_channels]; act_bits in 1..8. Throws
+// r2q::InputError for a code out of range (naming its index) or a shape other than the weights'.
+void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
+                    int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa = Isa::kAuto,
+                    Workspace* workspace = nullptr);
+// The same with the epilogue fused per output row: float outputs (epilogue.out_bits == 0) ...
+void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
+                    int batch, int act_bits, const Epilogue& epilogue, float* out_nhwc, Isa isa = Isa::kAuto,
+                    Workspace* workspace = nullptr);
+// ... or the next layer's activation codes (epilogue.out_bits in 1..8).
+void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
+                    int batch, int act_bits, const Epilogue& epilogue, std::uint8_t* out_nhwc,
+                    Isa isa = Isa::kAuto, Workspace* workspace = nullptr);
+
+}  // namespace r2q::backends::cpu

@@ -1,0 +1,273 @@
+// The shift-add convolution's entry points: choosing the kernel at run time (argument, R2Q_KERNEL_ISA,
+// cpu_info()) and the driver that packs each image and runs the kernel and the epilogue row by row.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "backends/cpu/shift_add_conv.h"
+#include "backends/cpu/shift_add_kernels.h"
+#include "core/util/cpu.h"
+#include "core/util/error.h"
+
+namespace r2q::backends::cpu {
+namespace {
+
+constexpr const char* kIsaVariable = "R2Q_KERNEL_ISA";
+constexpr Isa kKernelIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512};  // worst to best
+
+const detail::KernelTable& kernels_for(Isa isa) {
+  switch (isa) {
+#ifdef R2Q_X86_KERNELS
+    case Isa::kAvx2:
+      return detail::avx2_kernels();
+    case Isa::kAvx512:
+      return detail::avx512_kernels();
+#endif
+    default:
+      return detail::scalar_kernels();
+  }
+}
+
+}  // namespace
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kAuto:
+      return "auto";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+Isa parse_isa(std::string_view name) {
+  for (Isa isa : {Isa::kAuto, Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+    if (name == isa_name(isa)) return isa;
+  throw InputError("unknown kernel ISA '" + std::string(name) + "' (known: auto, scalar, avx2, avx512)");
+}
+
+std::string isa_unavailable_reason(Isa isa) {
+  [[maybe_unused]] const CpuInfo& cpu = cpu_info();
+  switch (isa) {
+    case Isa::kAuto:
+    case Isa::kScalar:
+      return "";
+#ifdef R2Q_X86_KERNELS
+    case Isa::kAvx2:
+      return cpu.avx2 ? "" : "the CPU lacks AVX2";
+    case Isa::kAvx512:
+      if (!cpu.avx512f) return "the CPU lacks AVX-512F";
+      if (!cpu.avx512bw) return "the CPU lacks AVX-512BW";
+      if (!cpu.avx512_vpopcntdq) return "the CPU lacks AVX-512 VPOPCNTDQ";
+      return "";
+#else
+    case Isa::kAvx2:
+    case Isa::kAvx512:
+      return "this build has no x86 kernels";
+#endif
+  }
+  return "unknown ISA";
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : kKernelIsas)
+    if (isa_unavailable_reason(isa).empty()) out.push_back(isa);
+  return out;
+}
+
+Isa resolve_isa(Isa requested) {
+  if (requested == Isa::kAuto) {
+    const char* env = std::getenv(kIsaVariable);
+    if (env != nullptr && *env != '\0') {
+      Isa from_env;
+      try {
+        from_env = parse_isa(env);
+      } catch (const InputError& e) {
+        throw InputError(std::string(kIsaVariable) + ": " + e.what());
+      }
+      if (from_env != Isa::kAuto) {
+        const std::string why = isa_unavailable_reason(from_env);
+        if (!why.empty())
+          throw InputError(std::string(kIsaVariable) + "=" + env + " asks for the " +
+                           std::string(isa_name(from_env)) +
+                           " shift-add kernel, which cannot run here: " + why);
+        return from_env;
+      }
+    }
+    return available_isas().back();
+  }
+  const std::string why = isa_unavailable_reason(requested);
+  if (!why.empty())
+    throw InputError("the " + std::string(isa_name(requested)) + " shift-add kernel cannot run here: " + why);
+  return requested;
+}
+
+namespace detail {
+
+void run_conv(const KernelTable& kernels, const ConvShape& shape, const PackedConvWeights& weights,
+              const std::uint8_t* input_nhwc, int batch, int act_bits, const Epilogue* epilogue,
+              std::int32_t* acc, float* out_float, std::uint8_t* out_codes, Workspace& ws) {
+  shape.validate();
+  if (!(weights.shape() == shape))
+    throw InputError("shift-add conv: the weights were packed for a different convolution shape");
+  if (act_bits < 1 || act_bits > 8)
+    throw InputError("shift-add conv: act_bits = " + std::to_string(act_bits) + " is not in 1..8");
+  if (batch < 0) throw InputError("shift-add conv: batch = " + std::to_string(batch) + " is negative");
+  if (epilogue != nullptr) epilogue->validate(shape.out_channels);
+  // |sum_j m_j a_j| <= K (2^k - 1)(2^l - 1) must fit the s32 accumulator (and 2 T, computed in 64 bits, then
+  // truncates nothing).
+  const std::int64_t k_len = static_cast<std::int64_t>(shape.group_in()) * shape.kernel_h * shape.kernel_w;
+  if (k_len * ((1 << weights.weight_bits()) - 1) * ((1 << act_bits) - 1) >
+      std::numeric_limits<std::int32_t>::max())
+    throw InputError("shift-add conv: a patch of " + std::to_string(k_len) +
+                     " values could overflow the 32-bit accumulator at these bit widths");
+  if (batch > 0 &&
+      (input_nhwc == nullptr || (acc == nullptr && out_float == nullptr && out_codes == nullptr)))
+    throw InputError("shift-add conv: null input or output");
+
+  const PatchLayout& layout = weights.layout();
+  const ActivationGeometry geo = ActivationGeometry::of(shape, layout, act_bits, kernels.nibble_planes);
+  const int groups = shape.groups, out_h = shape.out_h(), out_w = shape.out_w();
+  const int channels = shape.out_channels, group_out = shape.group_out();
+  const std::size_t plane_area = static_cast<std::size_t>(geo.padded_h) * geo.padded_w;
+
+  ws.activation_bits.resize(geo.bytes(groups) / sizeof(std::uint64_t));
+  ws.pixel_sums.resize(plane_area * groups);
+  ws.code_sums.resize(static_cast<std::size_t>(out_w));
+  ws.word_offsets.resize(static_cast<std::size_t>(layout.words));
+  const std::size_t row_size = static_cast<std::size_t>(out_w) * channels;
+  if (epilogue != nullptr) {
+    ws.row_acc.resize(row_size);
+    ws.row_multiplier.resize(row_size);
+    ws.row_bias.resize(row_size);
+    for (std::size_t i = 0; i < row_size; ++i) {
+      ws.row_multiplier[i] = epilogue->multiplier[i % static_cast<std::size_t>(channels)];
+      ws.row_bias[i] = epilogue->bias[i % static_cast<std::size_t>(channels)];
+    }
+  }
+  for (int t = 0; t < layout.words; ++t)
+    ws.word_offsets[static_cast<std::size_t>(t)] =
+        static_cast<std::int32_t>((t / layout.row_words) * geo.row_stride + (t % layout.row_words) * 8);
+  auto* bits = reinterpret_cast<std::uint8_t*>(ws.activation_bits.data());
+
+  // Zeroed once: the padding stays zero, and every image overwrites all the rest.
+  std::memset(bits, 0, geo.bytes(groups));
+  std::fill(ws.pixel_sums.begin(), ws.pixel_sums.end(), 0);
+
+  const std::size_t image_in = static_cast<std::size_t>(shape.in_h) * shape.in_w * shape.in_channels;
+  for (int n = 0; n < batch; ++n) {
+    pack_activations(shape, layout, geo, input_nhwc + n * image_in, act_bits, n * image_in, kernels.pack_row,
+                     bits, ws.pixel_sums.data());
+    if (kernels.nibble_planes) {
+      // Low nibbles replace the plane in place; high nibbles go to planes [act_bits, 2 act_bits).
+      const std::size_t plane_set = static_cast<std::size_t>(geo.plane_stride) * act_bits / 8;
+      for (int g = 0; g < groups; ++g) {
+        std::uint64_t* w = ws.activation_bits.data() + static_cast<std::size_t>(geo.group_stride) / 8 * g;
+        for (std::size_t i = 0; i < plane_set; ++i) {
+          const std::uint64_t v = w[i];
+          w[i] = v & 0x0F0F0F0F0F0F0F0Full;
+          w[plane_set + i] = (v >> 4) & 0x0F0F0F0F0F0F0F0Full;
+        }
+      }
+    }
+
+    for (int oy = 0; oy < out_h; ++oy) {
+      const std::size_t row_index = (static_cast<std::size_t>(n) * out_h + oy) * out_w * channels;
+      std::int32_t* row_out = epilogue != nullptr ? ws.row_acc.data() : acc + row_index;
+      const int y0 = oy * shape.stride_h;
+      for (int g = 0; g < groups; ++g) {
+        // The code sum S of each patch, for the - (2^k - 1) S term of the identity; taps outer, pixels inner,
+        // so that the inner loop vectorises at stride 1.
+        const std::int32_t* sums = ws.pixel_sums.data() + plane_area * g;
+        std::int32_t* code_sums = ws.code_sums.data();
+        std::fill(ws.code_sums.begin(), ws.code_sums.end(), 0);
+        for (int ky = 0; ky < shape.kernel_h; ++ky)
+          for (int kx = 0; kx < shape.kernel_w; ++kx) {
+            const std::int32_t* tap = sums + static_cast<std::size_t>(y0 + ky) * geo.padded_w + kx;
+            if (shape.stride_w == 1)
+              for (int ox = 0; ox < out_w; ++ox) code_sums[ox] += tap[ox];
+            else
+              for (int ox = 0; ox < out_w; ++ox) code_sums[ox] += tap[ox * shape.stride_w];
+          }
+        ConvRowJob job;
+        job.origin = bits + g * geo.group_stride + y0 * geo.row_stride;
+        job.plane_stride = geo.plane_stride;
+        job.nibble_offset = geo.plane_stride * act_bits;
+        job.pixel_step = static_cast<std::ptrdiff_t>(shape.stride_w) * layout.pixel_bits / 8;
+        job.word_offsets = ws.word_offsets.data();
+        job.words = layout.words;
+        job.pixels = out_w;
+        job.act_bits = act_bits;
+        job.code_sums = ws.code_sums.data();
+        job.weights = weights.block(g, 0);
+        job.block_words = weights.block_words();
+        job.blocks = weights.blocks_per_group();
+        job.weight_bits = weights.weight_bits();
+        job.out_channels = group_out;
+        job.out = row_out + g * group_out;
+        job.out_stride = channels;
+        kernels.conv_row(job);
+      }
+      if (epilogue != nullptr) {
+        EpilogueRowJob e;
+        e.acc = row_out;
+        e.count = static_cast<int>(row_size);
+        e.multiplier = ws.row_multiplier.data();
+        e.bias = ws.row_bias.data();
+        e.relu = epilogue->relu;
+        e.out_bits = epilogue->out_bits;
+        e.out_scale = epilogue->out_scale;
+        e.out_float = out_float != nullptr ? out_float + row_index : nullptr;
+        e.out_codes = out_codes != nullptr ? out_codes + row_index : nullptr;
+        kernels.epilogue_row(e);
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+thread_local Workspace default_workspace;
+
+Workspace& workspace_or_default(Workspace* ws) {
+  return ws != nullptr ? *ws : default_workspace;
+}
+
+}  // namespace
+
+void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
+                    int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa, Workspace* workspace) {
+  detail::run_conv(kernels_for(resolve_isa(isa)), shape, weights, input_nhwc, batch, act_bits, nullptr,
+                   acc_nhwc, nullptr, nullptr, workspace_or_default(workspace));
+}
+
+void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
+                    int batch, int act_bits, const Epilogue& epilogue, float* out_nhwc, Isa isa,
+                    Workspace* workspace) {
+  if (epilogue.out_bits != 0)
+    throw InputError("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
+                     " asks for codes, but the output is float (use out_bits = 0)");
+  detail::run_conv(kernels_for(resolve_isa(isa)), shape, weights, input_nhwc, batch, act_bits, &epilogue,
+                   nullptr, out_nhwc, nullptr, workspace_or_default(workspace));
+}
+
+void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
+                    int batch, int act_bits, const Epilogue& epilogue, std::uint8_t* out_nhwc, Isa isa,
+                    Workspace* workspace) {
+  if (epilogue.out_bits < 1)
+    throw InputError("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
+                     " gives float outputs, but the output is codes (use out_bits in 1..8)");
+  detail::run_conv(kernels_for(resolve_isa(isa)), shape, weights, input_nhwc, batch, act_bits, &epilogue,
+                   nullptr, nullptr, out_nhwc, workspace_or_default(workspace));
+}
+
+}  // namespace r2q::backends::cpu

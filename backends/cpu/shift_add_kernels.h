@@ -1,0 +1,107 @@
+// Internal interface between the shift-add driver (packing, dispatch) and the per-ISA kernels: plain data and
+// function pointers. The ISA translation units, compiled with their own -m flags, use no inline code from
+// here (an inline function instantiated under -mavx512f could be the copy the linker keeps for everyone);
+// what they share is in shift_add_kernel_common.h, in an anonymous namespace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/cpu/shift_add_conv.h"
+
+namespace r2q::backends::cpu::detail {
+
+// One output row of one group: out[p * out_stride + o] = sum_j m_j a_j for pixel p, output channel o.
+struct ConvRowJob {
+  // Activation bits of plane 0 at the patch origin (top-left of the window, padded coordinates) of pixel 0.
+  const std::uint8_t* origin = nullptr;
+  std::ptrdiff_t plane_stride = 0;   // bytes from activation plane l to plane l + 1
+  std::ptrdiff_t nibble_offset = 0;  // AVX2 only: bytes from the low-nibble planes to the high-nibble ones
+  std::ptrdiff_t pixel_step = 0;     // bytes between the patch origins of neighbouring output pixels
+  const std::int32_t* word_offsets = nullptr;  // [words] byte offset of patch word t from the patch origin
+  int words = 0;
+  int pixels = 0;
+  int act_bits = 0;
+  const std::int32_t* code_sums = nullptr;  // [pixels] sum of the activation codes of each patch
+  const std::uint64_t* weights = nullptr;   // the group's first block (PackedConvWeights::block(g, 0))
+  std::size_t block_words = 0;              // u64 words from one block to the next
+  int blocks = 0;
+  int weight_bits = 0;
+  int out_channels = 0;  // valid channels of the group; the last block may be partly padding
+  std::int32_t* out = nullptr;
+  std::ptrdiff_t out_stride = 0;  // elements from one pixel's outputs to the next
+};
+
+// One output row of accumulators through the epilogue, as one flat array: multiplier and bias are the
+// per-channel values repeated for every pixel of the row, so the loop is long and vectorises well even with
+// few channels.
+struct EpilogueRowJob {
+  const std::int32_t* acc = nullptr;
+  int count = 0;                      // pixels x channels
+  const float* multiplier = nullptr;  // [count]
+  const float* bias = nullptr;        // [count]
+  bool relu = false;
+  int out_bits = 0;
+  float out_scale = 1.0f;
+  float* out_float = nullptr;         // when out_bits == 0
+  std::uint8_t* out_codes = nullptr;  // when out_bits > 0
+};
+
+// Packs one input row whose channels are one group and a multiple of 8 (the common case: every bit-plane row
+// is then the row's bytes, bit by bit): `pixels` pixels of `channels` codes; bit l of code j goes to bit j %
+// 8 of byte j / 8 of out + l * plane_stride. pixel_sums[x] = the sum of pixel x's codes. Returns the OR of
+// all codes, for the range check.
+using PackRowFn = std::uint8_t (*)(const std::uint8_t* codes, int pixels, int channels, int act_bits,
+                                   std::uint8_t* out, std::ptrdiff_t plane_stride, std::int32_t* pixel_sums);
+
+struct KernelTable {
+  Isa isa = Isa::kScalar;
+  PackRowFn pack_row = nullptr;
+  // The kernel wants each activation plane split into its low and high nibbles (per byte, moved to bits 0..3)
+  // as planes [0, act_bits) and [act_bits, 2 act_bits): AVX2 counts bits with a 16-entry byte shuffle.
+  bool nibble_planes = false;
+  void (*conv_row)(const ConvRowJob&) = nullptr;
+  void (*epilogue_row)(const EpilogueRowJob&) = nullptr;
+};
+
+std::uint8_t pack_row_portable(const std::uint8_t* codes, int pixels, int channels, int act_bits,
+                               std::uint8_t* out, std::ptrdiff_t plane_stride, std::int32_t* pixel_sums);
+
+const KernelTable& scalar_kernels();
+#ifdef R2Q_X86_KERNELS
+std::uint8_t pack_row_avx2(const std::uint8_t* codes, int pixels, int channels, int act_bits,
+                           std::uint8_t* out, std::ptrdiff_t plane_stride, std::int32_t* pixel_sums);
+const KernelTable& avx2_kernels();
+const KernelTable& avx512_kernels();
+#endif
+// The AVX-512 kernels compiled against SIMDe's portable emulation (tests only, where SIMDe is installed), so
+// that their logic is checked on machines without AVX-512.
+const KernelTable& avx512_emulated_kernels();
+
+// Where one image's packed activations live in Workspace::activation_bits (as bytes).
+struct ActivationGeometry {
+  int padded_h = 0, padded_w = 0;
+  int planes_per_group = 0;       // act_bits, or 2 act_bits with nibble planes
+  std::ptrdiff_t row_stride = 0;  // bytes, a multiple of 8, with >= 8 bytes of slack after the last pixel
+  std::ptrdiff_t plane_stride = 0;
+  std::ptrdiff_t group_stride = 0;
+  static ActivationGeometry of(const ConvShape& shape, const PatchLayout& layout, int act_bits, bool nibbles);
+  std::size_t bytes(int groups) const { return static_cast<std::size_t>(group_stride) * groups; }
+};
+
+// Packs one image (NHWC codes) into bit-planes: for group g, plane l, padded row y, the bits of pixel x start
+// at byte x * layout.pixel_bits / 8, channel c at bit c. Padding stays zero. pixel_sums gets, per group and
+// padded pixel, the sum of the pixel's codes. Both must be zeroed first. Throws r2q::InputError for a code >=
+// 2^act_bits, naming its index (image_index_base + offset in the image) and value. Rows of one group with a
+// multiple of 8 channels go through pack_row.
+void pack_activations(const ConvShape& shape, const PatchLayout& layout, const ActivationGeometry& geometry,
+                      const std::uint8_t* image_nhwc, int act_bits, std::size_t image_index_base,
+                      PackRowFn pack_row, std::uint8_t* bits, std::int32_t* pixel_sums);
+
+// Runs the convolution with one kernel table; exactly one of acc / out_float / out_codes is non-null (the
+// latter two with an epilogue). The public shift_add_conv() calls this after resolving the ISA.
+void run_conv(const KernelTable& kernels, const ConvShape& shape, const PackedConvWeights& weights,
+              const std::uint8_t* input_nhwc, int batch, int act_bits, const Epilogue* epilogue,
+              std::int32_t* acc, float* out_float, std::uint8_t* out_codes, Workspace& workspace);
+
+}  // namespace r2q::backends::cpu::detail
