@@ -18,15 +18,20 @@ int cmd_report(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
 int cmd_merge(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
+int cmd_backends(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"sweep", "run (or resume) every run of an experiment spec", R2Q_ENGINE_COMMAND(cmd_sweep)},
       {"run", "run one config: a spec's base with --set overrides", R2Q_ENGINE_COMMAND(cmd_run)},
-      {"status", "per experiment: finished / running / pending / failed runs", R2Q_ENGINE_COMMAND(cmd_status)},
+      {"status", "per experiment: finished / running / pending / failed runs",
+       R2Q_ENGINE_COMMAND(cmd_status)},
       {"list", "runs with their config and final metrics (table or json)", cmd_list},
       {"report", "comparison tables over seeds (markdown, csv, json, latex, html)", cmd_report},
       {"verify", "compare a store's results with golden ones; exit 1 on drift or missing runs", cmd_verify},
+      {"export", "write a finished run's model as a deployment file (.r2q)", R2Q_ENGINE_COMMAND(cmd_export)},
+      {"backends", "deployment backends: available here or why not, device, engines", cmd_backends},
       {"merge", "unite stores (e.g. the shards of a job array) into one, keyed by run key", cmd_merge},
       {"version", "versions of r2q and its libraries, CPU features", R2Q_ENGINE_COMMAND(cmd_version)},
   };

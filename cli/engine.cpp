@@ -25,7 +25,8 @@ int exec_engine(int argc, char** argv) {
   ::execv(engine.c_str(), args.data());
   const int err = errno;
   std::cerr << "r2q " << (argc > 1 ? argv[1] : "") << ": error: this command runs in " << engine.string()
-            << ", which " << (err == ENOENT ? "is not installed" : "cannot be started: " + std::string(std::strerror(err)))
+            << ", which "
+            << (err == ENOENT ? "is not installed" : "cannot be started: " + std::string(std::strerror(err)))
             << " (install r2q-engine beside r2q: it is built with it)\n";
   return kBadInput;
 }

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "core/deploy/from_torch.h"
 #include "core/util/error.h"
 
 namespace r2q::models {
@@ -39,6 +40,18 @@ torch::Tensor LeNet::forward(const torch::Tensor& pixels) {
   x = layers_.activation(fc2_(x));
   stage_output(x);
   return fc3_(x);
+}
+
+int LeNet::to_deploy(deploy::DeployBuilder& b) const {
+  const deploy::Activation act = deploy::factory_activation(layers_);
+  const deploy::Pool pool2{.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
+  int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
+  x = b.max_pool("pool1", pool2, b.conv("conv1", *conv1_, nullptr, act, x));
+  x = b.max_pool("pool2", pool2, b.conv("conv2", *conv2_, nullptr, act, x));
+  x = b.flatten("flatten", x);
+  x = b.linear("fc1", *fc1_, act, x);
+  x = b.linear("fc2", *fc2_, act, x);
+  return b.linear("fc3", *fc3_, deploy::Activation::None, x);
 }
 
 }  // namespace r2q::models

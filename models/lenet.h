@@ -10,6 +10,7 @@ class LeNet : public Network {
  public:
   LeNet(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
+  int to_deploy(deploy::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

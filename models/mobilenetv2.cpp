@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "core/deploy/from_torch.h"
+
 namespace r2q::models {
 namespace {
 
@@ -47,6 +49,14 @@ torch::Tensor InvertedResidualImpl::forward(const torch::Tensor& x) {
   // Linear bottleneck: a nonlinearity in the narrow projection would destroy information (paper §3.2).
   h = project_bn_(project_(h));
   return residual_ ? x + h : h;
+}
+
+int InvertedResidualImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = deploy::factory_activation(layers_, /*clip6=*/true);
+  int h = expand_ ? b.conv(prefix + ".expand", *expand_, expand_bn_.get(), act, x) : x;
+  h = b.conv(prefix + ".depthwise", *depthwise_, depthwise_bn_.get(), act, h);
+  h = b.conv(prefix + ".project", *project_, project_bn_.get(), deploy::Activation::None, h);
+  return residual_ ? b.add(prefix + ".add", {x, h}, deploy::Activation::None) : h;
 }
 
 MobileNetV2::MobileNetV2(const InputShape& s, const quant::LayerFactory& layers) : layers_(layers) {
@@ -107,6 +117,17 @@ torch::Tensor MobileNetV2::forward(const torch::Tensor& pixels) {
   x = relu6(layers_, head_bn_(head_(x)));
   stage_output(x);
   return fc_(x.mean({2, 3}));
+}
+
+int MobileNetV2::to_deploy(deploy::DeployBuilder& b) const {
+  const deploy::Activation act = deploy::factory_activation(layers_, /*clip6=*/true);
+  int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
+  x = b.conv("stem", *stem_, stem_bn_.get(), act, x);
+  for (std::size_t i = 0; i < blocks_->size(); ++i)
+    x = blocks_->ptr(i)->as<InvertedResidualImpl>()->to_deploy(b, "blocks." + std::to_string(i), x);
+  x = b.conv("head", *head_, head_bn_.get(), act, x);
+  x = b.global_avg_pool("pool", x);
+  return b.linear("fc", *fc_, deploy::Activation::None, x);
 }
 
 }  // namespace r2q::models

@@ -16,6 +16,8 @@ class InvertedResidualImpl : public torch::nn::Module {
   InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expansion,
                        const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
+  // Network::to_deploy for this block: its layers named `prefix`.expand etc., on value `x`.
+  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -29,6 +31,7 @@ class MobileNetV2 : public Network {
  public:
   MobileNetV2(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
+  int to_deploy(deploy::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

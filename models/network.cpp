@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/quant/layers.h"
+#include "core/util/error.h"
 
 namespace r2q::models {
 
@@ -22,6 +23,12 @@ StagedOutput Network::forward_with_stages(const torch::Tensor& pixels) {
   stage_sink_ = &out.stages;
   out.logits = forward(pixels);
   return out;
+}
+
+int Network::to_deploy(deploy::DeployBuilder& /*builder*/) const {
+  const std::string& type = name();  // "r2q::models::ResNet18"
+  throw InputError("model " + type.substr(type.rfind(':') + 1) +
+                   " cannot be exported yet: it has no Network::to_deploy (models/network.h)");
 }
 
 void Network::stage_output(const torch::Tensor& x) {

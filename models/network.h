@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace r2q::deploy {
+class DeployBuilder;
+}
+
 namespace r2q::models {
 
 // What a model needs to know about its input.
@@ -29,6 +33,9 @@ class Network : public torch::nn::Module {
   // The same forward pass, also collecting the stage embeddings that the structural and adversarial losses
   // compare between teacher and student.
   StagedOutput forward_with_stages(const torch::Tensor& pixels);
+  // Emits the model's forward pass, in eval mode, as deployment layers (core/deploy/from_torch.h) and returns
+  // the value id of the logits. The default throws InputError: the model cannot be exported yet.
+  virtual int to_deploy(deploy::DeployBuilder& builder) const;
 
  protected:
   // Models call this at the end of each stage (a resolution or a block group); it costs nothing unless
@@ -56,6 +63,8 @@ class NormalizeImpl : public torch::nn::Module {
  public:
   NormalizeImpl(const std::vector<double>& mean, const std::vector<double>& std);
   torch::Tensor forward(const torch::Tensor& x);
+  const torch::Tensor& mean() const { return mean_; }        // [1, C, 1, 1]
+  const torch::Tensor& inv_std() const { return inv_std_; }  // [1, C, 1, 1], float32(1 / std)
 
  private:
   torch::Tensor mean_, inv_std_;

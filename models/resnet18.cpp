@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "core/deploy/from_torch.h"
+
 namespace r2q::models {
 
 ProjectionBlockImpl::ProjectionBlockImpl(int64_t in_planes, int64_t planes, int64_t stride,
@@ -31,6 +33,16 @@ torch::Tensor ProjectionBlockImpl::forward(const torch::Tensor& x) {
   out = bn2_(conv2_(out));
   auto shortcut = downsample_ ? downsample_bn_(downsample_(x)) : x;
   return layers_.activation(out + shortcut);
+}
+
+int ProjectionBlockImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = deploy::factory_activation(layers_);
+  int out = b.conv(prefix + ".conv1", *conv1_, bn1_.get(), act, x);
+  out = b.conv(prefix + ".conv2", *conv2_, bn2_.get(), deploy::Activation::None, out);
+  const int shortcut = downsample_ ? b.conv(prefix + ".downsample", *downsample_, downsample_bn_.get(),
+                                            deploy::Activation::None, x)
+                                   : x;
+  return b.add(prefix + ".add", {out, shortcut}, act);
 }
 
 ResNet18::ResNet18(const InputShape& s, const quant::LayerFactory& layers) : layers_(layers) {
@@ -69,6 +81,19 @@ torch::Tensor ResNet18::forward(const torch::Tensor& pixels) {
     stage_output(x);
   }
   return fc_(x.mean({2, 3}));
+}
+
+int ResNet18::to_deploy(deploy::DeployBuilder& b) const {
+  int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
+  x = b.conv("stem", *stem_, stem_bn_.get(), deploy::factory_activation(layers_), x);
+  x = b.max_pool("pool1",
+                 {.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}, x);
+  for (std::size_t s = 0; s < stages_.size(); ++s)
+    for (std::size_t i = 0; i < stages_[s]->size(); ++i)
+      x = stages_[s]->ptr(i)->as<ProjectionBlockImpl>()->to_deploy(
+          b, "stage" + std::to_string(s + 1) + "." + std::to_string(i), x);
+  x = b.global_avg_pool("pool", x);
+  return b.linear("fc", *fc_, deploy::Activation::None, x);
 }
 
 }  // namespace r2q::models

@@ -14,6 +14,8 @@ class ProjectionBlockImpl : public torch::nn::Module {
  public:
   ProjectionBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
+  // Network::to_deploy for this block: its layers named `prefix`.conv1 etc., on value `x`.
+  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -27,6 +29,7 @@ class ResNet18 : public Network {
  public:
   ResNet18(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
+  int to_deploy(deploy::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "core/deploy/from_torch.h"
+
 namespace r2q::models {
 namespace {
 
@@ -42,6 +44,20 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   return layers_.activation(out + shortcut);
 }
 
+int BasicBlockImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = deploy::factory_activation(layers_);
+  int out = b.conv(prefix + ".conv1", *conv1_, bn1_.get(), act, x);
+  out = b.conv(prefix + ".conv2", *conv2_, bn2_.get(), deploy::Activation::None, out);
+  int shortcut = x;
+  if (stride_ != 1 || pad_channels_ != 0) {
+    const int64_t before = pad_channels_ / 2;
+    shortcut = b.channel_pad_subsample(
+        prefix + ".shortcut", {.stride = stride_, .pad_before = before, .pad_after = pad_channels_ - before},
+        x);
+  }
+  return b.add(prefix + ".add", {out, shortcut}, act);
+}
+
 ResNet20::ResNet20(const InputShape& s, const quant::LayerFactory& layers, int blocks_per_stage)
     : layers_(layers) {
   normalize_ = register_module("normalize", Normalize(s.mean, s.std));
@@ -73,6 +89,17 @@ torch::Tensor ResNet20::forward(const torch::Tensor& pixels) {
     stage_output(x);
   }
   return fc_(x.mean({2, 3}));
+}
+
+int ResNet20::to_deploy(deploy::DeployBuilder& b) const {
+  int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
+  x = b.conv("stem", *stem_, stem_bn_.get(), deploy::factory_activation(layers_), x);
+  for (std::size_t s = 0; s < stages_.size(); ++s)
+    for (std::size_t i = 0; i < stages_[s]->size(); ++i)
+      x = stages_[s]->ptr(i)->as<BasicBlockImpl>()->to_deploy(
+          b, "stage" + std::to_string(s + 1) + "." + std::to_string(i), x);
+  x = b.global_avg_pool("pool", x);
+  return b.linear("fc", *fc_, deploy::Activation::None, x);
 }
 
 }  // namespace r2q::models

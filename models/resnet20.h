@@ -16,6 +16,8 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
+  // Network::to_deploy for this block: its layers named `prefix`.conv1 etc., on value `x`.
+  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -29,6 +31,7 @@ class ResNet20 : public Network {
  public:
   ResNet20(const InputShape& shape, const quant::LayerFactory& layers, int blocks_per_stage = 3);
   torch::Tensor forward(const torch::Tensor& pixels) override;
+  int to_deploy(deploy::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "core/deploy/from_torch.h"
+
 namespace r2q::models {
 
 FireImpl::FireImpl(int64_t in, int64_t squeeze, int64_t expand, const quant::LayerFactory& layers)
@@ -25,6 +27,14 @@ torch::Tensor FireImpl::forward(const torch::Tensor& x) {
   return torch::cat(
       {layers_.activation(expand1x1_bn_(expand1x1_(s))), layers_.activation(expand3x3_bn_(expand3x3_(s)))},
       1);
+}
+
+int FireImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = deploy::factory_activation(layers_);
+  int s = b.conv(prefix + ".squeeze", *squeeze_, squeeze_bn_.get(), act, x);
+  int e1 = b.conv(prefix + ".expand1x1", *expand1x1_, expand1x1_bn_.get(), act, s);
+  int e3 = b.conv(prefix + ".expand3x3", *expand3x3_, expand3x3_bn_.get(), act, s);
+  return b.concat(prefix + ".concat", {e1, e3});
 }
 
 SqueezeNet::SqueezeNet(const InputShape& s, const quant::LayerFactory& layers) : layers_(layers) {
@@ -77,6 +87,20 @@ torch::Tensor SqueezeNet::forward(const torch::Tensor& pixels) {
   }
   // No ReLU on the logits (torchvision has one): a softmax classifier needs negative logits.
   return classifier_(x).mean({2, 3});
+}
+
+int SqueezeNet::to_deploy(deploy::DeployBuilder& b) const {
+  int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
+  x = b.conv("stem", *stem_, stem_bn_.get(), deploy::factory_activation(layers_), x);
+  const deploy::Pool pool{.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .ceil_mode = true};
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::string group = "fire_group" + std::to_string(g + 1);
+    if (g > 0) x = b.max_pool(group + ".pool", pool, x);
+    for (std::size_t i = 0; i < groups_[g]->size(); ++i)
+      x = groups_[g]->ptr(i)->as<FireImpl>()->to_deploy(b, group + "." + std::to_string(i), x);
+  }
+  x = b.conv("classifier", *classifier_, nullptr, deploy::Activation::None, x);
+  return b.global_avg_pool("pool", x);
 }
 
 }  // namespace r2q::models

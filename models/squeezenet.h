@@ -15,6 +15,8 @@ class FireImpl : public torch::nn::Module {
  public:
   FireImpl(int64_t in, int64_t squeeze, int64_t expand, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
+  // Network::to_deploy for this module: its layers named `prefix`.squeeze etc., on value `x`.
+  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -27,6 +29,7 @@ class SqueezeNet : public Network {
  public:
   SqueezeNet(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
+  int to_deploy(deploy::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

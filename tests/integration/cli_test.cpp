@@ -3,9 +3,11 @@
 // --set.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/deploy/model_file.h"
 #include "core/store/store.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -156,6 +158,80 @@ TEST_F(Cli, VersionReportsLibrariesAndCpu) {
   EXPECT_EQ(v["libtorch"], "1.13.0");
   EXPECT_TRUE(v["cpu"].contains("isa"));
   EXPECT_TRUE(v["r2q"].contains("git_commit"));
+}
+
+TEST_F(Cli, BackendsListsEachBackendWithItsEnginesAndDevice) {
+  auto text = r2q({"backends"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("cpu: available"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("shift-add"), std::string::npos) << text.out;
+  auto j = r2q({"backends", "--format", "json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  json list = json::parse(j.out);
+  ASSERT_TRUE(list.is_array() && !list.empty());
+  EXPECT_EQ(list[0]["name"], "cpu");
+  EXPECT_EQ(list[0]["available"], true);
+  EXPECT_NE(std::find(list[0]["engines"].begin(), list[0]["engines"].end(), "onednn-int8"),
+            list[0]["engines"].end());
+  EXPECT_EQ(r2q({"backends", "--format", "yaml"}).exit_code, 2);
+}
+
+// `r2q` runs the store commands itself and hands the others to r2q-engine beside it; without the engine those
+// fail with exit code 2 and say where it was expected, while the store commands still work.
+TEST_F(Cli, CommandsThatNeedLibTorchRunInTheEngineBesideR2q) {
+  const auto lone = dir / "bin" / "r2q";
+  std::filesystem::create_directories(lone.parent_path());
+  std::filesystem::copy_file(kR2q, lone);
+  std::filesystem::permissions(lone, std::filesystem::perms::owner_all);
+  auto sweep = testing::run_process({lone.string(), "sweep", spec("lone")}, dir.path());
+  EXPECT_EQ(sweep.exit_code, 2);
+  EXPECT_NE(sweep.err.find((dir / "bin" / "r2q-engine").string() + ", which is not installed"),
+            std::string::npos)
+      << sweep.err;
+  auto help = testing::run_process({lone.string(), "report", "--help"}, dir.path());
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  // Through the real pair, an engine command keeps its arguments and exit code.
+  auto version = r2q({"version", "--format", "json"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_TRUE(json::parse(version.out).contains("libtorch"));
+}
+
+TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
+  auto file = spec("exported", R"({"quant": {"method": "r2q"}})");
+  auto r = r2q({"run", file, "--db", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string key = r.out.substr(0, r.out.size() - 1);
+  const std::string out = (dir / "model.r2q").string();
+  auto e = r2q({"export", key.substr(0, 8), "-o", out, "--db", db()});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("with integer accumulators"), std::string::npos) << e.out;
+  deploy::Model model = deploy::read_model(out);
+  EXPECT_EQ(model.metadata["run_key"], key);
+  EXPECT_EQ(model.metadata["run_config"]["quant"]["method"], "r2q");
+  EXPECT_TRUE(model.metadata.contains("test_acc"));
+  EXPECT_TRUE(model.metadata.contains("r2q_version"));
+  EXPECT_EQ(model.metadata["classes"], 10);
+
+  auto unknown = r2q({"export", "ffffzzzz", "-o", out, "--db", db()});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no run with key \"ffffzzzz\""), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find(key.substr(0, 12)), std::string::npos) << unknown.err;
+  {
+    store::Store s(db(), store::Store::Mode::ReadWrite);
+    const json config = s.runs()[0].config;
+    s.add_experiment("waiting", json::object(), "<test>",
+                     {{"0123456789abcdef", config}, {"0123fedcba987654", config}});
+  }
+  auto ambiguous = r2q({"export", "0123", "-o", out, "--db", db()});
+  EXPECT_EQ(ambiguous.exit_code, 2);
+  EXPECT_NE(ambiguous.err.find("\"0123\" is ambiguous"), std::string::npos) << ambiguous.err;
+  auto pending = r2q({"export", "01234", "-o", out, "--db", db()});
+  EXPECT_EQ(pending.exit_code, 2);
+  EXPECT_NE(pending.err.find("is pending"), std::string::npos) << pending.err;
+  std::filesystem::remove(dir / "runs/checkpoints" / (key + ".pt"));
+  auto no_checkpoint = r2q({"export", key, "-o", out, "--db", db()});
+  EXPECT_EQ(no_checkpoint.exit_code, 2);
+  EXPECT_NE(no_checkpoint.err.find("checkpoint"), std::string::npos) << no_checkpoint.err;
 }
 
 }  // namespace

@@ -1,0 +1,147 @@
+// r2q export: a finished run's trained model, rebuilt from its stored config and checkpoint, written as a
+// deployment model file (.r2q, docs/EXPORT_FORMAT.md).
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "core/data/dataset.h"
+#include "core/deploy/from_torch.h"
+#include "core/deploy/model_file.h"
+#include "core/quant/layers.h"
+#include "core/spec/spec.h"
+#include "core/store/store.h"
+#include "core/sweep/sweep.h"
+#include "core/train/checkpoint.h"
+#include "core/train/metric_names.h"
+#include "core/util/build_info.h"
+#include "core/util/error.h"
+#include "models/registry.h"
+
+namespace r2q::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string short_key(const std::string& key) {
+  return key.substr(0, 12);
+}
+
+// The run whose key is `wanted` or starts with it; errors say what the store has.
+store::RunRecord find_run(store::Store& store, const std::string& wanted) {
+  if (wanted.empty()) throw InputError("RUN_KEY is empty");
+  std::vector<store::RunRecord> matches, finished;
+  for (auto& r : store.runs(std::nullopt, /*environment=*/true)) {
+    if (r.key == wanted) return r;
+    if (r.status == store::RunStatus::Finished) finished.push_back(r);
+    if (r.key.starts_with(wanted)) matches.push_back(std::move(r));
+  }
+  if (matches.size() == 1) return matches[0];
+  const std::string db = store.path().string();
+  if (matches.empty()) {
+    std::string known;
+    for (std::size_t i = 0; i < finished.size() && i < 10; ++i)
+      known += (i ? ", " : "") + short_key(finished[i].key);
+    if (finished.size() > 10) known += ", ...";
+    throw InputError("no run with key \"" + wanted + "\" in " + db + " (" +
+                     (finished.empty() ? "it has no finished run"
+                                       : "finished runs: " + known + "; `r2q list` shows them all") +
+                     ")");
+  }
+  std::string listed;
+  for (std::size_t i = 0; i < matches.size() && i < 10; ++i)
+    listed += std::string(i ? ", " : "") + short_key(matches[i].key) + " (" +
+              store::to_string(matches[i].status) + ")";
+  if (matches.size() > 10) listed += ", ...";
+  throw InputError("run key prefix \"" + wanted + "\" is ambiguous in " + db + ": it matches " +
+                   std::to_string(matches.size()) + " runs (" + listed + "); give more of the key");
+}
+
+// The input shape the run trained on, from its dataset (mean and std come back with the checkpoint too).
+models::InputShape input_shape(const store::RunRecord& run) {
+  const json& d = run.config.at("dataset");
+  data::DataOptions o;
+  o.name = d.at("name").get<std::string>();
+  if (run.environment.is_object() && run.environment.contains("execution"))
+    if (const json* root = spec::find_path(run.environment["execution"], "dataset.root");
+        root && root->is_string())
+      o.root = root->get<std::string>();
+  o.train_limit = d.at("train_limit").get<std::int64_t>();
+  o.test_limit = d.at("test_limit").get<std::int64_t>();
+  o.val_size = d.at("val_size").get<std::int64_t>();
+  o.image_size = d.at("image_size").get<std::int64_t>();
+  const data::DataInfo info = data::load(o).info;
+  return {info.channels, info.height, info.width, info.classes, info.mean, info.std};
+}
+
+}  // namespace
+
+int cmd_export(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_db_option(options);
+  options.add_options()("run", po::value<std::string>()->required()->value_name("RUN_KEY"),
+                        "the run (its key, or a unique prefix of it)")(
+      "output,o", po::value<std::string>()->required()->value_name("FILE"), "the model file to write (.r2q)");
+  po::positional_options_description positional;
+  positional.add("run", 1);
+  po::variables_map vm;
+  if (!parse("export", "RUN_KEY -o FILE [options]", args, options, positional, vm)) return kOk;
+
+  store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
+  const store::RunRecord run = find_run(store, vm["run"].as<std::string>());
+  const std::string where = "run " + short_key(run.key);
+  if (run.status != store::RunStatus::Finished)
+    throw InputError(where + " is " + store::to_string(run.status) +
+                     "; only a finished run can be exported (`r2q status` shows progress)");
+  const std::filesystem::path checkpoint =
+      run.checkpoint ? std::filesystem::path(*run.checkpoint) : sweep::checkpoint_path(store, run.key);
+  if (!std::filesystem::is_regular_file(checkpoint))
+    throw InputError(where + ": its checkpoint " + checkpoint.string() + " is missing");
+
+  const json& c = run.config;
+  const json& q = c.at("quant");
+  const quant::QuantConfig quant{q.at("method").get<std::string>(), q.at("weight_bits").get<int>(),
+                                 q.at("act_bits").get<int>(), q.at("first_last_bits").get<int>()};
+  const std::string model_name = c.at("model").at("name").get<std::string>();
+  models::InputShape shape;
+  try {
+    shape = input_shape(run);
+  } catch (const InputError& e) {
+    throw InputError(where + ": its dataset gives the model's input shape: " + e.what());
+  }
+  models::NetworkPtr model = models::build_model(model_name, shape, quant::LayerFactory(quant));
+  train::load_weights(checkpoint, *model);
+  model->eval();
+
+  deploy::Model deployed;
+  try {
+    deployed = deploy::to_deploy_model(*model, {shape.channels, shape.height, shape.width});
+  } catch (const InputError& e) {
+    throw InputError(where + " (model " + model_name + ", method " + quant.method + "): " + e.what());
+  }
+  deployed.metadata["run_key"] = run.key;
+  deployed.metadata["run_config"] = run.config;
+  deployed.metadata["r2q_version"] = build_version();
+  deployed.metadata["r2q_git_commit"] = build_git_commit();
+  deployed.metadata["model"] = model_name;
+  deployed.metadata["dataset"] = c.at("dataset").at("name");
+  const auto finals = store.final_metrics(run.key);
+  if (auto it = finals.find(metric::kTestAcc); it != finals.end()) deployed.metadata["test_acc"] = it->second;
+
+  const std::filesystem::path output = vm["output"].as<std::string>();
+  deploy::write_model(output, deployed);
+  int integer_layers = 0;
+  for (const auto& l : deployed.layers)
+    if ((l.op == deploy::Op::Conv2d || l.op == deploy::Op::Linear) && l.conv.integer()) ++integer_layers;
+  std::cout << "wrote " << output.string() << ": " << where << " (" << model_name << ", " << quant.method
+            << "), " << deployed.layers.size() << " layers, " << integer_layers
+            << " with integer accumulators\n";
+  if (deployed.metadata.contains("float_inputs"))
+    for (const auto& f : deployed.metadata["float_inputs"])
+      std::cout << "  float input: " << f["layer"].get<std::string>() << ": "
+                << f["reason"].get<std::string>() << "\n";
+  return kOk;
+}
+
+}  // namespace r2q::cli
