@@ -51,7 +51,8 @@ int cmd_report(const std::vector<std::string>& args) {
   const auto report = reports::collect(store, collect);
   auto write = [&](std::ostream& out) {
     if (report.tables.empty() && format == "markdown")
-      out << "no runs in " << store.path().string() << (collect.where.empty() ? "" : " match --where") << "\n";
+      out << "no runs in " << store.path().string() << (collect.where.empty() ? "" : " match --where")
+          << "\n";
     else
       reports::write_report(out, report, format);
   };

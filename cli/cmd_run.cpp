@@ -39,7 +39,7 @@ int cmd_run(const std::vector<std::string>& args) {
       nlohmann::json value;
       try {
         value = nlohmann::json::parse(text);
-      } catch (const nlohmann::json::parse_error&) {
+      } catch (const nlohmann::json::exception&) {
         value = text;  // a bare word is a string: --set quant.method=fp32
       }
       spec::apply_override(resolved.config, resolved.execution, path, value, "--set " + path);

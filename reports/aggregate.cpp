@@ -10,7 +10,6 @@
 
 #include "core/spec/run_key.h"
 
-
 namespace r2q::reports {
 namespace {
 
@@ -42,7 +41,9 @@ Stat summarize(const std::vector<double>& values) {
   return s;
 }
 
-TableBuilder::TableBuilder(std::string experiment) { table_.experiment = std::move(experiment); }
+TableBuilder::TableBuilder(std::string experiment) {
+  table_.experiment = std::move(experiment);
+}
 
 std::size_t TableBuilder::add_run(const std::string& group_key, const std::function<json()>& seedless_config,
                                   std::optional<std::int64_t> seed, store::RunStatus status,
@@ -86,7 +87,8 @@ void TableBuilder::add_metric(std::size_t run, const std::string& name, double v
   values.push_back(value);
 }
 
-void TableBuilder::add_curve_point(std::size_t run, const std::string& name, std::int64_t step, double value) {
+void TableBuilder::add_curve_point(std::size_t run, const std::string& name, std::int64_t step,
+                                   double value) {
   if (!finished_[run]) return;
   auto& [sum, n] = table_.groups[group_index_[run]].curve_sums[name][step];
   sum += value;
@@ -192,7 +194,8 @@ std::string seedless_config_text(std::string_view config, std::optional<std::int
         std::int64_t value = 0;
         const char* first = config.data() + i + 7;
         const char* last = config.data() + end;
-        if (auto [ptr, ec] = std::from_chars(first, last, value); ec == std::errc() && ptr == last) seed = value;
+        if (auto [ptr, ec] = std::from_chars(first, last, value); ec == std::errc() && ptr == last)
+          seed = value;
         std::string out(config.substr(0, i));
         if (end < config.size() && config[end] == ',') {
           out.append(config.substr(end + 1));  // {"seed":1,"x":...}  or  ...,"seed":1,"x":...

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -79,8 +79,8 @@ class TableBuilder {
   std::vector<bool> finished_;            // per run
   // Samples by metric id while runs are added (a map per group by name only in finish()).
   std::unordered_map<std::string, std::size_t> metric_id_;
-  std::vector<std::string> metric_names_;                 // by id
-  std::size_t next_metric_ = 0;                           // the id after the last one added
+  std::vector<std::string> metric_names_;                  // by id
+  std::size_t next_metric_ = 0;                            // the id after the last one added
   std::vector<std::vector<std::vector<double>>> samples_;  // [group][metric id]
   std::set<std::string> commits_;
 };

@@ -175,8 +175,9 @@ Report collect(store::Store& store, const CollectOptions& options) {
     if (!commit || row.git_commit != last_commit || row.git_dirty != last_dirty) {
       last_commit.assign(row.git_commit);
       last_dirty = row.git_dirty;
-      commit = &*commits.insert((last_commit.empty() ? std::string("unknown") : last_commit).substr(0, 12) +
-                                (last_dirty ? "+dirty" : ""))
+      commit = &*commits
+                     .insert((last_commit.empty() ? std::string("unknown") : last_commit).substr(0, 12) +
+                             (last_dirty ? "+dirty" : ""))
                      .first;
     }
     for (std::size_t s = head->second; s != kNone; s = slots[s].next) {
@@ -199,8 +200,8 @@ Report collect(store::Store& store, const CollectOptions& options) {
       Slot& slot = slots[s];
       if (!slot.present) continue;
       const std::string& group = *slot.group;
-      slot.run = builders[t].add_run(group, [&] { return configs.at(group); }, slot.seed, slot.status,
-                                     *slot.commit);
+      slot.run = builders[t].add_run(
+          group, [&] { return configs.at(group); }, slot.seed, slot.status, *slot.commit);
       slot.digest = footer.digests.size();
       footer.digests.emplace_back(std::string(), std::string());
       if (slot.status == store::RunStatus::Finished) {

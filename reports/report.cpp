@@ -127,7 +127,7 @@ Where parse_where(const std::string& text) {
   const std::string value = text.substr(eq + 1);
   try {
     w.value = json::parse(value);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {
     w.value = value;
   }
   return w;
@@ -226,7 +226,8 @@ ReportTable make_table(Table table, const ReportOptions& options) {
     out.failed += g.failed;
   }
   // Curves were loaded (--curves): every row gets its per-epoch means.
-  if (std::any_of(table.groups.begin(), table.groups.end(), [](const Group& g) { return !g.curve_sums.empty(); }))
+  if (std::any_of(table.groups.begin(), table.groups.end(),
+                  [](const Group& g) { return !g.curve_sums.empty(); }))
     for (const Group& g : table.groups) out.curves.push_back(mean_curves(g));
 
   // Best of each column among the rows being compared: the quantized rows when there is an FP32 reference,

@@ -105,8 +105,8 @@ ReportTable make_table(Table table, const ReportOptions& options);
 
 // What the footer needs of the reported runs, gathered one run at a time.
 struct FooterRuns {
-  std::set<std::int64_t> seeds;     // of the finished runs
-  std::set<std::string> commits;    // of the finished runs, "abc123456789" or "abc123456789+dirty"
+  std::set<std::int64_t> seeds;   // of the finished runs
+  std::set<std::string> commits;  // of the finished runs, "abc123456789" or "abc123456789+dirty"
   std::vector<std::pair<std::string, std::string>> digests;  // (run key, run_digest) of every run
 };
 

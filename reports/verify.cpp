@@ -70,7 +70,7 @@ std::vector<ResultRow> load_golden(const std::filesystem::path& path) {
   json doc;
   try {
     doc = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw InputError(path.string() + ": neither an r2q store nor a report JSON file (" + e.what() + ")");
   }
   if (!doc.is_object() || doc.value("schema", "") != "r2q-report/1")

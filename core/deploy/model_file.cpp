@@ -126,7 +126,7 @@ Model decode_checked(std::string_view bytes, uint64_t header_length, const std::
   json header;
   try {
     header = json::parse(bytes.substr(kPrefixBytes, header_length));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(source, std::string("header JSON is malformed: ") + e.what());
   }
   if (!header.is_object()) fail(source, "header JSON is malformed: not an object");

@@ -12,7 +12,6 @@ namespace r2q::spec {
 namespace {
 
 using nlohmann::json;
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 Field number(std::string path, FieldType type, json def, double min, double max, std::string help,
              bool min_exclusive = false, bool max_exclusive = false) {

@@ -30,6 +30,11 @@ Statement::Statement(sqlite3* db, std::string_view sql, const std::string& db_na
     : db_(db), db_name_(db_name) {
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt_,
                               nullptr);
+  // r2q's statements are fixed and tested: one that does not compile means the file's schema or format is not
+  // what this r2q wrote (a damaged or foreign file), which is bad input, not an internal error.
+  if (rc != SQLITE_OK && (rc & 0xff) == SQLITE_ERROR)
+    throw InputError(db_name_ + ": not a usable r2q store (" + sqlite3_errmsg(db) + " while preparing \"" +
+                     std::string(sql) + "\"); the file is damaged or was not written by r2q");
   if (rc != SQLITE_OK) raise(db, rc, db_name_ + ": preparing \"" + std::string(sql) + "\"");
 }
 

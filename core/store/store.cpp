@@ -34,10 +34,22 @@ constexpr const char* kRunColumns =
     "checkpoint, "
     "git_commit, git_dirty, environment, created";
 
-RunRecord read_run(const Statement& s, bool environment = true) {
+// A stored JSON column; a damaged store (edited by hand, corrupted) is bad input that names the run, not a
+// crash.
+json parse_column(const Statement& s, int column, const char* name, const std::string& key,
+                  const std::filesystem::path& store) {
+  try {
+    return json::parse(s.get_view(column));
+  } catch (const json::exception& e) {
+    throw InputError(store.string() + ": run " + key + ": the stored " + name + " is not valid JSON (" +
+                     e.what() + "); the store is damaged");
+  }
+}
+
+RunRecord read_run(const Statement& s, const std::filesystem::path& store, bool environment = true) {
   RunRecord r;
   r.key = s.get_text(0);
-  r.config = json::parse(s.get_view(1));
+  r.config = parse_column(s, 1, "config", r.key, store);
   r.status = parse_status(s.get_text(2));
   r.attempt = static_cast<int>(s.get_int(3));
   r.worker = s.get_optional_text(4);
@@ -51,7 +63,7 @@ RunRecord read_run(const Statement& s, bool environment = true) {
   r.checkpoint = s.get_optional_text(12);
   r.git_commit = s.get_optional_text(13);
   r.git_dirty = s.get_int(14) != 0;
-  if (environment) r.environment = json::parse(s.get_view(15));
+  if (environment) r.environment = parse_column(s, 15, "environment", r.key, store);
   r.created = s.get_double(16);
   return r;
 }
@@ -263,7 +275,7 @@ std::optional<RunRecord> Store::run(const std::string& key) {
   ResetGuard guard(s);
   s.bind(1, key);
   if (!s.step()) return std::nullopt;
-  return read_run(s);
+  return read_run(s, path_);
 }
 
 std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment, bool environment) {
@@ -274,11 +286,11 @@ std::vector<RunRecord> Store::runs(const std::optional<std::string>& experiment,
                                 "ORDER BY position");
     ResetGuard guard(s);
     s.bind(1, *experiment);
-    while (s.step()) out.push_back(read_run(s, environment));
+    while (s.step()) out.push_back(read_run(s, path_, environment));
   } else {
     Statement& s = db_->prepare(std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY seq");
     ResetGuard guard(s);
-    while (s.step()) out.push_back(read_run(s, environment));
+    while (s.step()) out.push_back(read_run(s, path_, environment));
   }
   return out;
 }
@@ -294,7 +306,8 @@ void Store::scan_runs(const std::function<void(const RunRow& row)>& visit) {
 
 std::map<std::string, std::vector<std::string>> Store::experiment_members() {
   std::map<std::string, std::vector<std::string>> out;
-  Statement& s = db_->prepare("SELECT experiment, run_key FROM experiment_runs ORDER BY experiment, position");
+  Statement& s =
+      db_->prepare("SELECT experiment, run_key FROM experiment_runs ORDER BY experiment, position");
   ResetGuard guard(s);
   std::vector<std::string>* members = nullptr;
   std::string_view current;
@@ -466,7 +479,7 @@ std::map<std::string, double> Store::final_metrics(const std::string& key) {
 }
 
 void Store::scan_metrics(const std::function<void(std::string_view key, std::string_view name,
-                                                   std::int64_t step, double value)>& visit) {
+                                                  std::int64_t step, double value)>& visit) {
   Statement& s = db_->prepare("SELECT run_key, name, step, value FROM metrics");
   ResetGuard guard(s);
   while (s.step()) visit(s.get_view(0), s.get_view(1), s.get_int(2), s.get_double(3));

@@ -249,6 +249,10 @@ TEST(DeployModel, MalformedHeaders) {
                "t.r2q: header JSON is malformed");
   EXPECT_ERROR(decode_model(join_text("[1, 2]", parts.data), "t.r2q"),
                "header JSON is malformed: not an object");
+  // Found by fuzz/fuzz_model_file: a number too large for a double is the parser's out_of_range, not a
+  // parse_error; it too is a malformed header (exit 2), not an internal error.
+  EXPECT_ERROR(decode_model(join_text("{\"data_length\": 0.12e7472}", parts.data), "t.r2q"),
+               "t.r2q: header JSON is malformed");
   EXPECT_ERROR(decode_model(edit(bytes, [](FileParts& p) { p.header.erase("graph"); }), "t.r2q"),
                "header.graph: missing");
   EXPECT_ERROR(decode_model(edit(bytes, [](FileParts& p) { p.header["metadata"] = 3; }), "t.r2q"),

@@ -135,6 +135,8 @@ TEST(Report, WhereFiltersAndMetricSelection) {
   EXPECT_FALSE(matches(config, {parse_where("quant.method=lsq")}));
   EXPECT_FALSE(matches(config, {parse_where("quant.missing=1")}));
   EXPECT_THROW(parse_where("quant.method"), InputError);
+  // A number JSON cannot hold (out_of_range while parsing) is taken as text, like any non-JSON value.
+  EXPECT_EQ(parse_where("loss.kd=1e999").value, "1e999");
 
   std::vector<RunResult> runs = {result("fp32", 0, 0.9, 0.5)};
   auto table = aggregate("e", runs);

@@ -183,6 +183,30 @@ TEST(Store, ParamsAreFlattenedForQueries) {
   EXPECT_EQ(q.get_text(0), "2");
 }
 
+// Found by fuzz/fuzz_store: a row whose config is not JSON (a damaged or hand-edited store) is bad input
+// naming the store and the run, not an internal error.
+TEST(Store, ADamagedConfigColumnNamesTheRun) {
+  TempDir dir;
+  auto path = dir / "r2q.db";
+  {
+    Store s(path, Store::Mode::ReadWrite);
+    s.add_experiment("e", json::object(), "e.json", two_runs());
+  }
+  {
+    Database db(path, Database::Mode::ReadWrite);
+    db.exec("UPDATE runs SET config = '{\"seed\": ' WHERE run_key = 'k2'");
+  }
+  Store s(path, Store::Mode::ReadOnly);
+  try {
+    s.runs();
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string() + ": run k2: the stored config is not valid JSON"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace r2q::store
 
@@ -239,6 +263,35 @@ TEST(StoreMerge, CopiesTakesOverFinishedRunsIsIdempotentAndReportsConflicts) {
   // Not a store / itself: clear errors.
   EXPECT_THROW(out.merge_from(dir / "missing.db"), InputError);
   EXPECT_THROW(out.merge_from(dir / "out.db"), InputError);
+}
+
+}  // namespace
+}  // namespace r2q::store
+
+namespace r2q::store {
+namespace {
+
+// Found by fuzz/fuzz_store: a file whose SQLite header announces an unsupported schema format (or whose
+// tables are not r2q's) fails statements at prepare time; that is a damaged store, reported as bad input.
+TEST(Store, AFileWhoseStatementsDoNotCompileIsNotAUsableStore) {
+  TempDir dir;
+  auto path = dir / "r2q.db";
+  {
+    Store s(path, Store::Mode::ReadWrite);
+    s.add_experiment("e", json::object(), "e.json", {});
+  }
+  {
+    Database db(path, Database::Mode::ReadWrite);
+    db.exec("DROP TABLE metrics");
+  }
+  Store s(path, Store::Mode::ReadOnly);
+  try {
+    s.metrics("k1");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a usable r2q store (no such table: metrics"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
