@@ -7,34 +7,19 @@
 #include <limits>
 #include <utility>
 
+#include "backends/cpu/float_ops.h"
 #include "core/deploy/codes.h"
 #include "core/util/error.h"
 
 namespace r2q::backends::cpu {
 namespace {
 
+using deploy::activate;
 using deploy::Activation;
 using deploy::ActKind;
 using deploy::WeightFormat;
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-std::size_t to_size(int64_t v) {
-  return static_cast<std::size_t>(v);
-}
-
-// As the reference interpreter: std::max / std::min keep its handling of -0.0f.
-float activate(float y, Activation a) {
-  switch (a) {
-    case Activation::Relu:
-      return std::max(y, 0.0f);
-    case Activation::Relu6:
-      return std::min(std::max(y, 0.0f), 6.0f);
-    case Activation::None:
-      break;
-  }
-  return y;
-}
 
 int64_t max_abs_code(const deploy::InputQuant& q) {
   return std::max<int64_t>(std::abs(int64_t{q.min_code}), std::abs(int64_t{q.max_code}));

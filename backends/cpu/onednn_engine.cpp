@@ -1,14 +1,12 @@
 // The oneDNN engines' plan: one step per layer over one buffer per value.
 // Conv/linear layers run as OnednnConv primitives (or, in the int8 engine, loops where no primitive is
-// exact); every other op runs plain loops in the reference interpreter's order and precision.
+// exact); every other op runs the shared loops of float_ops.h, in the reference interpreter's order and
+// precision.
 #include "backends/cpu/onednn_engine.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +17,7 @@
 #include <omp.h>
 #endif
 
+#include "backends/cpu/float_ops.h"
 #include "backends/cpu/onednn_conv.h"
 #include "core/deploy/codes.h"
 #include "core/deploy/reference.h"
@@ -27,30 +26,12 @@
 namespace r2q::backends::cpu {
 namespace {
 
-using deploy::Activation;
 using deploy::ActKind;
 using deploy::FloatBatch;
 using deploy::IntBatch;
 using deploy::Layer;
 using deploy::Op;
 using deploy::Shape;
-using deploy::WeightFormat;
-
-std::size_t to_size(int64_t v) {
-  return static_cast<std::size_t>(v);
-}
-
-float activate(float y, Activation a) {
-  switch (a) {
-    case Activation::Relu:
-      return std::max(y, 0.0f);
-    case Activation::Relu6:
-      return std::min(std::max(y, 0.0f), 6.0f);
-    case Activation::None:
-      break;
-  }
-  return y;
-}
 
 enum class StepKind { kOnednn, kIntegerLoops, kFloatLoops, kOther };
 
@@ -65,24 +46,10 @@ struct Step {
   std::string path;
 };
 
-std::string bits_label(const deploy::Conv& c) {
-  return "W" + std::to_string(c.weights.bits) + "A" + std::to_string(c.input_quant.bits);
-}
-
-class OnednnPlan final : public Plan {
+class OnednnPlan final : public ExecutingPlan {
  public:
   OnednnPlan(const deploy::Model& model, const PlanOptions& options, bool int8);
 
-  const FloatBatch& run(const FloatBatch& input) override {
-    execute(input, nullptr);
-    return logits_;
-  }
-  RunResult run_with_accumulators(const FloatBatch& input) override {
-    RunResult result;
-    execute(input, &result.accumulators);
-    result.logits = logits_;
-    return result;
-  }
   std::string engine() const override { return int8_ ? "onednn-int8" : "onednn-fp32"; }
   std::size_t weight_bytes() const override { return weight_bytes_; }
   std::vector<std::string> layer_paths() const override;
@@ -90,14 +57,10 @@ class OnednnPlan final : public Plan {
  private:
   void plan_conv(Step& s, const Shape& in);
   void plan_batch(int64_t n);
-  void check_input(const FloatBatch& input) const;
-  void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators);
+  void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) override;
   const float* value(int id, const FloatBatch& input) const {
     return id == deploy::kInputValue ? input.data.data() : values_.at(id).data();
   }
-  static void run_other(const Step& s, const std::vector<const float*>& in, float* y, int64_t n);
-  static void run_pool(const Step& s, const float* x, float* y, int64_t n);
-  static void run_float_loops(const Step& s, const float* x, float* y, int64_t n);
 
   bool int8_ = false;
   int threads_ = 1;
@@ -111,7 +74,7 @@ class OnednnPlan final : public Plan {
   dnnl::stream stream_;
   int64_t planned_n_ = -1;
   std::vector<const float*> inputs_;  // of the step being run
-  FloatBatch logits_;
+  std::vector<double> x_double_;      // kFloatLoops: the input in double
 };
 
 OnednnPlan::OnednnPlan(const deploy::Model& model, const PlanOptions& options, bool int8)
@@ -159,16 +122,9 @@ void OnednnPlan::plan_conv(Step& s, const Shape& in) {
   if (!c.integer()) {
     // A float side: loops in double as the reference, so that the next quantizer sees its exact floats.
     s.kind = StepKind::kFloatLoops;
-    if (c.weights.format == WeightFormat::Float)
-      s.weights.assign(c.weights.values.begin(), c.weights.values.end());
-    else
-      for (int32_t code : deploy::weight_codes(c)) s.weights.push_back(static_cast<float>(code));
+    s.weights = take_float_loop_weights(c);
     weight_bytes_ += s.weights.size() * sizeof(float);
-    c.weights.values.clear();
-    c.weights.planes.clear();
-    c.weights.codes.clear();
-    s.path +=
-        c.input_quant.kind == ActKind::None ? ": float loops (float input)" : ": float loops (float weights)";
+    s.path += float_loops_label(c);
     return;
   }
   const std::string int8_why = int8_refusal(c);
@@ -207,19 +163,6 @@ std::vector<std::string> OnednnPlan::layer_paths() const {
   return out;
 }
 
-void OnednnPlan::check_input(const FloatBatch& input) const {
-  const Shape& s = input.shape;
-  if (!(s == input_shape_) || input.n < 0 || input.data.size() != to_size(input.n * s.size()))
-    throw InputError(engine() + " engine: input of shape [" + std::to_string(s.c) + ", " +
-                     std::to_string(s.h) + ", " + std::to_string(s.w) + "] x " + std::to_string(input.n) +
-                     " (" + std::to_string(input.data.size()) + " values), the model takes [" +
-                     std::to_string(input_shape_.c) + ", " + std::to_string(input_shape_.h) + ", " +
-                     std::to_string(input_shape_.w) + "]");
-  for (std::size_t i = 0; i < input.data.size(); ++i)
-    if (!std::isfinite(input.data[i]))
-      throw InputError(engine() + " engine: input element " + std::to_string(i) + " is not finite");
-}
-
 // oneDNN runs its OpenMP regions with the plan's thread count; the caller's setting comes back afterwards.
 class ScopedOmpThreads {
  public:
@@ -242,7 +185,7 @@ class ScopedOmpThreads {
 };
 
 void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) {
-  check_input(input);
+  check_input(input, input_shape_, engine());
   const int64_t n = input.n;
   if (n == 0) {  // oneDNN takes no empty batch; the logits of no image are empty
     logits_ = FloatBatch(0, output_shape_);
@@ -263,27 +206,16 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
       case StepKind::kOnednn:
         s.conv->run(x, y, stream_, acc);
         break;
-      case StepKind::kIntegerLoops: {
-        const deploy::Conv& c = l.conv;
-        IntBatch codes(n, s.in_shapes.front());
-        for (std::size_t i = 0; i < codes.data.size(); ++i)
-          codes.data[i] = deploy::quantize_activation(x[i], c.input_quant);
-        IntBatch result = deploy::integer_accumulators(l, codes);
-        const std::size_t plane = to_size(s.out_shape.h * s.out_shape.w);
-        for (std::size_t i = 0; i < result.data.size(); ++i) {
-          const std::size_t o = i / plane % to_size(s.out_shape.c);
-          y[i] = activate(static_cast<float>(result.data[i]) * c.mul[o] + c.bias[o], l.activation);
-        }
-        if (acc != nullptr) *acc = std::move(result);
+      case StepKind::kIntegerLoops:
+        run_integer_loops(l, s.in_shapes.front(), x, y, n, acc);
         break;
-      }
       case StepKind::kFloatLoops:
-        run_float_loops(s, x, y, n);
+        run_float_loops(l, s.weights.data(), s.in_shapes.front(), s.out_shape, x, y, n, x_double_);
         break;
       case StepKind::kOther:
         inputs_.clear();  // keeps its capacity: no allocation after the first run
         for (int v : l.inputs) inputs_.push_back(value(v, input));
-        run_other(s, inputs_, y, n);
+        run_other(l, inputs_, s.in_shapes, s.out_shape, y, n);
         break;
     }
   }
@@ -291,137 +223,6 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
   logits_.shape = output_shape_;
   const float* logits = value(output_, input);
   logits_.data.assign(logits, logits + to_size(n * output_shape_.size()));
-}
-
-void OnednnPlan::run_other(const Step& s, const std::vector<const float*>& in, float* y, int64_t n) {
-  const Layer& l = s.layer;
-  const Shape& is = s.in_shapes.front();
-  const Shape& os = s.out_shape;
-  const float* x = in.front();
-  const std::size_t plane = to_size(is.h * is.w);
-  switch (l.op) {
-    case Op::Normalize:
-      for (int64_t b = 0; b < n; ++b)
-        for (std::size_t c = 0; c < to_size(is.c); ++c)
-          for (std::size_t i = 0; i < plane; ++i) {
-            const std::size_t at = (to_size(b * is.c) + c) * plane + i;
-            y[at] = (x[at] - l.normalize.mean[c]) * l.normalize.inv_std[c];
-          }
-      return;
-    case Op::Add:
-      for (std::size_t e = 0; e < to_size(n * os.size()); ++e) {
-        float sum = x[e];
-        for (std::size_t i = 1; i < in.size(); ++i) sum += in[i][e];
-        y[e] = activate(sum, l.activation);
-      }
-      return;
-    case Op::Concat:
-      for (int64_t b = 0; b < n; ++b) {
-        float* dst = y + to_size(b * os.size());
-        for (std::size_t p = 0; p < in.size(); ++p) {
-          const std::size_t part = to_size(s.in_shapes[p].size());
-          dst = std::copy(in[p] + to_size(b) * part, in[p] + to_size(b + 1) * part, dst);
-        }
-      }
-      return;
-    case Op::MaxPool:
-    case Op::AvgPool:
-      run_pool(s, x, y, n);
-      return;
-    case Op::GlobalAvgPool:
-      for (std::size_t bc = 0; bc < to_size(n * is.c); ++bc) {
-        double sum = 0;
-        for (std::size_t i = 0; i < plane; ++i) sum += x[bc * plane + i];
-        y[bc] = static_cast<float>(sum / static_cast<double>(plane));
-      }
-      return;
-    case Op::Flatten:
-      std::copy(x, x + to_size(n * is.size()), y);  // NCHW: the same bytes
-      return;
-    case Op::ChannelPadSubsample: {
-      const deploy::PadSubsample& p = l.shortcut;
-      std::fill(y, y + to_size(n * os.size()), 0.0f);
-      for (int64_t b = 0; b < n; ++b)
-        for (int64_t c = 0; c < is.c; ++c)
-          for (int64_t i = 0; i < os.h; ++i)
-            for (int64_t j = 0; j < os.w; ++j)
-              y[to_size(((b * os.c + p.pad_before + c) * os.h + i) * os.w + j)] =
-                  x[to_size(((b * is.c + c) * is.h + i * p.stride) * is.w + j * p.stride)];
-      return;
-    }
-    case Op::Conv2d:
-    case Op::Linear:
-      break;
-  }
-  throw InputError(l.name + ": not a loop op");
-}
-
-void OnednnPlan::run_pool(const Step& s, const float* x, float* y, int64_t n) {
-  const deploy::Pool& p = s.layer.pool;
-  const Shape& in = s.in_shapes.front();
-  const Shape& out = s.out_shape;
-  for (int64_t bc = 0; bc < n * in.c; ++bc) {
-    const float* plane = x + to_size(bc * in.h * in.w);
-    for (int64_t oy = 0; oy < out.h; ++oy)
-      for (int64_t ox = 0; ox < out.w; ++ox) {
-        // torch's window: clipped to the padded input (the avg divisor), then to the input.
-        const int64_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
-        const int64_t y1 = std::min(y0 + p.kernel_h, in.h + p.pad_h),
-                      x1 = std::min(x0 + p.kernel_w, in.w + p.pad_w);
-        const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min(y1, in.h);
-        const int64_t xa = std::max<int64_t>(x0, 0), xb = std::min(x1, in.w);
-        float& dst = y[to_size((bc * out.h + oy) * out.w + ox)];
-        if (s.layer.op == Op::MaxPool) {
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t iy = ya; iy < yb; ++iy)
-            for (int64_t ix = xa; ix < xb; ++ix) m = std::max(m, plane[iy * in.w + ix]);
-          dst = m;
-        } else {
-          double sum = 0;
-          for (int64_t iy = ya; iy < yb; ++iy)
-            for (int64_t ix = xa; ix < xb; ++ix) sum += plane[iy * in.w + ix];
-          const int64_t count = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (yb - ya) * (xb - xa);
-          dst = static_cast<float>(sum / static_cast<double>(count));
-        }
-      }
-  }
-}
-
-void OnednnPlan::run_float_loops(const Step& s, const float* x, float* y, int64_t n) {
-  // Double products (exact) summed in the reference's order and rounded to float once: its very floats.
-  const deploy::Conv& c = s.layer.conv;
-  const Shape& in = s.in_shapes.front();
-  const Shape& out = s.out_shape;
-  const bool quantized = c.input_quant.kind != ActKind::None;
-  const int64_t in_per_group = c.in_channels / c.groups, out_per_group = c.out_channels / c.groups;
-  const int64_t k = c.k();
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t o = 0; o < out.c; ++o) {
-      const int64_t group = o / out_per_group;
-      const float* w = s.weights.data() + to_size(o * k);
-      for (int64_t oy = 0; oy < out.h; ++oy)
-        for (int64_t ox = 0; ox < out.w; ++ox) {
-          double sum = 0;
-          for (int64_t ci = 0; ci < in_per_group; ++ci) {
-            const float* plane = x + to_size((b * in.c + group * in_per_group + ci) * in.h * in.w);
-            for (int64_t ky = 0; ky < c.kernel_h; ++ky) {
-              const int64_t iy = oy * c.stride_h - c.pad_h + ky;
-              if (iy < 0 || iy >= in.h) continue;  // padding: 0
-              for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
-                const int64_t ix = ox * c.stride_w - c.pad_w + kx;
-                if (ix < 0 || ix >= in.w) continue;
-                const float v = plane[iy * in.w + ix];
-                const double a =
-                    quantized ? deploy::quantize_activation(v, c.input_quant) : static_cast<double>(v);
-                sum += static_cast<double>(w[(ci * c.kernel_h + ky) * c.kernel_w + kx]) * a;
-              }
-            }
-          }
-          const auto oc = to_size(o);
-          y[to_size(((b * out.c + o) * out.h + oy) * out.w + ox)] =
-              activate(static_cast<float>(sum) * c.mul[oc] + c.bias[oc], s.layer.activation);
-        }
-    }
 }
 
 }  // namespace

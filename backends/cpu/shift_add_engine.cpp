@@ -1,12 +1,11 @@
 // The shift-add engine: a plan of one step per layer over reused activation buffers. Kernel layers quantize
 // their NCHW float input to NHWC u8 codes, run shift_add_conv with the fused float epilogue and transpose
-// back; every other layer runs plain loops written in the reference interpreter's order and precision, so
-// that the float values feeding the next layer's quantizer are bit-identical to the reference's, and so are
-// the next layer's codes and accumulators.
+// back; every other layer runs the shared loops of float_ops.h, in the reference interpreter's order and
+// precision, so that the float values feeding the next layer's quantizer are bit-identical to the
+// reference's, and so are the next layer's codes and accumulators.
 #include "backends/cpu/shift_add_engine.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -14,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cpu/float_ops.h"
 #include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/codes.h"
 #include "core/deploy/reference.h"
@@ -22,6 +22,7 @@
 namespace r2q::backends::cpu {
 namespace {
 
+using deploy::activate;
 using deploy::Activation;
 using deploy::ActKind;
 using deploy::FloatBatch;
@@ -32,16 +33,10 @@ using deploy::Shape;
 using deploy::WeightFormat;
 
 enum class StepKind {
-  kNormalize,
   kShiftAdd,      // odd bit-plane weights x unsigned codes: the kernels
   kIntegerLoops,  // other integer layers (int8 codes, signed input): deploy::integer_accumulators
   kFloatLoops,    // a float side (input or weights): double sums as the reference
-  kAdd,
-  kConcat,
-  kPool,  // MaxPool, AvgPool
-  kGlobalAvgPool,
-  kFlatten,
-  kPadSubsample,
+  kOther,         // every other op: run_other
 };
 
 // Where a value lives during a run: a buffer slot, or the caller's input (slot -1).
@@ -51,11 +46,12 @@ struct Operand {
 };
 
 struct Step {
-  StepKind kind = StepKind::kFlatten;
+  StepKind kind = StepKind::kOther;
   std::size_t index = 0;  // of the layer in the model
   // The layer's attributes; its weight tensors only where the step computes from them (kIntegerLoops).
   Layer layer;
   std::vector<Operand> inputs;
+  std::vector<Shape> in_shapes;  // of `inputs`, for run_other
   Operand output;
   std::string path;  // for layer_paths()
   // kShiftAdd
@@ -65,23 +61,6 @@ struct Step {
   // kFloatLoops: the weights [O, K] as float (integer codes are exact in float)
   std::vector<float> weights;
 };
-
-std::size_t to_size(int64_t v) {
-  return static_cast<std::size_t>(v);
-}
-
-// As the reference interpreter: std::max / std::min keep its handling of -0.0f.
-float activate(float y, Activation a) {
-  switch (a) {
-    case Activation::Relu:
-      return std::max(y, 0.0f);
-    case Activation::Relu6:
-      return std::min(std::max(y, 0.0f), 6.0f);
-    case Activation::None:
-      break;
-  }
-  return y;
-}
 
 bool fits_int(int64_t v) {
   return v >= 0 && v <= std::numeric_limits<int>::max();
@@ -105,24 +84,10 @@ std::string kernel_refusal(const deploy::Conv& c, const Shape& in) {
   return "";
 }
 
-std::string bits_label(const deploy::Conv& c) {
-  return "W" + std::to_string(c.weights.bits) + "A" + std::to_string(c.input_quant.bits);
-}
-
-class ShiftAddPlan final : public Plan {
+class ShiftAddPlan final : public ExecutingPlan {
  public:
   ShiftAddPlan(const deploy::Model& model, const PlanOptions& options);
 
-  const FloatBatch& run(const FloatBatch& input) override {
-    execute(input, nullptr);
-    return logits_;
-  }
-  RunResult run_with_accumulators(const FloatBatch& input) override {
-    RunResult result;
-    execute(input, &result.accumulators);
-    result.logits = logits_;
-    return result;
-  }
   std::string engine() const override { return "shift-add (" + std::string(isa_name(isa_)) + ")"; }
   std::size_t weight_bytes() const override { return weight_bytes_; }
   std::vector<std::string> layer_paths() const override {
@@ -134,16 +99,12 @@ class ShiftAddPlan final : public Plan {
  private:
   void plan_step(const Layer& layer, std::size_t index, const std::map<int, Shape>& shapes, Step& step);
   void assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes);
-  void check_input(const FloatBatch& input) const;
-  void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators);
+  void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) override;
   const float* read(const Operand& o, const FloatBatch& input) const {
     return o.slot < 0 ? input.data.data() : slots_[static_cast<std::size_t>(o.slot)].data();
   }
 
   void run_shift_add(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc);
-  void run_integer_loops(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc);
-  void run_float_loops(const Step& s, const float* x, float* y, int64_t n);
-  static void run_pool(const Step& s, const float* x, float* y, int64_t n);
 
   Shape input_shape_;
   Operand output_;
@@ -158,8 +119,8 @@ class ShiftAddPlan final : public Plan {
   std::vector<float> out_nhwc_;
   std::vector<std::int32_t> acc_nhwc_;
   std::vector<double> x_double_;
+  std::vector<const float*> inputs_;  // of the step being run (kOther)
   Workspace workspace_;
-  FloatBatch logits_;
 };
 
 ShiftAddPlan::ShiftAddPlan(const deploy::Model& model, const PlanOptions& options) {
@@ -181,32 +142,9 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   s.layer = layer;
   s.path = std::string(deploy::to_string(layer.op));
   const Shape in = shapes.at(layer.inputs.front());
-  switch (layer.op) {
-    case Op::Normalize:
-      s.kind = StepKind::kNormalize;
-      return;
-    case Op::Add:
-      s.kind = StepKind::kAdd;
-      return;
-    case Op::Concat:
-      s.kind = StepKind::kConcat;
-      return;
-    case Op::MaxPool:
-    case Op::AvgPool:
-      s.kind = StepKind::kPool;
-      return;
-    case Op::GlobalAvgPool:
-      s.kind = StepKind::kGlobalAvgPool;
-      return;
-    case Op::Flatten:
-      s.kind = StepKind::kFlatten;
-      return;
-    case Op::ChannelPadSubsample:
-      s.kind = StepKind::kPadSubsample;
-      return;
-    case Op::Conv2d:
-    case Op::Linear:
-      break;
+  if (layer.op != Op::Conv2d && layer.op != Op::Linear) {
+    s.kind = StepKind::kOther;
+    return;
   }
 
   deploy::Conv& c = s.layer.conv;
@@ -214,17 +152,9 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
     // A float side: the first layer's normalised input, or float weights (methods the integer IR cannot
     // express). Codes become floats once here; the run converts both sides to double as the reference does.
     s.kind = StepKind::kFloatLoops;
-    if (c.weights.format == WeightFormat::Float) {
-      s.weights = std::move(c.weights.values);
-    } else {
-      for (int32_t code : deploy::weight_codes(c)) s.weights.push_back(static_cast<float>(code));
-    }
-    c.weights.values.clear();
-    c.weights.planes.clear();
-    c.weights.codes.clear();
+    s.weights = take_float_loop_weights(c);
     weight_bytes_ += s.weights.size() * sizeof(float);
-    s.path +=
-        c.input_quant.kind == ActKind::None ? ": float loops (float input)" : ": float loops (float weights)";
+    s.path += float_loops_label(c);
     return;
   }
 
@@ -291,6 +221,7 @@ void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, 
     const Layer& l = model.layers[i];
     Step& s = steps_[i];
     for (int v : l.inputs) s.inputs.push_back(operand(v));
+    for (const Operand& o : s.inputs) s.in_shapes.push_back(o.shape);
     // The output never shares a buffer with this layer's inputs: they are released only after it is placed.
     const auto free_slot = std::find(busy.begin(), busy.end(), false);
     const int slot = static_cast<int>(free_slot - busy.begin());
@@ -312,22 +243,8 @@ void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, 
   output_ = operand(model.output);
 }
 
-void ShiftAddPlan::check_input(const FloatBatch& input) const {
-  const Shape& s = input.shape;
-  if (!(s == input_shape_) || input.n < 0 || input.n > std::numeric_limits<int>::max() ||
-      input.data.size() != to_size(input.n * s.size()))
-    throw InputError("shift-add engine: input of shape [" + std::to_string(s.c) + ", " + std::to_string(s.h) +
-                     ", " + std::to_string(s.w) + "] x " + std::to_string(input.n) + " (" +
-                     std::to_string(input.data.size()) + " values), the model takes [" +
-                     std::to_string(input_shape_.c) + ", " + std::to_string(input_shape_.h) + ", " +
-                     std::to_string(input_shape_.w) + "]");
-  for (std::size_t i = 0; i < input.data.size(); ++i)
-    if (!std::isfinite(input.data[i]))
-      throw InputError("shift-add engine: input element " + std::to_string(i) + " is not finite");
-}
-
 void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) {
-  check_input(input);
+  check_input(input, input_shape_, "shift-add", std::numeric_limits<int>::max());
   const int64_t n = input.n;
   // Same batch size as last time: every resize below keeps its storage.
   for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].resize(to_size(n) * slot_image_[i]);
@@ -336,73 +253,26 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
     const Layer& l = s.layer;
     const float* x = read(s.inputs.front(), input);
     float* y = slots_[static_cast<std::size_t>(s.output.slot)].data();
-    const Shape& in = s.inputs.front().shape;
-    const Shape& out = s.output.shape;
-    const std::size_t in_image = to_size(in.size()), out_image = to_size(out.size());
-    const std::size_t in_plane = to_size(in.h * in.w);
     IntBatch* acc = nullptr;
     if (accumulators != nullptr && l.conv.integer() && (l.op == Op::Conv2d || l.op == Op::Linear))
       acc = &(*accumulators)[s.index];
     switch (s.kind) {
-      case StepKind::kNormalize:
-        for (int64_t b = 0; b < n; ++b)
-          for (std::size_t c = 0; c < to_size(in.c); ++c) {
-            const std::size_t base = (to_size(b) * to_size(in.c) + c) * in_plane;
-            for (std::size_t i = 0; i < in_plane; ++i)
-              y[base + i] = (x[base + i] - l.normalize.mean[c]) * l.normalize.inv_std[c];
-          }
-        break;
       case StepKind::kShiftAdd:
         run_shift_add(s, x, y, n, acc);
         break;
       case StepKind::kIntegerLoops:
-        run_integer_loops(s, x, y, n, acc);
+        // The reference's own integer convolution: these layers (int8 first/last layers, signed inputs)
+        // move to oneDNN int8 later.
+        run_integer_loops(l, s.inputs.front().shape, x, y, n, acc);
         break;
       case StepKind::kFloatLoops:
-        run_float_loops(s, x, y, n);
+        run_float_loops(l, s.weights.data(), s.inputs.front().shape, s.output.shape, x, y, n, x_double_);
         break;
-      case StepKind::kAdd:
-        // Float32 sums in input order, as the reference.
-        for (std::size_t e = 0; e < to_size(n) * out_image; ++e) {
-          float sum = x[e];
-          for (std::size_t i = 1; i < s.inputs.size(); ++i) sum += read(s.inputs[i], input)[e];
-          y[e] = activate(sum, l.activation);
-        }
+      case StepKind::kOther:
+        inputs_.clear();  // keeps its capacity: no allocation after the first run
+        for (const Operand& o : s.inputs) inputs_.push_back(read(o, input));
+        run_other(l, inputs_, s.in_shapes, s.output.shape, y, n);
         break;
-      case StepKind::kConcat:
-        for (int64_t b = 0; b < n; ++b) {
-          float* dst = y + to_size(b) * out_image;
-          for (const Operand& part : s.inputs) {
-            const std::size_t part_image = to_size(part.shape.size());
-            const float* src = read(part, input) + to_size(b) * part_image;
-            dst = std::copy(src, src + part_image, dst);
-          }
-        }
-        break;
-      case StepKind::kPool:
-        run_pool(s, x, y, n);
-        break;
-      case StepKind::kGlobalAvgPool:
-        for (std::size_t bc = 0; bc < to_size(n * in.c); ++bc) {
-          double sum = 0;
-          for (std::size_t i = 0; i < in_plane; ++i) sum += x[bc * in_plane + i];
-          y[bc] = static_cast<float>(sum / static_cast<double>(in_plane));
-        }
-        break;
-      case StepKind::kFlatten:
-        std::copy(x, x + to_size(n) * in_image, y);  // NCHW: the same bytes
-        break;
-      case StepKind::kPadSubsample: {
-        const deploy::PadSubsample& p = l.shortcut;
-        std::fill(y, y + to_size(n) * out_image, 0.0f);
-        for (int64_t b = 0; b < n; ++b)
-          for (int64_t c = 0; c < in.c; ++c)
-            for (int64_t i = 0; i < out.h; ++i)
-              for (int64_t j = 0; j < out.w; ++j)
-                y[to_size(((b * out.c + p.pad_before + c) * out.h + i) * out.w + j)] =
-                    x[to_size(((b * in.c + c) * in.h + i * p.stride) * in.w + j * p.stride)];
-        break;
-      }
     }
   }
 
@@ -458,97 +328,6 @@ void ShiftAddPlan::run_shift_add(const Step& s, const float* x, float* y, int64_
         acc->data[at] = a;
         y[at] = activate(static_cast<float>(a) * c.mul[o] + c.bias[o], s.layer.activation);
       }
-}
-
-void ShiftAddPlan::run_integer_loops(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc) {
-  // The reference's own integer convolution: these layers (int8 first/last layers, signed inputs) move to
-  // oneDNN int8 later. It allocates its codes and accumulators on every run.
-  const deploy::Conv& c = s.layer.conv;
-  const Shape& in = s.inputs.front().shape;
-  IntBatch codes(n, in);
-  for (std::size_t i = 0; i < codes.data.size(); ++i)
-    codes.data[i] = deploy::quantize_activation(x[i], c.input_quant);
-  IntBatch result = deploy::integer_accumulators(s.layer, codes);
-  const std::size_t plane = to_size(result.shape.h * result.shape.w);
-  for (std::size_t i = 0; i < result.data.size(); ++i) {
-    const std::size_t o = i / plane % to_size(result.shape.c);
-    y[i] = activate(static_cast<float>(result.data[i]) * c.mul[o] + c.bias[o], s.layer.activation);
-  }
-  if (acc != nullptr) *acc = std::move(result);
-}
-
-void ShiftAddPlan::run_float_loops(const Step& s, const float* x, float* y, int64_t n) {
-  const deploy::Conv& c = s.layer.conv;
-  const Shape& in = s.inputs.front().shape;
-  const Shape& out = s.output.shape;
-  // Both sides in double, the products exact, summed in the reference's order (ci, ky, kx) and rounded to
-  // float once: the same float as the reference.
-  x_double_.resize(to_size(n * in.size()));
-  for (std::size_t i = 0; i < x_double_.size(); ++i)
-    x_double_[i] = c.input_quant.kind == ActKind::None
-                       ? static_cast<double>(x[i])
-                       : static_cast<double>(deploy::quantize_activation(x[i], c.input_quant));
-  const int64_t in_per_group = c.in_channels / c.groups, out_per_group = c.out_channels / c.groups;
-  const int64_t k = c.k();
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t o = 0; o < out.c; ++o) {
-      const int64_t group = o / out_per_group;
-      const float* w = s.weights.data() + to_size(o * k);
-      for (int64_t oy = 0; oy < out.h; ++oy)
-        for (int64_t ox = 0; ox < out.w; ++ox) {
-          double sum = 0;
-          for (int64_t ci = 0; ci < in_per_group; ++ci) {
-            const double* plane =
-                x_double_.data() + to_size((b * in.c + group * in_per_group + ci) * in.h * in.w);
-            for (int64_t ky = 0; ky < c.kernel_h; ++ky) {
-              const int64_t iy = oy * c.stride_h - c.pad_h + ky;
-              if (iy < 0 || iy >= in.h) continue;  // padding: 0
-              for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
-                const int64_t ix = ox * c.stride_w - c.pad_w + kx;
-                if (ix < 0 || ix >= in.w) continue;
-                sum +=
-                    static_cast<double>(w[(ci * c.kernel_h + ky) * c.kernel_w + kx]) * plane[iy * in.w + ix];
-              }
-            }
-          }
-          const auto oc = to_size(o);
-          y[to_size(((b * out.c + o) * out.h + oy) * out.w + ox)] =
-              activate(static_cast<float>(sum) * c.mul[oc] + c.bias[oc], s.layer.activation);
-        }
-    }
-}
-
-void ShiftAddPlan::run_pool(const Step& s, const float* x, float* y, int64_t n) {
-  const deploy::Pool& p = s.layer.pool;
-  const Shape& in = s.inputs.front().shape;
-  const Shape& out = s.output.shape;
-  const bool max_pool = s.layer.op == Op::MaxPool;
-  for (int64_t bc = 0; bc < n * in.c; ++bc) {
-    const float* plane = x + to_size(bc * in.h * in.w);
-    for (int64_t oy = 0; oy < out.h; ++oy)
-      for (int64_t ox = 0; ox < out.w; ++ox) {
-        // The window in padded coordinates, clipped to the padded input (torch's avg_pool2d divisor), then
-        // to the input.
-        const int64_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
-        const int64_t y1 = std::min(y0 + p.kernel_h, in.h + p.pad_h),
-                      x1 = std::min(x0 + p.kernel_w, in.w + p.pad_w);
-        const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min(y1, in.h);
-        const int64_t xa = std::max<int64_t>(x0, 0), xb = std::min(x1, in.w);
-        float& dst = y[to_size((bc * out.h + oy) * out.w + ox)];
-        if (max_pool) {
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t iy = ya; iy < yb; ++iy)
-            for (int64_t ix = xa; ix < xb; ++ix) m = std::max(m, plane[iy * in.w + ix]);
-          dst = m;
-        } else {
-          double sum = 0;
-          for (int64_t iy = ya; iy < yb; ++iy)
-            for (int64_t ix = xa; ix < xb; ++ix) sum += plane[iy * in.w + ix];
-          const int64_t count = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (yb - ya) * (xb - xa);
-          dst = static_cast<float>(sum / static_cast<double>(count));
-        }
-      }
-  }
 }
 
 }  // namespace

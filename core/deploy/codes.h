@@ -2,6 +2,7 @@
 // shared by the reference interpreter, the loader's checks and the backends.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -9,6 +10,20 @@
 #include "core/deploy/model.h"
 
 namespace r2q::deploy {
+
+// `a` applied to y, as the reference interpreter and every backend do: std::max / std::min, so that -0.0f
+// stays -0.0f under ReLU (max(-0.0f, 0.0f) is its first argument) and NaN passes through.
+inline float activate(float y, Activation a) {
+  switch (a) {
+    case Activation::Relu:
+      return std::max(y, 0.0f);
+    case Activation::Relu6:
+      return std::min(std::max(y, 0.0f), 6.0f);
+    case Activation::None:
+      break;
+  }
+  return y;
+}
 
 // The code range of an input quantizer kind: Unsigned [0, 2^bits - 1], Signed [-2^(bits-1), 2^(bits-1) - 1].
 int32_t kind_min_code(ActKind kind, int bits);

@@ -43,18 +43,6 @@ Batch<Acc> convolve(const Conv& c, const std::vector<W>& weight, const Batch<X>&
   return out;
 }
 
-float activate(float y, Activation a) {
-  switch (a) {
-    case Activation::Relu:
-      return std::max(y, 0.0f);
-    case Activation::Relu6:
-      return std::min(std::max(y, 0.0f), 6.0f);
-    case Activation::None:
-      break;
-  }
-  return y;
-}
-
 // y = float(acc) * mul[o] + bias[o], then the activation.
 template <typename Acc>
 FloatBatch epilogue(const Batch<Acc>& acc, const Conv& c, Activation a) {

@@ -1,0 +1,78 @@
+// Code shared by the CPU engines: non-conv ops, conv loops off the kernels, input checks, run() wrappers.
+// Every loop runs in the reference interpreter's order and precision, so its floats are the reference's.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/backend.h"
+#include "core/deploy/model.h"
+#include "core/deploy/reference.h"
+
+namespace r2q::backends::cpu {
+
+inline std::size_t to_size(int64_t v) {
+  return static_cast<std::size_t>(v);
+}
+
+// A plan whose run() and run_with_accumulators() are one execute() leaving the logits in logits_.
+class ExecutingPlan : public Plan {
+ public:
+  const deploy::FloatBatch& run(const deploy::FloatBatch& input) final {
+    execute(input, nullptr);
+    return logits_;
+  }
+  RunResult run_with_accumulators(const deploy::FloatBatch& input) final {
+    RunResult result;
+    execute(input, &result.accumulators);
+    result.logits = logits_;
+    return result;
+  }
+
+ protected:
+  // Runs the model on `input` into logits_; with `accumulators`, also returns the integer layers' there.
+  virtual void execute(const deploy::FloatBatch& input,
+                       std::map<std::size_t, deploy::IntBatch>* accumulators) = 0;
+
+  deploy::FloatBatch logits_;
+};
+
+// "W<weight bits>A<input bits>" of an integer conv/linear layer, for layer_paths().
+std::string bits_label(const deploy::Conv& c);
+
+// Throws InputError("<engine> engine: input of shape ...") unless `input` has shape `expected`, 0 <= n <=
+// max_n and n * size values, or naming the first element that is not finite. Allocates only to throw.
+void check_input(const deploy::FloatBatch& input, const deploy::Shape& expected, std::string_view engine,
+                 int64_t max_n = std::numeric_limits<int64_t>::max());
+
+// The weights [O, K] of a conv/linear layer with a float side as floats (integer codes are exact in float),
+// for run_float_loops; leaves `c` without weight tensors.
+std::vector<float> take_float_loop_weights(deploy::Conv& c);
+// ": float loops (float input)" or ": float loops (float weights)", for layer_paths().
+std::string float_loops_label(const deploy::Conv& c);
+
+// Conv/linear layer `l` with a float side, input shape `in`, output shape `out`, on n images: both sides in
+// double, the products exact, summed in the reference's order (ci, ky, kx) and rounded to float once, so
+// y holds the reference's very floats. `weights` from take_float_loop_weights; `scratch` is grown to the
+// input's size and reused.
+void run_float_loops(const deploy::Layer& l, const float* weights, const deploy::Shape& in,
+                     const deploy::Shape& out, const float* x, float* y, int64_t n,
+                     std::vector<double>& scratch);
+
+// Integer conv/linear layer `l` through the reference's own integer convolution (it allocates its codes and
+// accumulators on every call), then the reference's float epilogue. With `acc`, also its accumulators.
+void run_integer_loops(const deploy::Layer& l, const deploy::Shape& in, const float* x, float* y, int64_t n,
+                       deploy::IntBatch* acc);
+
+// Any layer but Conv2d / Linear (which throw InputError): `in` holds the pointers to its inputs' n images,
+// `in_shapes` their shapes, `out` the output's.
+void run_other(const deploy::Layer& l, std::span<const float* const> in,
+               std::span<const deploy::Shape> in_shapes, const deploy::Shape& out, float* y, int64_t n);
+
+}  // namespace r2q::backends::cpu
