@@ -11,10 +11,11 @@ namespace r2q::backends::cpu {
 
 // Both validate `model` and keep its weights in user form (f32 or s8); primitives, oneDNN's weight layouts
 // and buffers are planned for batch 1 here and for another batch size on its first run, and reused by later
-// runs of that size (one size at a time: a new size replaces the last one's plan). options.threads (>= 1) is the OpenMP thread count oneDNN runs with during run(); the caller's
-// setting is restored afterwards. A second run of a batch size allocates no buffers, though oneDNN 2.6's
-// execute() puts its argument list on the heap (a few small allocations per primitive). Throws InputError for
-// an invalid model or threads < 1, RunError if oneDNN declines a layer.
+// runs of that size (one size at a time: a new size replaces the last one's plan). options.threads (>= 1) is
+// the OpenMP thread count oneDNN runs with during run(); the caller's setting is restored afterwards. A
+// second run of a batch size allocates no buffers, though oneDNN 2.6's execute() puts its argument list on
+// the heap (a few small allocations per primitive). Throws InputError for an invalid model or threads < 1,
+// RunError if oneDNN declines a layer.
 std::unique_ptr<Plan> plan_onednn_fp32(const deploy::Model& model, const PlanOptions& options);
 // Integer conv/linear layers run as oneDNN int8 where that is provably exact on this CPU (VNNI/AMX, or u8
 // inputs whose int16 pairs cannot saturate), else as a oneDNN f32 convolution over the codes when every sum

@@ -55,9 +55,11 @@ bool runs_on_kernel(const deploy::Layer& l) {
 // acc * mul + bias into an FMA (C++'s default -ffp-contract=fast): one rounding instead of two, so run()'s
 // values may differ from the reference in the last bit there. run_with_accumulators() applies the epilogue
 // outside the kernel and is exact on every ISA.
-// Every kernel file is compiled with -ffp-contract=off (backends/CMakeLists.txt), so the fused epilogue rounds as
-// the reference does on every ISA.
-bool fused_epilogue_exact(const std::string&) { return true; }
+// Every kernel file is compiled with -ffp-contract=off (backends/CMakeLists.txt), so the fused epilogue
+// rounds as the reference does on every ISA.
+bool fused_epilogue_exact(const std::string&) {
+  return true;
+}
 
 void expect_close(const FloatBatch& got, const FloatBatch& want, const std::string& what) {
   ASSERT_EQ(got.n, want.n) << what;
