@@ -297,20 +297,6 @@ std::string results_hash(const std::vector<RunResult>& runs) {
   return results_hash(std::move(digests));
 }
 
-Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs,
-                   const std::vector<json>& environments) {
-  FooterRuns f;
-  for (const auto& r : runs) {
-    std::string digest = run_digest(r.key, r.status);
-    for (const auto& [name, value] : r.metrics) add_to_digest(digest, name, value);
-    f.digests.emplace_back(r.key, std::move(digest));
-    if (r.status != store::RunStatus::Finished) continue;
-    if (r.config.contains("seed")) f.seeds.insert(r.config["seed"].get<std::int64_t>());
-    f.commits.insert(r.git_commit.substr(0, 12) + (r.git_dirty ? "+dirty" : ""));
-  }
-  return make_footer(store_path, std::move(f), environments);
-}
-
 Footer make_footer(const std::string& store_path, FooterRuns runs, const std::vector<json>& environments) {
   Footer f;
   f.store_path = store_path;

@@ -113,8 +113,6 @@ struct FooterRuns {
 // The footer over the reported runs; `environments` are their distinct stored environments.
 Footer make_footer(const std::string& store_path, FooterRuns runs,
                    const std::vector<nlohmann::json>& environments);
-Footer make_footer(const std::string& store_path, const std::vector<RunResult>& runs,
-                   const std::vector<nlohmann::json>& environments);
 
 // results_hash is a sha256 over the runs' keys, status and final metrics except timings (seconds, images/s,
 // latency), in key order: equal for stores with equal results, however they were written, so a rerun that
