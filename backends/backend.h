@@ -55,6 +55,10 @@ class Plan {
   virtual std::size_t weight_bytes() const = 0;
   // How each layer of the model runs, one line per layer in model order (e.g. "shift-add avx2 W2A2").
   virtual std::vector<std::string> layer_paths() const = 0;
+  // Per-layer timing for `r2q bench`: while on, each run records every layer's wall time (two clock reads
+  // per layer); layer_seconds() holds the last run's, by layer index (empty while off).
+  virtual void set_profiling(bool on) = 0;
+  virtual const std::vector<double>& layer_seconds() const = 0;
 };
 
 class Backend {

@@ -20,6 +20,7 @@ int cmd_merge(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_backends(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -32,6 +33,8 @@ const std::vector<Command>& commands() {
       {"verify", "compare a store's results with golden ones; exit 1 on drift or missing runs", cmd_verify},
       {"export", "write a finished run's model as a deployment file (.r2q)", R2Q_ENGINE_COMMAND(cmd_export)},
       {"backends", "deployment backends: available here or why not, device, engines", cmd_backends},
+      {"bench", "deployment latency per engine and layer: LibTorch eager, oneDNN fp32 / int8, shift-add",
+       R2Q_ENGINE_COMMAND(cmd_bench)},
       {"merge", "unite stores (e.g. the shards of a job array) into one, keyed by run key", cmd_merge},
       {"version", "versions of r2q and its libraries, CPU features", R2Q_ENGINE_COMMAND(cmd_version)},
   };

@@ -2,6 +2,7 @@
 // Every loop runs in the reference interpreter's order and precision, so its floats are the reference's.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -34,13 +35,35 @@ class ExecutingPlan : public Plan {
     result.logits = logits_;
     return result;
   }
+  void set_profiling(bool on) final { profile_.assign(on ? layer_count_ : 0, 0.0); }
+  const std::vector<double>& layer_seconds() const final { return profile_; }
 
  protected:
+  // Times one layer of a run into layer_seconds() when profiling is on; a no-op otherwise.
+  class LayerTimer {
+   public:
+    LayerTimer(std::vector<double>& profile, std::size_t layer)
+        : slot_(profile.empty() ? nullptr : &profile[layer]) {
+      if (slot_) start_ = std::chrono::steady_clock::now();
+    }
+    ~LayerTimer() {
+      if (slot_) *slot_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+    LayerTimer(const LayerTimer&) = delete;
+    LayerTimer& operator=(const LayerTimer&) = delete;
+
+   private:
+    double* slot_;
+    std::chrono::steady_clock::time_point start_{};
+  };
+
   // Runs the model on `input` into logits_; with `accumulators`, also returns the integer layers' there.
   virtual void execute(const deploy::FloatBatch& input,
                        std::map<std::size_t, deploy::IntBatch>* accumulators) = 0;
 
   deploy::FloatBatch logits_;
+  std::size_t layer_count_ = 0;  // the model's layers: set by the engine's constructor
+  std::vector<double> profile_;
 };
 
 // "W<weight bits>A<input bits>" of an integer conv/linear layer, for layer_paths().

@@ -83,6 +83,7 @@ OnednnPlan::OnednnPlan(const deploy::Model& model, const PlanOptions& options, b
       dnnl_engine_(dnnl::engine::kind::cpu, 0),
       stream_(dnnl_engine_) {
   const std::map<int, Shape> shapes = deploy::validate(model);
+  layer_count_ = model.layers.size();
   if (options.threads < 1)
     throw InputError(engine() + " engine: threads = " + std::to_string(options.threads) + " must be >= 1");
   input_shape_ = model.input;
@@ -194,6 +195,7 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
   ScopedOmpThreads threads(threads_);
   if (n != planned_n_) plan_batch(n);
   for (Step& s : steps_) {
+    const LayerTimer timer(profile_, s.index);
     const Layer& l = s.layer;
     float* y = values_.at(l.output).data();
     const float* x = value(l.inputs.front(), input);

@@ -125,6 +125,7 @@ class ShiftAddPlan final : public ExecutingPlan {
 
 ShiftAddPlan::ShiftAddPlan(const deploy::Model& model, const PlanOptions& options) {
   const std::map<int, Shape> shapes = deploy::validate(model);
+  layer_count_ = model.layers.size();
   // threads is recorded by the interface but this engine runs on the calling thread: one image's layers are
   // small and a batch can be split across plans by the caller.
   if (options.threads < 1)
@@ -250,6 +251,7 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
   for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].resize(to_size(n) * slot_image_[i]);
 
   for (const Step& s : steps_) {
+    const LayerTimer timer(profile_, s.index);
     const Layer& l = s.layer;
     const float* x = read(s.inputs.front(), input);
     float* y = slots_[static_cast<std::size_t>(s.output.slot)].data();

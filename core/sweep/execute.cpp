@@ -8,6 +8,7 @@
 #include "core/data/registry.h"
 #include "core/quant/registry.h"
 #include "core/spec/teacher.h"
+#include "core/sweep/deploy_eval.h"
 #include "core/train/checkpoint.h"
 #include "core/train/evaluate.h"
 #include "core/train/metric_names.h"
@@ -112,7 +113,9 @@ void check_runnable(const spec::RunSpec& run, const std::string& where) {
   if (loss.perturbation > 0 && loss.train_eps == 0)
     fail("loss.train_eps", "must be > 0 when loss.perturbation is on (a zero perturbation makes the term 0)");
   if (!c["eval"]["backend"].is_null())
-    fail("eval.backend", "no deployment backend is available in this build");
+    wrap("eval.backend", [&] {
+      check_deployable(c["eval"]["backend"].get<std::string>(), c["quant"]["method"].get<std::string>());
+    });
   if (c["device"] == "cuda" && !torch::cuda::is_available())
     fail("device", "\"cuda\" requested, but this LibTorch has no CUDA support or no GPU is visible");
 
@@ -230,6 +233,17 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
     finals.push_back({metric::pgd_acc(plan.pgd_steps, eps), step, acc});
   for (const auto& [eps, acc] : robustness.transfer_fgsm)
     finals.push_back({metric::transfer_fgsm_acc(eps), step, acc});
+
+  if (!c["eval"]["backend"].is_null()) {
+    const std::string backend = c["eval"]["backend"].get<std::string>();
+    if (ctx.progress) ctx.progress->on_phase("deploying on " + backend, 0, 1);
+    const auto deployed =
+        evaluate_deployed(*model, shape, data.test, {.backend = backend, .threads = threads});
+    if (ctx.hooks) ctx.hooks->environment({{"deploy", deployed.facts}});
+    finals.push_back({metric::deploy_acc(backend), step, deployed.accuracy});
+    finals.push_back({metric::deploy_agreement(backend), step, deployed.agreement});
+    finals.push_back({metric::deploy_latency_us(backend), step, deployed.latency_us});
+  }
   return finals;
 }
 

@@ -29,6 +29,18 @@ inline std::string transfer_fgsm_acc(double eps) {
   return "test/transfer-fgsm/" + shortest_decimal(eps) + "/acc";
 }
 
+// The test set on a deployment backend (eval.backend): accuracy, the fraction of predictions equal to the
+// LibTorch model's, and the median batch-1 latency.
+inline std::string deploy_acc(const std::string& backend) {
+  return "deploy/" + backend + "/acc";
+}
+inline std::string deploy_agreement(const std::string& backend) {
+  return "deploy/" + backend + "/agreement";
+}
+inline std::string deploy_latency_us(const std::string& backend) {
+  return "deploy/" + backend + "/latency_us";
+}
+
 // Per-epoch mean of one loss term (unweighted), recorded when more than one term is on.
 inline std::string term_loss(const std::string& term) {
   return "train/loss/" + term;

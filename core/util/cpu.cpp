@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -97,6 +98,34 @@ std::vector<std::string> CpuInfo::flags() const {
 const CpuInfo& cpu_info() {
   static const CpuInfo info = detect();
   return info;
+}
+
+double measure_clock_ghz() {
+#ifdef R2Q_X86
+  // This thread's CPU time, not wall time: a busy machine that shares the core does not slow the clock.
+  auto thread_seconds = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
+  constexpr long kAddsPerBlock = 100;
+  double best = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    long blocks = 0, x = 0;
+    const double start = thread_seconds();
+    double seconds = 0;
+    do {
+      for (int i = 0; i < 1000; ++i)  // the loop counter is a separate chain and runs alongside
+        __asm__ volatile(".rept 100\n\tadd $1, %0\n\t.endr" : "+r"(x));
+      blocks += 1000;
+      seconds = thread_seconds() - start;
+    } while (seconds < 0.01);
+    best = std::max(best, static_cast<double>(blocks * kAddsPerBlock) / seconds / 1e9);
+  }
+  return best;
+#else
+  return 0;
+#endif
 }
 
 }  // namespace r2q

@@ -18,4 +18,9 @@ struct CpuInfo {
 
 const CpuInfo& cpu_info();
 
+// The core clock while busy, in GHz, measured: a chain of dependent integer adds (one cycle each on every
+// x86-64 core) timed by the thread's CPU time over 10 ms, best of 5 (so other load on the machine does not
+// lower it). Includes turbo; 0 where it cannot be measured (not x86).
+double measure_clock_ghz();
+
 }  // namespace r2q

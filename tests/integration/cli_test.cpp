@@ -196,6 +196,69 @@ TEST_F(Cli, CommandsThatNeedLibTorchRunInTheEngineBesideR2q) {
   EXPECT_TRUE(json::parse(version.out).contains("libtorch"));
 }
 
+TEST_F(Cli, EvalBackendDeploysTheTrainedModelAndIsCheckedBeforeTraining) {
+  auto r = r2q(
+      {"run", spec("deployed", R"({"quant": {"method": "r2q"}, "eval": {"backend": "cpu"}})"), "--db", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto list = r2q({"list", "--db", db(), "--format", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const json metrics = json::parse(list.out)[0]["metrics"];
+  ASSERT_TRUE(metrics.contains("deploy/cpu/acc")) << metrics.dump();
+  EXPECT_EQ(metrics["deploy/cpu/acc"], metrics["test/acc"]);
+  EXPECT_EQ(metrics["deploy/cpu/agreement"], 1.0);
+  EXPECT_GT(metrics["deploy/cpu/latency_us"].get<double>(), 0);
+
+  auto unknown = r2q({"sweep", spec("tpu", R"({"eval": {"backend": "tpu"}})"), "--db", db()});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("eval.backend"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("cpu"), std::string::npos) << unknown.err;  // the known backends
+  auto xnor = r2q(
+      {"sweep",
+       spec("xnor",
+            R"({"quant": {"method": "xnor", "weight_bits": 1, "act_bits": 1}, "eval": {"backend": "cpu"}})"),
+       "--db", db()});
+  EXPECT_EQ(xnor.exit_code, 2);
+  EXPECT_NE(xnor.err.find("cannot be deployed"), std::string::npos) << xnor.err;
+}
+
+TEST_F(Cli, BenchMeasuresEveryEngineSideBySide) {
+  auto b = r2q(
+      {"bench", "--arch", "lenet", "--batch", "1,2", "--threads", "1", "--min-time", "0.01", "-f", "json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const json out = json::parse(b.out);
+  EXPECT_GT(out["model"]["macs_per_image"].get<double>(), 0);
+  EXPECT_GT(out["cpu"]["clock_ghz"].get<double>(), 0);
+  ASSERT_EQ(out["results"].size(), 8u) << out.dump(1);  // 4 engines x 2 batch sizes
+  for (const auto& r : out["results"]) {
+    EXPECT_GT(r["gmac_per_s"].get<double>(), 0) << r.dump();
+    EXPECT_GT(r["percent_of_peak"].get<double>(), 0) << r.dump();
+  }
+  // Per-layer times at the first configuration: one entry per deployed layer, summing to about the total.
+  const json& first = out["results"][1];
+  ASSERT_TRUE(first.contains("layers")) << first.dump();
+  EXPECT_EQ(first["layers"].size(), out["model"]["layers"].size());
+  EXPECT_EQ(out["ratios"].size(), 6u);  // shift-add against 3 engines at 2 batch sizes
+  EXPECT_GT(out["weight_ratio"].get<double>(), 1.0);
+
+  auto text =
+      r2q({"bench", "--arch", "lenet", "--batch", "1", "--threads", "1", "--min-time", "0.01", "--layers"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("shift-add speed-up"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("per layer"), std::string::npos) << text.out;
+
+  for (const auto& [args, names] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"bench", "--batch", "0"}, "--batch"},
+           {{"bench", "--threads", "two"}, "--threads"},
+           {{"bench", "--engines", "warp-drive"}, "shift-add"},
+           {{"bench", "--min-time", "0"}, "--min-time"},
+           {{"bench", "--arch", "alexnet"}, "resnet20"},
+           {{"bench", "--model", (dir / "missing.r2q").string()}, "missing.r2q"}}) {
+    auto bad = r2q(args);
+    EXPECT_EQ(bad.exit_code, 2) << args[1] << ": " << bad.err;
+    EXPECT_NE(bad.err.find(names), std::string::npos) << bad.err;
+  }
+}
+
 TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
   auto file = spec("exported", R"({"quant": {"method": "r2q"}})");
   auto r = r2q({"run", file, "--db", db()});
@@ -211,6 +274,16 @@ TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
   EXPECT_TRUE(model.metadata.contains("test_acc"));
   EXPECT_TRUE(model.metadata.contains("r2q_version"));
   EXPECT_EQ(model.metadata["classes"], 10);
+
+  // The exported file benchmarks on every engine, with the eager baseline of the architecture it names.
+  auto b =
+      r2q({"bench", "--model", out, "--batch", "1", "--threads", "1", "--min-time", "0.01", "-f", "json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const json bench = json::parse(b.out);
+  std::set<std::string> engines;
+  for (const auto& result : bench["results"])
+    engines.insert(result["engine"].get<std::string>().substr(0, 9));
+  EXPECT_EQ(engines, (std::set<std::string>{"libtorch-", "onednn-fp", "onednn-in", "shift-add"})) << b.out;
 
   auto unknown = r2q({"export", "ffffzzzz", "-o", out, "--db", db()});
   EXPECT_EQ(unknown.exit_code, 2);

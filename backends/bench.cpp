@@ -1,0 +1,113 @@
+// Measuring deployment plans.
+#include "backends/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "core/util/cpu.h"
+
+namespace r2q::backends::bench {
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+bool contains(const std::string& text, const char* part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs) {
+  using Clock = std::chrono::steady_clock;
+  fn();
+  fn();
+  std::vector<double> samples;
+  const auto start = Clock::now();
+  while (static_cast<int>(samples.size()) < min_runs ||
+         std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
+    const auto t0 = Clock::now();
+    fn();
+    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  Timing t;
+  t.runs = static_cast<int>(samples.size());
+  t.min_s = *std::min_element(samples.begin(), samples.end());
+  t.median_s = median(std::move(samples));
+  return t;
+}
+
+std::vector<double> layer_macs(const deploy::Model& model) {
+  const std::map<int, deploy::Shape> shapes = deploy::validate(model);
+  std::vector<double> macs;
+  for (const deploy::Layer& l : model.layers) {
+    double m = 0;
+    if (l.op == deploy::Op::Conv2d || l.op == deploy::Op::Linear) {
+      const deploy::Shape& out = shapes.at(l.output);
+      m = static_cast<double>(out.c) * static_cast<double>(out.h * out.w) * static_cast<double>(l.conv.k());
+    }
+    macs.push_back(m);
+  }
+  return macs;
+}
+
+double fp32_peak_macs_per_cycle() {
+  const CpuInfo& cpu = cpu_info();
+  if (cpu.avx512f) return 32;  // 2 x 16-lane FMA
+  if (cpu.avx2 && cpu.fma) return 16;
+  return 4;  // one 4-lane SSE multiply and add
+}
+
+double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) {
+  if (layer.op != deploy::Op::Conv2d && layer.op != deploy::Op::Linear) return 0;
+  const CpuInfo& cpu = cpu_info();
+  const double bits = static_cast<double>(layer.conv.weights.bits * layer.conv.input_quant.bits);
+  if (contains(path, ": shift-add ") && bits > 0) {
+    if (contains(path, "avx512")) return 341.3 / bits;
+    if (contains(path, "avx2")) return (cpu.model.find("AMD") != std::string::npos ? 170.7 : 128.0) / bits;
+    return 64.0 / bits;  // scalar: one AND + POPCNT + ADD per 64 one-bit products
+  }
+  if (contains(path, "s8s32")) {
+    if (cpu.avx512_vnni) return 128;
+    if (cpu.avx512bw) return 64;
+    if (cpu.avx2) return 32;
+  }
+  return fp32_peak_macs_per_cycle();
+}
+
+EngineResult bench_engine(const Backend& backend, const deploy::Model& model, const PlanOptions& plan_options,
+                          const EngineOptions& options) {
+  std::unique_ptr<Plan> plan = backend.plan(model, plan_options);
+  deploy::FloatBatch input(options.batch, model.input);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
+  for (float& v : input.data) v = pixel(rng);
+
+  EngineResult r;
+  r.engine = plan->engine();
+  r.batch = options.batch;
+  r.threads = plan_options.threads;
+  r.layer_paths = plan->layer_paths();
+  r.weight_bytes = plan->weight_bytes();
+  r.total = measure([&] { plan->run(input); }, options.min_seconds);
+  if (!options.per_layer) return r;
+
+  plan->set_profiling(true);
+  std::vector<std::vector<double>> samples(model.layers.size());
+  measure(
+      [&] {
+        plan->run(input);
+        const std::vector<double>& s = plan->layer_seconds();
+        for (std::size_t i = 0; i < s.size(); ++i) samples[i].push_back(s[i]);
+      },
+      options.min_seconds);
+  plan->set_profiling(false);
+  for (auto& s : samples) r.layer_seconds.push_back(median(std::move(s)));
+  return r;
+}
+
+}  // namespace r2q::backends::bench

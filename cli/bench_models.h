@@ -1,0 +1,34 @@
+// The models `r2q bench` measures: an exported model file, or a built-in architecture with random weights
+// quantized as asked; and the LibTorch eager fp32 baseline of the same architecture.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "backends/bench.h"
+#include "core/deploy/model.h"
+#include "core/quant/layers.h"
+#include "models/network.h"
+
+namespace r2q::cli {
+
+struct BenchModel {
+  std::string label;    // what was measured, for the report
+  deploy::Model model;  // the deployment model
+  std::string arch;     // the architecture's registered name, for the eager baseline ("" if unknown)
+  models::InputShape shape;
+};
+
+// A model file written by `r2q export` (its metadata names the architecture).
+BenchModel bench_model_from_file(const std::filesystem::path& path);
+
+// Architecture `arch` quantized by `quant`, for inputs `input` ("CxHxW", or "" for the architecture's usual
+// dataset shape) and `classes` (0: the usual), with random weights after a few SGD steps on random data (so
+// every quantizer is initialised and BatchNorm has running statistics). Timing does not depend on the values.
+BenchModel bench_model_from_arch(const std::string& arch, const quant::QuantConfig& quant,
+                                 const std::string& input, int classes);
+
+// LibTorch eager fp32 inference (no_grad, eval mode) of `model.arch` at `batch` images on `threads` threads.
+backends::bench::Timing time_eager_fp32(const BenchModel& model, int batch, int threads, double min_seconds);
+
+}  // namespace r2q::cli
