@@ -89,42 +89,57 @@ std::string float_loops_label(const deploy::Conv& c) {
                                              : ": float loops (float weights)";
 }
 
+// Cloned for AVX2 (chosen at load time where the CPU has it): twice the double lanes of the baseline's SSE2.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void run_float_loops(const Layer& l, const float* weights, const Shape& in, const Shape& out, const float* x,
                      float* y, int64_t n, std::vector<double>& scratch) {
   const deploy::Conv& c = l.conv;
-  // The input in double once (codes, when quantized: exact), then the products in double (exact).
-  scratch.resize(to_size(n * in.size()));
-  for (std::size_t i = 0; i < scratch.size(); ++i)
-    scratch[i] = c.input_quant.kind == ActKind::None
-                     ? static_cast<double>(x[i])
-                     : static_cast<double>(deploy::quantize_activation(x[i], c.input_quant));
   const int64_t in_per_group = c.in_channels / c.groups, out_per_group = c.out_channels / c.groups;
   const int64_t k = c.k();
+  const auto pixels = to_size(out.h * out.w);
+  // Per image and group: the input windows as columns [k][pixel] in double (codes, when quantized: exact;
+  // padding: 0, which adds nothing), then each output channel's sums over k in the reference's order (ci, ky,
+  // kx) with every product exact in double. The pixel loop is innermost, so it vectorises without changing
+  // any pixel's order of additions: the results are the reference's floats.
+  scratch.resize(to_size(k) * pixels + pixels);
+  double* columns = scratch.data();
+  double* sums = columns + to_size(k) * pixels;
   for (int64_t b = 0; b < n; ++b)
-    for (int64_t o = 0; o < out.c; ++o) {
-      const int64_t group = o / out_per_group;
-      const float* w = weights + to_size(o * k);
-      for (int64_t oy = 0; oy < out.h; ++oy)
-        for (int64_t ox = 0; ox < out.w; ++ox) {
-          double sum = 0;
-          for (int64_t ci = 0; ci < in_per_group; ++ci) {
-            const double* plane =
-                scratch.data() + to_size((b * in.c + group * in_per_group + ci) * in.h * in.w);
-            for (int64_t ky = 0; ky < c.kernel_h; ++ky) {
-              const int64_t iy = oy * c.stride_h - c.pad_h + ky;
-              if (iy < 0 || iy >= in.h) continue;  // padding: 0
-              for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
-                const int64_t ix = ox * c.stride_w - c.pad_w + kx;
-                if (ix < 0 || ix >= in.w) continue;
-                sum +=
-                    static_cast<double>(w[(ci * c.kernel_h + ky) * c.kernel_w + kx]) * plane[iy * in.w + ix];
+    for (int64_t g = 0; g < c.groups; ++g) {
+      for (int64_t ci = 0; ci < in_per_group; ++ci) {
+        const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
+        for (int64_t ky = 0; ky < c.kernel_h; ++ky)
+          for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
+            double* column = columns + to_size((ci * c.kernel_h + ky) * c.kernel_w + kx) * pixels;
+            for (int64_t oy = 0; oy < out.h; ++oy)
+              for (int64_t ox = 0; ox < out.w; ++ox) {
+                const int64_t iy = oy * c.stride_h - c.pad_h + ky, ix = ox * c.stride_w - c.pad_w + kx;
+                double v = 0;
+                if (iy >= 0 && iy < in.h && ix >= 0 && ix < in.w) {
+                  const float f = plane[iy * in.w + ix];
+                  v = c.input_quant.kind == ActKind::None
+                          ? static_cast<double>(f)
+                          : static_cast<double>(deploy::quantize_activation(f, c.input_quant));
+                }
+                column[to_size(oy * out.w + ox)] = v;
               }
-            }
           }
-          const auto oc = to_size(o);
-          y[to_size(((b * out.c + o) * out.h + oy) * out.w + ox)] =
-              activate(static_cast<float>(sum) * c.mul[oc] + c.bias[oc], l.activation);
+      }
+      for (int64_t o = g * out_per_group; o < (g + 1) * out_per_group; ++o) {
+        const float* w = weights + to_size(o * k);
+        std::fill(sums, sums + pixels, 0.0);
+        for (int64_t i = 0; i < k; ++i) {
+          const double wi = static_cast<double>(w[i]);
+          const double* column = columns + to_size(i) * pixels;
+          for (std::size_t p = 0; p < pixels; ++p) sums[p] += wi * column[p];
         }
+        const auto oc = to_size(o);
+        float* dst = y + to_size((b * out.c + o)) * pixels;
+        for (std::size_t p = 0; p < pixels; ++p)
+          dst[p] = activate(static_cast<float>(sums[p]) * c.mul[oc] + c.bias[oc], l.activation);
+      }
     }
 }
 
@@ -157,14 +172,22 @@ void run_other(const Layer& l, std::span<const float* const> in, std::span<const
             y[at] = (x[at] - l.normalize.mean[c]) * l.normalize.inv_std[c];
           }
       return;
-    case Op::Add:
-      // Float32 sums in input order, as the reference.
-      for (std::size_t e = 0; e < to_size(n * out.size()); ++e) {
-        float sum = x[e];
-        for (std::size_t i = 1; i < in.size(); ++i) sum += in[i][e];
-        y[e] = activate(sum, l.activation);
+    case Op::Add: {
+      // Float32 sums in input order, as the reference; the activation in its own pass (loops that vectorise).
+      const std::size_t count = to_size(n * out.size());
+      const float* a = x;
+      for (std::size_t i = 1; i < in.size(); ++i) {
+        const float* b = in[i];
+        for (std::size_t e = 0; e < count; ++e) y[e] = a[e] + b[e];
+        a = y;
       }
+      if (in.size() == 1) std::copy(x, x + count, y);
+      if (l.activation == deploy::Activation::Relu)
+        for (std::size_t e = 0; e < count; ++e) y[e] = std::max(y[e], 0.0f);
+      if (l.activation == deploy::Activation::Relu6)
+        for (std::size_t e = 0; e < count; ++e) y[e] = std::min(std::max(y[e], 0.0f), 6.0f);
       return;
+    }
     case Op::Concat:
       for (int64_t b = 0; b < n; ++b) {
         float* dst = y + to_size(b * out.size());

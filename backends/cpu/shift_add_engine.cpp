@@ -116,6 +116,7 @@ class ShiftAddPlan final : public ExecutingPlan {
   std::vector<std::vector<float>> slots_;
   // Scratch of the conv steps, grown to the largest layer on the first run of a batch size.
   std::vector<std::uint8_t> codes_nhwc_;
+  std::vector<std::uint8_t> plane_codes_;  // one channel's codes, before the NHWC scatter
   std::vector<float> out_nhwc_;
   std::vector<std::int32_t> acc_nhwc_;
   std::vector<double> x_double_;
@@ -292,28 +293,38 @@ void ShiftAddPlan::run_shift_add(const Step& s, const float* x, float* y, int64_
   const std::size_t o_count = to_size(out.c), out_plane = to_size(out.h * out.w);
   const auto batch = static_cast<int>(n);
 
-  // NCHW floats -> NHWC codes, by the export format's rule (the same function as the reference).
+  // NCHW floats -> NHWC codes, by the export format's rule (the same function as the reference): each
+  // channel's plane quantised in a contiguous loop that vectorises (the quantizer is a local copy, which byte
+  // stores cannot alias), then scattered to its NHWC positions.
+  const deploy::InputQuant quant = c.input_quant;
   codes_nhwc_.resize(to_size(n) * channels * in_plane);
+  plane_codes_.resize(in_plane);
   for (std::size_t b = 0; b < to_size(n); ++b)
     for (std::size_t ch = 0; ch < channels; ++ch) {
       const float* src = x + (b * channels + ch) * in_plane;
-      std::uint8_t* dst = codes_nhwc_.data() + b * in_plane * channels + ch;
+      std::uint8_t* plane = plane_codes_.data();
       for (std::size_t p = 0; p < in_plane; ++p)
-        dst[p * channels] = static_cast<std::uint8_t>(deploy::quantize_activation(src[p], c.input_quant));
+        plane[p] = static_cast<std::uint8_t>(deploy::quantize_activation(src[p], quant));
+      std::uint8_t* dst = codes_nhwc_.data() + b * in_plane * channels + ch;
+      for (std::size_t p = 0; p < in_plane; ++p) dst[p * channels] = plane[p];
     }
 
   if (acc == nullptr) {
     out_nhwc_.resize(to_size(n) * o_count * out_plane);
     shift_add_conv(s.conv_shape, s.packed, codes_nhwc_.data(), batch, c.input_quant.bits, s.epilogue,
                    out_nhwc_.data(), isa_, &workspace_);
-    const bool relu6 = s.layer.activation == Activation::Relu6;
+    // NHWC -> NCHW, writing each output plane in order (stores a plane apart, often 4 KiB, would fall into
+    // one cache set); ReLU6's upper clip after (the kernel's epilogue applies ReLU).
     for (std::size_t b = 0; b < to_size(n); ++b)
-      for (std::size_t p = 0; p < out_plane; ++p) {
-        const float* src = out_nhwc_.data() + (b * out_plane + p) * o_count;
-        float* dst = y + b * o_count * out_plane + p;
-        for (std::size_t o = 0; o < o_count; ++o)
-          dst[o * out_plane] = relu6 ? std::min(src[o], 6.0f) : src[o];
+      for (std::size_t o = 0; o < o_count; ++o) {
+        const float* src = out_nhwc_.data() + b * out_plane * o_count + o;
+        float* dst = y + (b * o_count + o) * out_plane;
+        for (std::size_t p = 0; p < out_plane; ++p) dst[p] = src[p * o_count];
       }
+    if (s.layer.activation == Activation::Relu6) {
+      float* end = y + to_size(n) * o_count * out_plane;
+      for (float* v = y; v != end; ++v) *v = std::min(*v, 6.0f);
+    }
     return;
   }
 

@@ -18,16 +18,6 @@ int32_t kind_max_code(ActKind kind, int bits) {
   return kind == ActKind::Signed ? (int32_t{1} << (bits - 1)) - 1 : (int32_t{1} << bits) - 1;
 }
 
-int32_t quantize_activation(float x, const InputQuant& q) {
-  // Float32 throughout, as torch computes sign(v) * floor(|v| + 0.5) on float tensors: |v| + 0.5f rounds,
-  // so 0.49999997f becomes code 1 here (std::round would give 0).
-  float v = x / q.scale;
-  if (std::isnan(v)) return 0;
-  v = std::clamp(v, static_cast<float>(q.min_code), static_cast<float>(q.max_code));
-  float magnitude = std::floor(std::fabs(v) + 0.5f);
-  return static_cast<int32_t>(v < 0 ? -magnitude : magnitude);
-}
-
 std::vector<int32_t> quantize_activations(std::span<const float> x, const InputQuant& q) {
   std::vector<int32_t> codes(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) codes[i] = quantize_activation(x[i], q);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -30,7 +31,16 @@ int32_t kind_min_code(ActKind kind, int bits);
 int32_t kind_max_code(ActKind kind, int bits);
 
 // The code of one float under `q` (kind not None), by the rule documented at InputQuant. NaN maps to 0.
-int32_t quantize_activation(float x, const InputQuant& q);
+// Float32 throughout, as torch computes sign(v) * floor(|v| + 0.5) on float tensors: |v| + 0.5f rounds, so
+// 0.49999997f becomes code 1 here (std::round would give 0). The floor of that non-negative value is its
+// conversion to int (truncation); inline, so that the engines' loops vectorise it.
+inline int32_t quantize_activation(float x, const InputQuant& q) {
+  float v = x / q.scale;
+  if (std::isnan(v)) return 0;
+  v = std::clamp(v, static_cast<float>(q.min_code), static_cast<float>(q.max_code));
+  const auto magnitude = static_cast<int32_t>(std::fabs(v) + 0.5f);
+  return v < 0 ? -magnitude : magnitude;
+}
 std::vector<int32_t> quantize_activations(std::span<const float> x, const InputQuant& q);
 
 // Odd codes [out, k] (row-major) -> bit-planes [out][bits][plane_words(k)] (layout at Weights::planes).
