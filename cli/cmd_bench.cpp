@@ -242,7 +242,7 @@ int cmd_bench(const std::vector<std::string>& args) {
             *backend, m.model, plan, {.batch = batch, .min_seconds = min_time, .per_layer = per_layer});
         out["results"].push_back(result_json(r.engine, batch, threads, r.total, m, macs, clock_ghz, &r));
         seconds[{batch, threads}][engine] = r.total.median_s;
-        weights[engine] = r.weight_bytes;
+        weights.emplace(engine, r.weight_bytes);  // the first thread count: one copy per plan
       }
   for (const auto& [config, by_engine] : seconds) {
     const auto shift = by_engine.find("shift-add");

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cpu/batch_split.h"
 #include "backends/cpu/float_ops.h"
 #include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/codes.h"
@@ -127,8 +128,8 @@ class ShiftAddPlan final : public ExecutingPlan {
 ShiftAddPlan::ShiftAddPlan(const deploy::Model& model, const PlanOptions& options) {
   const std::map<int, Shape> shapes = deploy::validate(model);
   layer_count_ = model.layers.size();
-  // threads is recorded by the interface but this engine runs on the calling thread: one image's layers are
-  // small and a batch can be split across plans by the caller.
+  // A plan runs on the calling thread (one image's layers are small); plan_shift_add gives each of
+  // options.threads threads its own plan and a slice of the batch.
   if (options.threads < 1)
     throw InputError("shift-add engine: threads = " + std::to_string(options.threads) + " must be >= 1");
   isa_ = resolve_isa(parse_isa(options.isa));
@@ -346,7 +347,12 @@ void ShiftAddPlan::run_shift_add(const Step& s, const float* x, float* y, int64_
 }  // namespace
 
 std::unique_ptr<Plan> plan_shift_add(const deploy::Model& model, const PlanOptions& options) {
-  return std::make_unique<ShiftAddPlan>(model, options);
+  PlanOptions one = options;
+  one.threads = 1;
+  std::vector<std::unique_ptr<Plan>> plans;
+  plans.push_back(std::make_unique<ShiftAddPlan>(model, options));
+  for (int t = 1; t < options.threads; ++t) plans.push_back(std::make_unique<ShiftAddPlan>(model, one));
+  return split_batches(std::move(plans));
 }
 
 }  // namespace r2q::backends::cpu

@@ -267,6 +267,30 @@ TEST(ShiftAddEngine, RejectsBadInputsAndOptions) {
   EXPECT_THROW(get("cpu").plan(invalid), InputError);
 }
 
+// threads > 1 splits a batch across plans, one per thread: every image's logits are those of one thread.
+TEST(ShiftAddEngine, ThreadsSplitTheBatchWithIdenticalResults) {
+  const Model m = calibrated(lenet_model());
+  auto one = get("cpu").plan(m);
+  for (int threads : {2, 3}) {
+    PlanOptions o;
+    o.threads = threads;
+    auto many = get("cpu").plan(m, o);
+    EXPECT_EQ(many->engine(), one->engine());
+    EXPECT_EQ(many->layer_paths(), one->layer_paths());
+    EXPECT_EQ(many->weight_bytes(), one->weight_bytes() * static_cast<std::size_t>(threads));
+    for (int64_t n : {1, 2, 5, 7}) {
+      const FloatBatch x = random_input(m, n, static_cast<unsigned>(40 + n));
+      const FloatBatch expected = one->run(x);
+      EXPECT_EQ(many->run(x), expected) << threads << " threads, batch " << n;
+      EXPECT_EQ(many->run(x), expected) << "second run";  // buffers reused
+    }
+    // A bad image in a later slice is reported as in a one-thread run.
+    FloatBatch bad = random_input(m, 6, 3);
+    bad.data[bad.data.size() - 1] = std::nanf("");
+    EXPECT_THROW(many->run(bad), InputError);
+  }
+}
+
 TEST(BackendRegistry, FindsTheCpuBackendAndListsKnownNames) {
   Backend& cpu = get("cpu");
   EXPECT_EQ(cpu.name(), "cpu");
