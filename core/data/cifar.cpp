@@ -1,37 +1,25 @@
-// CIFAR-10 binary batches.
+// CIFAR-10 binary batches as tensors; the checks are cifar_format.cpp's.
 #include "core/data/cifar.h"
 
 #include <torch/torch.h>
 
 #include <cstring>
 
+#include "core/data/cifar_format.h"
 #include "core/data/files.h"
-#include "core/util/error.h"
 #include "core/util/sha256.h"
 
 namespace r2q::data {
 
-namespace {
-constexpr int64_t kPixels = 3 * 32 * 32;
-constexpr int64_t kRecord = 1 + kPixels;
-}  // namespace
-
 Dataset decode_cifar10(const std::string& bytes, const std::filesystem::path& path) {
-  if (bytes.empty() || bytes.size() % kRecord != 0)
-    throw InputError(path.string() + ": not a CIFAR-10 binary batch (size " + std::to_string(bytes.size()) +
-                     " is not a positive multiple of the 3073-byte record; truncated?)");
-  int64_t n = static_cast<int64_t>(bytes.size()) / kRecord;
+  Cifar10Records records = parse_cifar10(bytes, path);
+  auto n = static_cast<int64_t>(records.size());
   Dataset d{torch::empty({n, 3, 32, 32}, torch::kUInt8), torch::empty({n}, torch::kInt64)};
   auto* images = d.images.data_ptr<uint8_t>();
   auto* labels = d.labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    const char* record = bytes.data() + i * kRecord;
-    auto label = static_cast<unsigned char>(record[0]);
-    if (label > 9)
-      throw InputError(path.string() + ": record " + std::to_string(i) + " has label " +
-                       std::to_string(label) + " (expected 0-9); not a CIFAR-10 batch?");
-    labels[i] = label;
-    std::memcpy(images + i * kPixels, record + 1, kPixels);
+  for (size_t i = 0; i < records.size(); ++i) {
+    labels[i] = records.label(i);
+    std::memcpy(images + i * Cifar10Records::kPixels, records.pixels(i).data(), Cifar10Records::kPixels);
   }
   return d;
 }

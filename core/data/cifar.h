@@ -9,7 +9,8 @@
 
 namespace r2q::data {
 
-// Decodes one batch file's bytes; `path` names it in errors (size not a multiple of 3073, label > 9).
+// Decodes one batch file's bytes (parse_cifar10 in cifar_format.h); `path` names it in errors (size not a
+// multiple of 3073, label > 9).
 Dataset decode_cifar10(const std::string& bytes, const std::filesystem::path& path);
 
 // Reads and concatenates batch files.

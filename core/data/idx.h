@@ -9,8 +9,8 @@
 
 namespace r2q::data {
 
-// Decodes IDX bytes holding unsigned bytes (type 0x08) of 1-4 dimensions. `path` names the file in errors
-// (wrong magic, unsupported type, truncated, trailing bytes).
+// Decodes IDX bytes holding unsigned bytes (type 0x08) of 1-4 dimensions (parse_idx in idx_format.h). `path`
+// names the file in errors (wrong magic, unsupported type, dimensions too large, truncated, trailing bytes).
 torch::Tensor decode_idx(const std::string& bytes, const std::filesystem::path& path);
 
 // Reads an images file (N, H, W) and a labels file (N) into (N, 1, H, W) / (N) tensors; checks that the

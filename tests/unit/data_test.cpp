@@ -85,6 +85,14 @@ TEST(Idx, WrongMagicTruncationAndTrailingBytesNameTheFile) {
             std::string::npos);
 }
 
+TEST(Idx, DimensionsWhoseProductOverflowsAreAnInputError) {
+  // 65536^4 wrapped to 0 in 64 bits and matched the empty data; torch::empty then threw its own error.
+  std::string header = testing::idx_bytes({65536, 65536, 65536, 65536}, {1});
+  header.pop_back();
+  EXPECT_NE(error_of([&] { decode_idx(header, "big.idx"); }).find("big.idx: IDX dimensions 65536 x 65536"),
+            std::string::npos);
+}
+
 TEST(Idx, CorruptGzipAndMismatchedFilesAreReported) {
   TempDir dir;
   auto root = write_idx_dataset(dir, 20, 10);
