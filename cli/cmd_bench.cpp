@@ -1,6 +1,7 @@
 // r2q bench: deployment latency of one model on every engine — LibTorch eager fp32 and each backend's engines
 // — at several batch sizes and thread counts, end to end and per layer, with MAC/s, percent of this CPU's
 // peak, weight memory, and the speed-ups of the shift-add engine measured side by side in this one process.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -55,8 +56,9 @@ json result_json(const std::string& engine, int batch, int threads, const bench:
                  const BenchModel& m, const std::vector<double>& macs, double clock_ghz,
                  const bench::EngineResult* r) {
   double total_macs = 0, roofline_s = 0;
-  const bool single_threaded = engine.rfind("shift-add", 0) == 0;  // the shift-add engine runs on one thread
-  const double cores = single_threaded ? 1 : threads;
+  // The shift-add engine splits a batch across its threads, one image per thread at least.
+  const bool splits_batch = engine.rfind("shift-add", 0) == 0;
+  const double cores = splits_batch ? std::min(threads, batch) : threads;
   json layers = json::array();
   for (std::size_t i = 0; i < macs.size(); ++i) {
     const deploy::Layer& l = m.model.layers[i];
@@ -85,7 +87,7 @@ json result_json(const std::string& engine, int batch, int threads, const bench:
             {"images_per_s", batch / t.median_s},
             {"gmac_per_s", total_macs / t.median_s / 1e9}};
   if (roofline_s > 0) j["percent_of_peak"] = 100.0 * roofline_s / t.median_s;
-  if (single_threaded && threads > 1) j["note"] = "the shift-add engine runs one thread";
+  if (splits_batch && threads > batch) j["note"] = "the shift-add engine runs a batch of 1 on one thread";
   if (r) j["weight_bytes"] = r->weight_bytes;
   if (!layers.empty()) j["layers"] = layers;
   return j;
