@@ -11,20 +11,12 @@
 #include "core/data/idx_format.h"
 #include "core/util/error.h"
 #include "tests/support/dataset_files.h"
+#include "tests/support/error_of.h"
 
 namespace r2q::data {
 namespace {
 
-// The InputError message of f(), or "(no error)".
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using r2q::testing::error_of;
 
 #define EXPECT_ERROR(call, text) \
   EXPECT_NE(error_of([&] { call; }).find(text), std::string::npos) << error_of([&] { call; })

@@ -11,6 +11,7 @@
 #include "core/data/registry.h"
 #include "core/util/error.h"
 #include "tests/support/dataset_files.h"
+#include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
 
 namespace r2q::data {
@@ -18,15 +19,7 @@ namespace {
 
 using r2q::testing::TempDir;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using r2q::testing::error_of;
 
 std::vector<uint8_t> labels_for(uint32_t n, uint8_t classes = 10) {
   std::vector<uint8_t> l(n);

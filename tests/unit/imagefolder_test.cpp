@@ -14,6 +14,7 @@
 #include "core/data/loader.h"
 #include "core/data/registry.h"
 #include "core/util/error.h"
+#include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
 
 namespace r2q::data {
@@ -21,15 +22,7 @@ namespace {
 
 using r2q::testing::TempDir;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using r2q::testing::error_of;
 
 // uint8 [H, W, C] with a pattern that differs between channels and seeds.
 torch::Tensor pattern(int64_t height, int64_t width, int64_t channels, int seed) {
