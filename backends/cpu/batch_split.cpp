@@ -1,8 +1,9 @@
-// Batches split across single-threaded plans.
+// Batches split across single-threaded plans and run in chunks.
 #include "backends/cpu/batch_split.h"
 
 #include <algorithm>
 #include <exception>
+#include <map>
 #include <thread>
 #include <utility>
 
@@ -11,25 +12,41 @@ namespace {
 
 class BatchSplitPlan final : public Plan {
  public:
-  explicit BatchSplitPlan(std::vector<std::unique_ptr<Plan>> plans)
-      : plans_(std::move(plans)), slices_(plans_.size()), outputs_(plans_.size()), errors_(plans_.size()) {}
+  BatchSplitPlan(std::vector<std::unique_ptr<Plan>> plans, deploy::Shape output, int64_t chunk)
+      : plans_(std::move(plans)),
+        output_(output),
+        chunk_(std::max<int64_t>(1, chunk)),
+        slices_(plans_.size()),
+        errors_(plans_.size()) {}
 
   const deploy::FloatBatch& run(const deploy::FloatBatch& input) override {
     const int64_t n = input.n;
-    const auto threads = static_cast<int64_t>(std::min<std::size_t>(plans_.size(), n > 0 ? n : 1));
-    const std::size_t image = static_cast<std::size_t>(input.shape.size());
-    // One slice (or a malformed batch, which the plan rejects with its own message): no split.
-    if (threads < 2 || input.data.size() != static_cast<std::size_t>(n) * image) return plans_[0]->run(input);
+    const auto image = static_cast<std::size_t>(input.shape.size());
+    // A batch that fits one chunk (or a malformed one, which the plan rejects with its own message).
+    if (n <= chunk_ || input.data.size() != static_cast<std::size_t>(n) * image) return plans_[0]->run(input);
 
+    const auto threads =
+        static_cast<int64_t>(std::min<std::size_t>(plans_.size(), static_cast<std::size_t>(n)));
+    const auto classes = static_cast<std::size_t>(output_.size());
+    logits_.n = n;
+    logits_.shape = output_;
+    logits_.data.resize(static_cast<std::size_t>(n) * classes);
     auto run_slice = [&](int64_t t) {
       try {
-        const int64_t begin = n * t / threads, end = n * (t + 1) / threads;
-        deploy::FloatBatch& slice = slices_[static_cast<std::size_t>(t)];
-        slice.n = end - begin;
-        slice.shape = input.shape;
-        slice.data.assign(input.data.begin() + static_cast<std::ptrdiff_t>(begin * image),
-                          input.data.begin() + static_cast<std::ptrdiff_t>(end * image));
-        outputs_[static_cast<std::size_t>(t)] = &plans_[static_cast<std::size_t>(t)]->run(slice);
+        deploy::FloatBatch& chunk = slices_[static_cast<std::size_t>(t)];
+        chunk.shape = input.shape;
+        const int64_t end = n * (t + 1) / threads;
+        for (int64_t begin = n * t / threads; begin < end; begin += chunk_) {
+          chunk.n = std::min(chunk_, end - begin);
+          const auto from =
+              input.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(begin) * image);
+          chunk.data.assign(from,
+                            from + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(chunk.n) * image));
+          const deploy::FloatBatch& out = plans_[static_cast<std::size_t>(t)]->run(chunk);
+          std::copy(
+              out.data.begin(), out.data.end(),
+              logits_.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(begin) * classes));
+        }
       } catch (...) {
         errors_[static_cast<std::size_t>(t)] = std::current_exception();
       }
@@ -40,14 +57,6 @@ class BatchSplitPlan final : public Plan {
     for (std::thread& w : workers) w.join();
     for (std::exception_ptr& e : errors_)
       if (e) std::rethrow_exception(std::exchange(e, nullptr));
-
-    logits_.n = n;
-    logits_.shape = outputs_[0]->shape;
-    logits_.data.clear();  // keeps its capacity
-    for (int64_t t = 0; t < threads; ++t) {
-      const std::vector<float>& part = outputs_[static_cast<std::size_t>(t)]->data;
-      logits_.data.insert(logits_.data.end(), part.begin(), part.end());
-    }
     return logits_;
   }
 
@@ -68,17 +77,26 @@ class BatchSplitPlan final : public Plan {
 
  private:
   std::vector<std::unique_ptr<Plan>> plans_;
-  std::vector<deploy::FloatBatch> slices_;
-  std::vector<const deploy::FloatBatch*> outputs_;  // each plan's logits of its slice
+  deploy::Shape output_;
+  int64_t chunk_;
+  std::vector<deploy::FloatBatch> slices_;  // each thread's current chunk
   std::vector<std::exception_ptr> errors_;
   deploy::FloatBatch logits_;
 };
 
 }  // namespace
 
-std::unique_ptr<Plan> split_batches(std::vector<std::unique_ptr<Plan>> plans) {
-  if (plans.size() == 1) return std::move(plans.front());
-  return std::make_unique<BatchSplitPlan>(std::move(plans));
+std::unique_ptr<Plan> split_batches(std::vector<std::unique_ptr<Plan>> plans, const deploy::Model& model,
+                                    int64_t chunk) {
+  const std::map<int, deploy::Shape> shapes = deploy::validate(model);
+  return std::make_unique<BatchSplitPlan>(std::move(plans), shapes.at(model.output), chunk);
+}
+
+int64_t chunk_for_cache(const deploy::Model& model, std::size_t cache_bytes) {
+  std::size_t largest = 1;
+  for (const auto& [value, shape] : deploy::validate(model))
+    largest = std::max(largest, static_cast<std::size_t>(shape.size()) * sizeof(float));
+  return std::max<int64_t>(1, static_cast<int64_t>(cache_bytes / largest));
 }
 
 }  // namespace r2q::backends::cpu

@@ -15,6 +15,7 @@
 #include "allocation_counter.h"
 #include "backend_test_models.h"
 #include "backends/backend.h"
+#include "backends/cpu/batch_split.h"
 #include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/reference.h"
 #include "core/util/error.h"
@@ -289,6 +290,18 @@ TEST(ShiftAddEngine, ThreadsSplitTheBatchWithIdenticalResults) {
     bad.data[bad.data.size() - 1] = std::nanf("");
     EXPECT_THROW(many->run(bad), InputError);
   }
+  // Slices run in chunks (here of 2 images; plan_shift_add sizes them for the cache): the same logits.
+  for (std::size_t threads : {1u, 2u}) {
+    std::vector<std::unique_ptr<Plan>> plans;
+    for (std::size_t t = 0; t < threads; ++t) plans.push_back(get("cpu").plan(m));
+    auto chunked = cpu::split_batches(std::move(plans), m, 2);
+    for (int64_t n : {1, 2, 3, 8, 9}) {
+      const FloatBatch x = random_input(m, n, static_cast<unsigned>(60 + n));
+      EXPECT_EQ(chunked->run(x), one->run(x)) << threads << " threads, batch " << n;
+    }
+  }
+  EXPECT_EQ(cpu::chunk_for_cache(m, 0), 1);
+  EXPECT_GE(cpu::chunk_for_cache(m, 1 << 20), 2);
 }
 
 TEST(BackendRegistry, FindsTheCpuBackendAndListsKnownNames) {
