@@ -169,6 +169,34 @@ struct NamedModel {
   bool allocation_free = false;  // no layer runs through deploy::integer_accumulators, which allocates
 };
 
+// The float loops' tiles (4 channels x 8 pixels) and their remainders: a float-input grouped 3x3 conv over
+// 7x7 (49 pixels: 6 tiles and one left; 5 channels per group: a tile and one left), then a float-weight conv
+// on 8-bit codes with stride 2 (16 pixels, 9 channels).
+inline Model float_loops_model() {
+  using deploy::testing::ConvOptions;
+  Model m;
+  m.input = {4, 7, 7};
+  m.layers.push_back(deploy::testing::normalize_layer(4, 1));
+  m.layers.push_back(conv_layer(
+      "grouped", 1, 2,
+      {.in = 4, .out = 10, .kernel = 3, .pad = 1, .groups = 2, .activation = Activation::Relu}, 31));
+  m.layers.push_back(conv_layer(
+      "strided", 2, 3,
+      {.in = 10, .out = 9, .kernel = 3, .stride = 2, .pad = 1, .kind = ActKind::Unsigned, .act_bits = 8},
+      32));
+  m.layers.push_back(conv_layer("tail", 3, 4,
+                                {.in = 9,
+                                 .out = 3,
+                                 .format = WeightFormat::OddPlanes,
+                                 .weight_bits = 2,
+                                 .kind = ActKind::Unsigned,
+                                 .act_bits = 2},
+                                33));
+  m.layers.push_back(simple_layer(Op::GlobalAvgPool, "mean", {4}, 5));
+  m.output = 5;
+  return m;
+}
+
 inline const std::vector<NamedModel>& test_models() {
   static const std::vector<NamedModel> models = {
       {"resnet_block", calibrated(deploy::testing::resnet_block_model())},
@@ -177,7 +205,8 @@ inline const std::vector<NamedModel>& test_models() {
       {"lenet_head", calibrated(deploy::testing::lenet_head_model()), true},
       {"lenet", calibrated(lenet_model())},
       {"w2_resnet_widths", calibrated(w2_model()), true},
-      {"epilogues", calibrated(epilogue_model()), true}};
+      {"epilogues", calibrated(epilogue_model()), true},
+      {"float_loops", calibrated(float_loops_model()), true}};
   return models;
 }
 
