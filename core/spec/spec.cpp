@@ -361,9 +361,11 @@ Experiment parse_experiment(const std::string& text, const std::string& source,
 }
 
 Experiment load_experiment(const std::filesystem::path& file, const ExpandOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw InputError(file.string() + ": a directory, not a spec file");
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    std::error_code ec;
     bool exists = std::filesystem::exists(file, ec);
     throw InputError(file.string() + (exists ? ": cannot be read" : ": no such file"));
   }

@@ -1,7 +1,13 @@
 // SQLite connection, statement and transaction wrappers.
 #include "core/store/sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include "core/util/error.h"
 
@@ -20,8 +26,17 @@ namespace {
   throw std::runtime_error(message);
 }
 
+// "disk I/O error" alone does not say that the disk is full or the file too large: the system's reason does.
+std::string with_system_reason(sqlite3* db, int rc, std::string message) {
+  const int primary = rc & 0xff;
+  if (db && (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN))
+    if (const int err = sqlite3_system_errno(db); err != 0)
+      message += std::string(" (") + std::strerror(err) + ")";
+  return message;
+}
+
 [[noreturn]] void raise(sqlite3* db, int rc, const std::string& context) {
-  throw_for(rc, context + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  throw_for(rc, with_system_reason(db, rc, context + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))));
 }
 
 }  // namespace
@@ -114,10 +129,62 @@ std::optional<double> Statement::get_optional_double(int column) const {
   return get_double(column);
 }
 
+namespace {
+
+// "file:" URI of a path, every byte outside the unreserved set and '/' percent-encoded.
+std::string file_uri(const std::string& path, const char* query) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      uri += '%';
+      uri += hex[c >> 4];
+      uri += hex[c & 15];
+    }
+  }
+  return uri + "?" + query;
+}
+
+std::string directory_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path().string() : std::string(".");
+}
+
+}  // namespace
+
 Database::Database(const std::filesystem::path& path, Mode mode) : name_(path.string()), mode_(mode) {
-  int flags = SQLITE_OPEN_NOMUTEX |
-              (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(name_.c_str(), &db_, flags, nullptr);
+  std::string target = name_;
+  int flags = SQLITE_OPEN_NOMUTEX;
+  const std::string dir = directory_of(path);
+  if (mode == Mode::ReadWrite) {
+    // SQLite creates a new database file with mode 0644 whatever the umask (and its -wal and -shm files
+    // with the mode of the database file). Created here first, the store gets 0666 & ~umask, like every
+    // other file r2q writes; an empty file is an empty database to SQLite.
+    int fd = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0)
+      ::close(fd);
+    else if (errno != EEXIST)
+      throw InputError(name_ + ": cannot create the store: " + std::strerror(errno));
+    // SQLite would open a file it cannot write read-only, and fail later with a less helpful message.
+    for (const std::string& needed : {name_, dir})
+      if (::access(needed.c_str(), W_OK) != 0)
+        throw InputError(name_ + ": the store is read-only here (" + needed + ": " + std::strerror(errno) +
+                         "); writing needs the file and its directory (for SQLite's -wal and -shm files) "
+                         "writable");
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  } else {
+    flags |= SQLITE_OPEN_READONLY;
+    // A store in WAL mode whose directory we cannot write (a read-only mount, another user's results) cannot
+    // be read normally: SQLite needs its -shm file there. With no -wal file beside it no writer is at work,
+    // so the file is read as immutable.
+    std::error_code ec;
+    if (::access(dir.c_str(), W_OK) != 0 && !std::filesystem::exists(name_ + "-wal", ec)) {
+      target = file_uri(std::filesystem::absolute(path, ec).string(), "immutable=1");
+      flags |= SQLITE_OPEN_URI;
+    }
+  }
+  int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = name_ + ": cannot open store: " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
     sqlite3_close(db_);
@@ -138,7 +205,7 @@ void Database::exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string message = error ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    throw_for(rc, name_ + ": " + message);
+    throw_for(rc, with_system_reason(db_, rc, name_ + ": " + message));
   }
 }
 

@@ -1,13 +1,54 @@
 // Checkpoints through torch::serialize archives.
 #include "core/train/checkpoint.h"
 
+#include <fcntl.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "core/util/error.h"
 #include "core/util/files.h"
 
 namespace r2q::train {
+
+namespace {
+
+// Writes the archive through our own file descriptor, so that a failed write (a full disk) is reported with
+// its cause. LibTorch's own file writer reports a short write by throwing from the archive writer's
+// destructor, which terminates the process; this writer instead takes every byte, remembers the first error,
+// and throws once LibTorch is done. `file` is the temporary file; messages name the checkpoint.
+void write_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& file,
+                   const std::filesystem::path& checkpoint) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw RunError(checkpoint.string() + ": cannot create the checkpoint: " + std::strerror(errno));
+  int write_errno = 0;
+  try {
+    archive.save_to([&](const void* data, size_t size) -> size_t {
+      const char* bytes = static_cast<const char*>(data);
+      for (size_t left = size; left > 0 && write_errno == 0;) {
+        const ssize_t written = ::write(fd, bytes + (size - left), left);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0)
+          write_errno = written < 0 ? errno : EIO;
+        else
+          left -= static_cast<size_t>(written);
+      }
+      return size;
+    });
+  } catch (const std::exception& e) {
+    ::close(fd);
+    const std::string what = e.what();
+    throw RunError(checkpoint.string() + ": cannot write the checkpoint: " + what.substr(0, what.find('\n')));
+  }
+  if (::close(fd) != 0 && write_errno == 0) write_errno = errno;
+  if (write_errno != 0)
+    throw RunError(checkpoint.string() + ": cannot write the checkpoint: " + std::strerror(write_errno));
+}
+
+}  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, models::Network& model,
                      torch::optim::Optimizer& optimizer, const CheckpointState& state,
@@ -26,7 +67,7 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& run_k
   archive.write("train_seconds", c10::IValue(state.train_seconds));
   archive.write("images_seen", c10::IValue(state.images_seen));
   std::filesystem::create_directories(path.parent_path());
-  write_file_atomically(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+  write_file_atomically(path, [&](const std::filesystem::path& tmp) { write_archive(archive, tmp, path); });
 }
 
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,

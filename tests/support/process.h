@@ -1,15 +1,18 @@
 // Running the r2q binary from tests: run to completion capturing output, or start in the background to
-// signal.
+// signal; optionally under a file-size limit, another umask, or as an unprivileged user.
 #pragma once
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -18,6 +21,16 @@
 extern char** environ;
 
 namespace r2q::testing {
+
+// How the child is set up before it executes the program.
+struct SpawnOptions {
+  // RLIMIT_FSIZE in bytes, with SIGXFSZ ignored: a write past it fails with EFBIG, like a full disk.
+  std::optional<rlim_t> file_size_limit;
+  std::optional<mode_t> umask;
+  // Run as this uid/gid (with no supplementary groups); for permission tests when the suite runs as root.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
 
 struct ProcessResult {
   int exit_code = -1;  // 128 + signal when killed
@@ -28,21 +41,34 @@ class Process {
  public:
   // Starts argv[0] with stdout/stderr redirected to files in `log_dir`.
   Process(const std::vector<std::string>& argv, const std::filesystem::path& log_dir,
-          const std::string& tag = "p")
+          const std::string& tag = "p", const SpawnOptions& options = {})
       : out_(log_dir / (tag + ".out")), err_(log_dir / (tag + ".err")) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+    // Between fork and exec only async-signal-safe calls: everything is prepared here.
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork for " + argv[0] + " failed");
+    if (pid_ == 0) {
+      int in = ::open("/dev/null", O_RDONLY);
+      int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (in < 0 || out < 0 || err < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
+          ::dup2(err, STDERR_FILENO) < 0)
+        ::_exit(126);
+      if (options.umask) ::umask(*options.umask);
+      if (options.file_size_limit) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        struct rlimit limit {
+          *options.file_size_limit, *options.file_size_limit
+        };
+        if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(126);
+      }
+      if (options.gid && (::setgroups(0, nullptr) != 0 || ::setgid(*options.gid) != 0)) ::_exit(126);
+      if (options.uid && ::setuid(*options.uid) != 0) ::_exit(126);
+      ::execve(args[0], args.data(), environ);
+      ::_exit(127);
+    }
   }
   ~Process() {
     if (pid_ > 0 && !reaped_) {
@@ -93,8 +119,9 @@ class Process {
   std::filesystem::path out_, err_;
 };
 
-inline ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& log_dir) {
-  Process p(argv, log_dir, "run");
+inline ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& log_dir,
+                                 const SpawnOptions& options = {}) {
+  Process p(argv, log_dir, "run", options);
   return p.wait();
 }
 

@@ -294,5 +294,31 @@ TEST(Store, AFileWhoseStatementsDoNotCompileIsNotAUsableStore) {
   }
 }
 
+// Every value reaches SQL as a bound parameter: text that is SQL, quotes and NULs included, is stored and
+// read back as it was written, and runs nothing (issue 8, docs/RELIABILITY.md).
+TEST(Store, ValuesAreBoundNeverSpliced) {
+  TempDir dir;
+  const std::string evil = "x'); DROP TABLE runs; --\" \\ %_ ?1 :a \n";
+  const std::string with_nul = std::string("nul") + '\0' + "after";
+  Store s(dir / "r2q.db", Store::Mode::ReadWrite);
+  const json config = {{"seed", 0}, {evil, evil}, {"nul", with_nul}};
+  s.add_experiment(evil, json{{"name", evil}}, evil, {{evil, config}});
+  Claimant who = worker(evil);
+  ASSERT_EQ(s.claim(evil, who, json{{"e", evil}}, evil, false), ClaimResult::Claimed);
+  s.record_metrics(evil, evil, {{evil, 1, 0.5}});
+  s.fail(evil, evil, evil);
+  EXPECT_EQ(s.experiments(), std::vector<std::string>{evil});
+  EXPECT_EQ(s.experiment_runs(evil), std::vector<std::string>{evil});
+  auto run = s.run(evil);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->config, config);
+  EXPECT_EQ(run->config["nul"].get<std::string>().size(), with_nul.size());
+  EXPECT_EQ(run->worker, evil);
+  EXPECT_EQ(run->error, evil);
+  EXPECT_EQ(run->git_commit, evil);
+  EXPECT_EQ(s.metrics(evil).at(0).name, evil);
+  EXPECT_EQ(s.runs().size(), 1u);  // the runs table is still there
+}
+
 }  // namespace
 }  // namespace r2q::store

@@ -1,0 +1,273 @@
+// Bad inputs at the command line (issue 8, docs/RELIABILITY.md): each is refused with exit code 2 (1 when a
+// run fails) and one error message naming the problem, and a store that held a finished run before still
+// holds it, untouched, and passes SQLite's integrity check.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/store/sqlite.h"
+#include "tests/support/dataset_files.h"
+#include "tests/support/process.h"
+#include "tests/support/store_checks.h"
+#include "tests/support/temp_dir.h"
+
+namespace r2q {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+const std::string kR2q = R2Q_BINARY;
+
+// A small synthetic-data spec; `base_patch` is merged into its base (JSON merge patch).
+std::string spec_text(const std::string& name, const std::string& base_patch = "{}") {
+  json base = json::parse(R"({"dataset": {"name": "synthetic", "val_size": 100, "train_limit": 300,
+      "test_limit": 200}, "model": {"name": "lenet"}, "quant": {"method": "fp32"},
+      "train": {"epochs": 1, "batch_size": 32, "lr": 0.05}, "eval": {"fgsm_eps": [0]}, "threads": 1})");
+  base.merge_patch(json::parse(base_patch));
+  return json{{"name", name}, {"base", base}}.dump(2);
+}
+
+int error_lines(const std::string& text) {
+  int n = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    n += text.substr(start, end - start).find("error") != std::string::npos;
+    start = end + 1;
+  }
+  return n;
+}
+
+class BadInput : public ::testing::Test {
+ protected:
+  // One store with one finished run, made once; each test works on its own copy.
+  static void SetUpTestSuite() {
+    golden = new TempDir;
+    auto r = testing::run_process({kR2q, "sweep", golden->write("done.json", spec_text("done")).string(),
+                                   "--db", (*golden / "r2q.db").string()},
+                                  golden->path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete golden; }
+
+  void SetUp() override {
+    std::filesystem::create_directories(dir / "runs");
+    std::filesystem::copy_file(*golden / "r2q.db", db());
+    before = testing::finished_runs(db());
+    ASSERT_EQ(before.size(), 1u);
+  }
+
+  std::filesystem::path db() const { return dir / "runs/r2q.db"; }
+  std::string spec(const std::string& name, const std::string& base_patch = "{}") {
+    return dir.write(name + ".json", spec_text(name, base_patch)).string();
+  }
+  testing::ProcessResult r2q(std::vector<std::string> args, const testing::SpawnOptions& options = {}) {
+    args.insert(args.begin(), kR2q);
+    return testing::run_process(args, dir.path(), options);
+  }
+
+  // The command exits with `code` and says what is wrong in one line, its only error line, which holds every
+  // fragment (a sweep may have printed its plan before it).
+  void expect_message(const std::vector<std::string>& args, int code,
+                      std::initializer_list<std::string> fragments,
+                      const testing::SpawnOptions& options = {}) {
+    auto r = r2q(args, options);
+    std::string shown;
+    for (const auto& a : args) shown += " " + a;
+    EXPECT_EQ(r.exit_code, code) << "r2q" << shown << "\n" << r.err;
+    EXPECT_EQ(error_lines(r.err), 1) << "r2q" << shown << ": not one error line:\n" << r.err;
+    for (const auto& f : fragments)
+      EXPECT_NE(r.err.find(f), std::string::npos) << "r2q" << shown << ": message lacks \"" << f << "\":\n"
+                                                  << r.err;
+  }
+  // The same, and the store is as it was.
+  void expect_refused(const std::vector<std::string>& args, int code,
+                      std::initializer_list<std::string> fragments,
+                      const testing::SpawnOptions& options = {}) {
+    expect_message(args, code, fragments, options);
+    expect_store_intact();
+  }
+  void expect_store_intact() {
+    EXPECT_EQ(testing::integrity_check(db()), "ok");
+    EXPECT_EQ(testing::finished_runs(db()), before);
+  }
+
+  static inline TempDir* golden = nullptr;
+  TempDir dir;
+  std::map<std::string, testing::FinishedRun> before;
+};
+
+TEST_F(BadInput, MalformedSpecsNameTheFileAndPlace) {
+  auto file = dir.write("syntax.json", "{\"name\": \"x\",\n \"base\": {,}}").string();
+  expect_refused({"sweep", file, "--db", db().string()}, 2, {"syntax.json:2:", "invalid JSON"});
+  auto empty = dir.write("empty.json", "").string();
+  expect_refused({"sweep", empty, "--db", db().string()}, 2, {"empty.json", "invalid JSON"});
+  expect_refused({"sweep", dir.path().string(), "--db", db().string()}, 2,
+                 {dir.path().string() + ": a directory, not a spec file"});
+  auto unknown = dir.write("unknown.json", R"({"name": "x", "base": {"train": {"lrr": 0.1}}})").string();
+  expect_refused({"sweep", unknown, "--db", db().string()}, 2,
+                 {"unknown.json", "base.train.lrr", "did you mean \"train.lr\""});
+  expect_refused({"sweep", spec("wrongtype", R"({"train": {"epochs": "ten"}})"), "--db", db().string()}, 2,
+                 {"base.train.epochs", "\"ten\""});
+}
+
+// JSON has no NaN or infinity: the literals and numbers beyond double range are syntax errors.
+TEST_F(BadInput, NanAndInfinityAreInvalidJson) {
+  for (const std::string value : {"NaN", "Infinity", "-Infinity"}) {
+    auto file = dir.write("nan.json", R"({"name": "x", "base": {"train": {"lr": )" + value + "}}}").string();
+    expect_refused({"sweep", file, "--db", db().string()}, 2, {"nan.json:1:", "invalid JSON"});
+  }
+  auto file = dir.write("huge.json", R"({"name": "x", "base": {"train": {"lr": 1e999}}})").string();
+  expect_refused({"sweep", file, "--db", db().string()}, 2, {"huge.json: invalid JSON", "overflow", "1e999"});
+}
+
+TEST_F(BadInput, NegativeAndAbsurdValuesNameThePathAndValue) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"train": {"lr": -0.1}})", "base.train.lr: expected a number in (0, 100], got -0.1"},
+      {R"({"train": {"epochs": 1000000000}})", "base.train.epochs"},
+      {R"({"train": {"epochs": 0}})", "base.train.epochs"},
+      {R"({"train": {"batch_size": 0}})", "base.train.batch_size"},
+      {R"({"dataset": {"train_limit": -5}})", "base.dataset.train_limit"},
+      {R"({"threads": 100000})", "base.threads"},
+      {R"({"eval": {"fgsm_eps": [0, 7]}})", "base.eval.fgsm_eps[1]"},
+      {R"({"quant": {"weight_bits": 64}})", "base.quant.weight_bits"}};
+  for (const auto& [patch, message] : cases)
+    expect_refused({"sweep", spec("absurd", patch), "--db", db().string()}, 2, {"absurd.json", message});
+}
+
+TEST_F(BadInput, HugeGridIsRefusedUnlessConfirmed) {
+  std::string seeds = "[";
+  for (int i = 0; i < 150; ++i) seeds += (i ? "," : "") + std::to_string(i);
+  seeds += "]";
+  json huge = json::parse(spec_text("huge"));
+  huge["grid"] = {{"seed", json::parse(seeds)}, {"dataset.train_limit", json::parse(seeds)}};
+  auto file = dir.write("huge.json", huge.dump()).string();
+  expect_refused({"sweep", file, "--db", db().string()}, 2, {"huge.json", "more than 10000 runs", "--yes"});
+  auto confirmed = r2q({"sweep", file, "--db", db().string(), "--yes", "--dry-run"});
+  EXPECT_EQ(confirmed.exit_code, 0) << confirmed.err;
+  EXPECT_NE(confirmed.out.find("huge: 22500 runs"), std::string::npos) << confirmed.out.substr(0, 200);
+  expect_store_intact();
+}
+
+TEST_F(BadInput, MissingDatasetSaysHowToInstallIt) {
+  auto file =
+      spec("nodata", R"({"dataset": {"name": "fashion-mnist", "root": "/nonexistent/fashion-mnist"}})");
+  expect_refused({"sweep", file, "--db", db().string()}, 2,
+                 {"/nonexistent/fashion-mnist", "apt-get install dataset-fashion-mnist"});
+}
+
+TEST_F(BadInput, DamagedDatasetFilesNameTheFile) {
+  auto write_dataset = [&](const std::string& labels_raw) {
+    std::vector<uint8_t> labels(8);
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<uint8_t>(i);
+    dir.write("fm/train-images-idx3-ubyte.gz", testing::gzip(testing::idx_bytes({8, 28, 28})));
+    dir.write("fm/train-labels-idx1-ubyte.gz", testing::gzip(labels_raw));
+    dir.write("fm/t10k-images-idx3-ubyte.gz", testing::gzip(testing::idx_bytes({8, 28, 28})));
+    dir.write("fm/t10k-labels-idx1-ubyte.gz", testing::gzip(testing::idx_bytes({8}, labels)));
+  };
+  const std::string patch =
+      R"({"dataset": {"name": "fashion-mnist", "root": ")" + (dir / "fm").string() + R"(", "val_size": 2}})";
+  std::vector<uint8_t> bad_label = {0, 1, 2, 3, 4, 5, 6, 12};
+  const std::string good_labels = testing::idx_bytes({8}, {0, 1, 2, 3, 4, 5, 6, 7});
+  std::string wrong_magic = good_labels;
+  wrong_magic[0] = 7;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {good_labels.substr(0, good_labels.size() - 3), "truncated"},
+      {wrong_magic, "not an IDX file"},
+      {testing::idx_bytes({8}, bad_label), "label 12 at index 7 is out of range"}};
+  for (const auto& [labels, message] : cases) {
+    write_dataset(labels);
+    expect_refused({"sweep", spec("damaged", patch), "--db", db().string()}, 2,
+                   {"train-labels-idx1-ubyte.gz", message});
+  }
+}
+
+TEST_F(BadInput, MissingStoreAndUncreatableStoreDirectory) {
+  const auto missing = (dir / "no/such/dir/r2q.db").string();
+  for (const std::string command : {"status", "list", "report"})
+    expect_refused({command, "--db", missing}, 2, {missing, "no store here"});
+  expect_refused({"export", "abc", "-o", (dir / "m.r2q").string(), "--db", missing}, 2, {"no store here"});
+  EXPECT_FALSE(std::filesystem::exists(dir / "no"));
+  dir.write("plain-file", "not a directory");
+  expect_refused({"sweep", spec("nodir"), "--db", (dir / "plain-file/r2q.db").string()}, 2,
+                 {"plain-file/r2q.db: cannot create the store: Not a directory"});
+}
+
+TEST_F(BadInput, AFileThatIsNotAStoreIsLeftAlone) {
+  auto notes = dir.write("notes.db", "some notes, not an SQLite database; r2q must not write into them....");
+  expect_refused({"sweep", spec("foreign"), "--db", notes.string()}, 2, {"notes.db"});
+  expect_refused({"status", "--db", notes.string()}, 2, {"notes.db"});
+  EXPECT_EQ(testing::read_text(notes),
+            "some notes, not an SQLite database; r2q must not write into them....");
+}
+
+TEST_F(BadInput, AStoreFromANewerR2qIsRefusedAndKept) {
+  {
+    store::Database d(db(), store::Database::Mode::ReadWrite);
+    d.exec("PRAGMA user_version = 99");
+  }
+  for (const std::string command : {"status", "list", "report"})
+    expect_message({command, "--db", db().string()}, 2, {db().string(), "newer r2q", "upgrade r2q"});
+  expect_message({"sweep", spec("newer"), "--db", db().string()}, 2, {"newer r2q"});
+  {
+    store::Database d(db(), store::Database::Mode::ReadWrite);
+    EXPECT_EQ(d.pragma_int("user_version"), 99);
+    d.exec("PRAGMA user_version = 1");  // as this r2q wrote it: the content must be as before
+  }
+  expect_store_intact();
+}
+
+// A store on read-only storage (or of another user) can be read but not swept into. Tests running as root
+// run r2q as nobody, for whom the permissions hold.
+TEST_F(BadInput, AReadOnlyStoreIsReadButNotWritten) {
+  testing::SpawnOptions user;
+  if (::geteuid() == 0) {
+    user.uid = 65534;
+    user.gid = 65534;
+  }
+  namespace fs = std::filesystem;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const auto file = spec("readonly");
+  // As a store closed by its last writer is: no -wal or -shm file beside it (the reads in SetUp left them).
+  {
+    store::Database closing(db(), store::Database::Mode::ReadWrite);
+    closing.exec("SELECT count(*) FROM runs");  // the last connection to close removes them
+  }
+  ASSERT_FALSE(fs::exists(db().string() + "-wal"));
+  ASSERT_FALSE(fs::exists(db().string() + "-shm"));
+  fs::permissions(db(), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dir / "runs", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  auto status = r2q({"status", "--db", db().string()}, user);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("done"), std::string::npos) << status.out;
+  auto list = r2q({"list", "--db", db().string(), "--format", "json"}, user);
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  expect_refused({"sweep", file, "--db", db().string()}, 2, {db().string(), "read-only"}, user);
+  fs::permissions(dir / "runs", fs::perms::owner_all);
+  fs::permissions(db(), fs::perms::owner_read | fs::perms::owner_write);
+}
+
+// A full disk, simulated with RLIMIT_FSIZE (writes past the limit fail with EFBIG): the run fails (exit 1)
+// with a message naming the file that could not be written, and the store keeps what it had. At 256 KiB the
+// checkpoint cannot be written; at 12 KiB not even the store's write-ahead log.
+TEST_F(BadInput, AFullDiskFailsTheRunAndKeepsTheStore) {
+  int seed = 100;
+  for (rlim_t limit : {rlim_t{256} << 10, rlim_t{12} << 10}) {
+    SCOPED_TRACE("file size limit " + std::to_string(limit));
+    testing::SpawnOptions full;
+    full.file_size_limit = limit;
+    auto r = r2q(
+        {"sweep", spec("full", R"({"seed": )" + std::to_string(++seed) + "}"), "--db", db().string()}, full);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+    expect_store_intact();
+    auto status = r2q({"status", "--db", db().string()});
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+  }
+}
+
+}  // namespace
+}  // namespace r2q
