@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -284,6 +286,21 @@ TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
   for (const auto& result : bench["results"])
     engines.insert(result["engine"].get<std::string>().substr(0, 9));
   EXPECT_EQ(engines, (std::set<std::string>{"libtorch-", "onednn-fp", "onednn-in", "shift-add"})) << b.out;
+
+  // A tampered file is refused with the reason, exit code 2.
+  {
+    std::string bytes;
+    {
+      std::ifstream in(out, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+    const std::string tampered = dir.write("tampered.r2q", bytes).string();
+    auto t = r2q({"bench", "--model", tampered, "--batch", "1", "--threads", "1", "--min-time", "0.01"});
+    EXPECT_EQ(t.exit_code, 2) << t.err;
+    EXPECT_NE(t.err.find("tampered.r2q"), std::string::npos) << t.err;
+    EXPECT_NE(t.err.find("checksum mismatch"), std::string::npos) << t.err;
+  }
 
   auto unknown = r2q({"export", "ffffzzzz", "-o", out, "--db", db()});
   EXPECT_EQ(unknown.exit_code, 2);
