@@ -79,35 +79,38 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) 
   return fp32_peak_macs_per_cycle();
 }
 
-EngineResult bench_engine(const Backend& backend, const deploy::Model& model, const PlanOptions& plan_options,
-                          const EngineOptions& options) {
-  std::unique_ptr<Plan> plan = backend.plan(model, plan_options);
-  deploy::FloatBatch input(options.batch, model.input);
+std::vector<std::vector<double>> measure_interleaved(const std::vector<std::function<void()>>& fns,
+                                                     double min_seconds, int rounds) {
+  std::vector<std::vector<double>> out(fns.size());
+  const double per_round = min_seconds / std::max(1, rounds);
+  for (int r = 0; r < std::max(1, rounds); ++r)
+    for (std::size_t i = 0; i < fns.size(); ++i) out[i].push_back(measure(fns[i], per_round, 3).median_s);
+  return out;
+}
+
+deploy::FloatBatch bench_input(const deploy::Model& model, int batch) {
+  deploy::FloatBatch input(batch, model.input);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
   for (float& v : input.data) v = pixel(rng);
+  return input;
+}
 
-  EngineResult r;
-  r.engine = plan->engine();
-  r.batch = options.batch;
-  r.threads = plan_options.threads;
-  r.layer_paths = plan->layer_paths();
-  r.weight_bytes = plan->weight_bytes();
-  r.total = measure([&] { plan->run(input); }, options.min_seconds);
-  if (!options.per_layer) return r;
-
-  plan->set_profiling(true);
-  std::vector<std::vector<double>> samples(model.layers.size());
+std::vector<double> profile_layers(Plan& plan, const deploy::FloatBatch& input, double min_seconds) {
+  plan.set_profiling(true);
+  std::vector<std::vector<double>> samples;
   measure(
       [&] {
-        plan->run(input);
-        const std::vector<double>& s = plan->layer_seconds();
+        plan.run(input);
+        const std::vector<double>& s = plan.layer_seconds();
+        samples.resize(s.size());
         for (std::size_t i = 0; i < s.size(); ++i) samples[i].push_back(s[i]);
       },
-      options.min_seconds);
-  plan->set_profiling(false);
-  for (auto& s : samples) r.layer_seconds.push_back(median(std::move(s)));
-  return r;
+      min_seconds);
+  plan.set_profiling(false);
+  std::vector<double> out;
+  for (auto& s : samples) out.push_back(median(std::move(s)));
+  return out;
 }
 
 }  // namespace r2q::backends::bench

@@ -34,24 +34,17 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer);
 // The same for LibTorch's fp32 kernels.
 double fp32_peak_macs_per_cycle();
 
-struct EngineResult {
-  std::string engine;  // the plan's engine(), e.g. "shift-add (avx2)"
-  int batch = 1, threads = 1;
-  Timing total;                       // one run of the batch, profiling off
-  std::vector<double> layer_seconds;  // median per layer over profiled runs (empty if not asked for)
-  std::vector<std::string> layer_paths;
-  std::size_t weight_bytes = 0;
-};
+// Side by side: each of `fns` in turn, for `rounds` rounds (each call measured for min_seconds / rounds), so
+// that a change in the machine's speed during the benchmark (other load, a shared host) affects every
+// candidate alike. Per candidate, the median time of one call in each round.
+std::vector<std::vector<double>> measure_interleaved(const std::vector<std::function<void()>>& fns,
+                                                     double min_seconds, int rounds);
 
-struct EngineOptions {
-  int batch = 1;
-  double min_seconds = 0.5;
-  bool per_layer = true;
-};
+// A batch of `batch` deterministic pseudo-random images in [0, 1) of the model's input shape.
+deploy::FloatBatch bench_input(const deploy::Model& model, int batch);
 
-// Plans `model` on `backend` with `plan_options` and times runs of a batch of deterministic pseudo-random
-// pixels in [0, 1).
-EngineResult bench_engine(const Backend& backend, const deploy::Model& model, const PlanOptions& plan_options,
-                          const EngineOptions& options);
+// Per-layer wall times of `plan` on `input`: the median per layer over runs for `min_seconds`, by layer
+// index.
+std::vector<double> profile_layers(Plan& plan, const deploy::FloatBatch& input, double min_seconds);
 
 }  // namespace r2q::backends::bench

@@ -98,14 +98,19 @@ BenchModel bench_model_from_arch(const std::string& arch, const quant::QuantConf
   return b;
 }
 
-backends::bench::Timing time_eager_fp32(const BenchModel& model, int batch, int threads, double min_seconds) {
+std::function<void()> eager_fp32_runner(const BenchModel& model, int batch) {
   torch::manual_seed(0);
   models::NetworkPtr net = models::build_model(model.arch, model.shape, quant::LayerFactory{});
   net->eval();
-  torch::set_num_threads(threads);
   const torch::Tensor x = torch::rand({batch, model.shape.channels, model.shape.height, model.shape.width});
-  torch::NoGradGuard no_grad;
-  return backends::bench::measure([&] { net->forward(x); }, min_seconds);
+  return [net, x] {
+    torch::NoGradGuard no_grad;
+    net->forward(x);
+  };
+}
+
+void set_eager_threads(int threads) {
+  torch::set_num_threads(threads);
 }
 
 }  // namespace r2q::cli

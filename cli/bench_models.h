@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "backends/bench.h"
@@ -28,7 +29,9 @@ BenchModel bench_model_from_file(const std::filesystem::path& path);
 BenchModel bench_model_from_arch(const std::string& arch, const quant::QuantConfig& quant,
                                  const std::string& input, int classes);
 
-// LibTorch eager fp32 inference (no_grad, eval mode) of `model.arch` at `batch` images on `threads` threads.
-backends::bench::Timing time_eager_fp32(const BenchModel& model, int batch, int threads, double min_seconds);
+// One LibTorch eager fp32 inference (no_grad, eval mode) of `model.arch` on `batch` random images, as a call
+// that holds the network and the input; LibTorch's threads are set by set_eager_threads.
+std::function<void()> eager_fp32_runner(const BenchModel& model, int batch);
+void set_eager_threads(int threads);
 
 }  // namespace r2q::cli

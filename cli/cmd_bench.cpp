@@ -21,6 +21,12 @@ using nlohmann::json;
 namespace bench = backends::bench;
 
 constexpr const char* kEager = "libtorch-eager";
+constexpr int kRounds = 5;  // turns of side-by-side measurement
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
 
 std::vector<int> int_list(const std::string& option, const std::string& text, int all) {
   std::vector<int> out;
@@ -51,44 +57,52 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+// One engine measured at one batch size and thread count.
+struct Measured {
+  std::string engine;                               // as the plan names itself, e.g. "shift-add (avx2)"
+  double seconds = 0;                               // median over the rounds of one run of the batch
+  std::vector<double> rounds;                       // each round's median
+  const std::vector<std::string>* paths = nullptr;  // the plan's layer paths (null: LibTorch eager)
+  std::size_t weight_bytes = 0;
+  std::vector<double> layer_seconds;  // empty unless profiled
+};
+
 // One measured configuration, as JSON: rates from the layers' MACs, percent of peak from their paths.
-json result_json(const std::string& engine, int batch, int threads, const bench::Timing& t,
-                 const BenchModel& m, const std::vector<double>& macs, double clock_ghz,
-                 const bench::EngineResult* r) {
+json result_json(const Measured& r, int batch, int threads, const BenchModel& m,
+                 const std::vector<double>& macs, double clock_ghz) {
   double total_macs = 0, roofline_s = 0;
   // The shift-add engine splits a batch across its threads, one image per thread at least.
-  const bool splits_batch = engine.rfind("shift-add", 0) == 0;
+  const bool splits_batch = r.engine.rfind("shift-add", 0) == 0;
   const double cores = splits_batch ? std::min(threads, batch) : threads;
   json layers = json::array();
   for (std::size_t i = 0; i < macs.size(); ++i) {
     const deploy::Layer& l = m.model.layers[i];
     const double layer_macs = macs[i] * batch;
     total_macs += layer_macs;
-    const double peak = r ? bench::peak_macs_per_cycle(r->layer_paths[i], l)
-                          : (macs[i] > 0 ? bench::fp32_peak_macs_per_cycle() : 0);
+    const double peak = r.paths ? bench::peak_macs_per_cycle((*r.paths)[i], l)
+                                : (macs[i] > 0 ? bench::fp32_peak_macs_per_cycle() : 0);
     const double peak_rate = peak * clock_ghz * 1e9 * cores;
     if (peak_rate > 0) roofline_s += layer_macs / peak_rate;
-    if (!r || r->layer_seconds.empty()) continue;
-    const double s = r->layer_seconds[i];
-    json layer = {{"name", l.name}, {"path", r->layer_paths[i]}, {"seconds", s}, {"macs", layer_macs}};
+    if (r.layer_seconds.empty()) continue;
+    const double s = r.layer_seconds[i];
+    json layer = {{"name", l.name}, {"path", (*r.paths)[i]}, {"seconds", s}, {"macs", layer_macs}};
     if (layer_macs > 0 && s > 0) {
       layer["gmac_per_s"] = layer_macs / s / 1e9;
       if (peak_rate > 0) layer["percent_of_peak"] = 100.0 * layer_macs / s / peak_rate;
     }
     layers.push_back(layer);
   }
-  json j = {{"engine", engine},
+  json j = {{"engine", r.engine},
             {"batch", batch},
             {"threads", threads},
-            {"seconds", t.median_s},
-            {"seconds_min", t.min_s},
-            {"runs", t.runs},
-            {"us_per_image", t.median_s * 1e6 / batch},
-            {"images_per_s", batch / t.median_s},
-            {"gmac_per_s", total_macs / t.median_s / 1e9}};
-  if (roofline_s > 0) j["percent_of_peak"] = 100.0 * roofline_s / t.median_s;
+            {"seconds", r.seconds},
+            {"seconds_per_round", r.rounds},
+            {"us_per_image", r.seconds * 1e6 / batch},
+            {"images_per_s", batch / r.seconds},
+            {"gmac_per_s", total_macs / r.seconds / 1e9}};
+  if (roofline_s > 0) j["percent_of_peak"] = 100.0 * roofline_s / r.seconds;
   if (splits_batch && threads > batch) j["note"] = "the shift-add engine runs a batch of 1 on one thread";
-  if (r) j["weight_bytes"] = r->weight_bytes;
+  if (r.paths) j["weight_bytes"] = r.weight_bytes;
   if (!layers.empty()) j["layers"] = layers;
   return j;
 }
@@ -112,7 +126,9 @@ void print_text(const json& out, bool show_layers) {
         r.contains("weight_bytes") ? std::to_string(r["weight_bytes"].get<std::size_t>()).c_str() : "-");
   }
   if (!out["ratios"].empty()) {
-    std::cout << "\nshift-add speed-up, measured side by side (other engine's latency / shift-add's):\n";
+    std::cout
+        << "\nshift-add speed-up, measured side by side (other engine's latency / shift-add's, median of "
+        << kRounds << " rounds in turns):\n";
     for (const json& q : out["ratios"])
       std::cout << "  batch " << q["batch"].get<int>() << ", " << q["threads"].get<int>() << " thread(s): vs "
                 << q["versus"].get<std::string>() << " " << fixed(q["speedup"].get<double>(), 2) << "x\n";
@@ -152,8 +168,9 @@ int cmd_bench(const std::vector<std::string>& args) {
       "comma-separated engines to run (default: libtorch-eager and every engine of the backends)")(
       "batch", po::value<std::string>()->default_value("1,64"), "batch sizes, comma-separated")(
       "threads", po::value<std::string>()->default_value("1,all"),
-      "thread counts, comma-separated; all = every core")("min-time", po::value<double>()->default_value(0.5),
-                                                          "seconds of timed runs per measurement (>= 0.01)")(
+      "thread counts, comma-separated; all = every core")(
+      "min-time", po::value<double>()->default_value(0.5),
+      "seconds of timed runs per engine and configuration, in 5 rounds taken in turns (>= 0.01)")(
       "layers", po::bool_switch(), "also print the per-layer table (always in json)")(
       "format,f", po::value<std::string>()->default_value("text"), "text or json");
   po::variables_map vm;
@@ -226,36 +243,60 @@ int cmd_bench(const std::vector<std::string>& args) {
               {"min_time_s", min_time},
               {"results", json::array()},
               {"ratios", json::array()}};
-  std::map<std::pair<int, int>, std::map<std::string, double>> seconds;  // (batch, threads) -> engine -> s
   std::map<std::string, std::size_t> weights;
   for (const int batch : batches)
-    for (const int threads : thread_counts)
+    for (const int threads : thread_counts) {
+      // Every engine planned first, then measured in turns (bench::measure_interleaved).
+      std::vector<std::string> names;
+      std::vector<std::unique_ptr<backends::Plan>> plans;  // null for LibTorch eager
+      std::vector<std::function<void()>> calls;
+      const deploy::FloatBatch input = bench::bench_input(m.model, batch);
       for (const auto& [backend, engine] : engines) {
+        if (!backend && m.arch.empty())
+          continue;  // a model file of an unknown architecture: no eager baseline
+        names.push_back(engine);
         if (!backend) {
-          if (m.arch.empty()) continue;  // a model file without a known architecture: no eager baseline
-          const bench::Timing t = time_eager_fp32(m, batch, threads, min_time);
-          out["results"].push_back(result_json(kEager, batch, threads, t, m, macs, clock_ghz, nullptr));
-          seconds[{batch, threads}][kEager] = t.median_s;
+          plans.emplace_back();
+          calls.push_back(eager_fp32_runner(m, batch));
           continue;
         }
-        backends::PlanOptions plan{.engine = engine, .isa = "auto", .threads = threads};
-        const bool per_layer = batch == batches.front() && threads == thread_counts.front();
-        const bench::EngineResult r = bench::bench_engine(
-            *backend, m.model, plan, {.batch = batch, .min_seconds = min_time, .per_layer = per_layer});
-        out["results"].push_back(result_json(r.engine, batch, threads, r.total, m, macs, clock_ghz, &r));
-        seconds[{batch, threads}][engine] = r.total.median_s;
-        weights.emplace(engine, r.weight_bytes);  // the first thread count: one copy per plan
+        plans.push_back(backend->plan(m.model, {.engine = engine, .isa = "auto", .threads = threads}));
+        calls.push_back([plan = plans.back().get(), &input] { plan->run(input); });
       }
-  for (const auto& [config, by_engine] : seconds) {
-    const auto shift = by_engine.find("shift-add");
-    if (shift == by_engine.end()) continue;
-    for (const auto& [engine, s] : by_engine)
-      if (engine != "shift-add")
-        out["ratios"].push_back({{"batch", config.first},
-                                 {"threads", config.second},
+      set_eager_threads(threads);
+      const std::vector<std::vector<double>> rounds = bench::measure_interleaved(calls, min_time, kRounds);
+      const bool per_layer = batch == batches.front() && threads == thread_counts.front();
+      std::map<std::string, const std::vector<double>*> by_engine;
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        Measured r;
+        r.engine = plans[i] ? plans[i]->engine() : kEager;
+        r.rounds = rounds[i];
+        r.seconds = median(rounds[i]);
+        std::vector<std::string> paths;
+        if (plans[i]) {
+          paths = plans[i]->layer_paths();
+          r.paths = &paths;
+          r.weight_bytes = plans[i]->weight_bytes();
+          weights.emplace(names[i], r.weight_bytes);  // the first thread count: one copy per plan
+          if (per_layer) r.layer_seconds = bench::profile_layers(*plans[i], input, min_time);
+        }
+        out["results"].push_back(result_json(r, batch, threads, m, macs, clock_ghz));
+        by_engine[names[i]] = &rounds[i];
+      }
+      // Speed-ups: the median over rounds of each round's ratio (both measured within seconds of each other).
+      const auto shift = by_engine.find("shift-add");
+      if (shift == by_engine.end()) continue;
+      for (const auto& [engine, other] : by_engine) {
+        if (engine == "shift-add") continue;
+        std::vector<double> ratios;
+        for (std::size_t k = 0; k < other->size(); ++k) ratios.push_back((*other)[k] / (*shift->second)[k]);
+        out["ratios"].push_back({{"batch", batch},
+                                 {"threads", threads},
                                  {"versus", engine},
-                                 {"speedup", s / shift->second}});
-  }
+                                 {"speedup", median(ratios)},
+                                 {"speedup_per_round", ratios}});
+      }
+    }
   if (weights.contains("shift-add") && weights.contains("onednn-fp32") && weights["shift-add"] > 0)
     out["weight_ratio"] =
         static_cast<double>(weights["onednn-fp32"]) / static_cast<double>(weights["shift-add"]);

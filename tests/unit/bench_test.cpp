@@ -2,6 +2,7 @@
 // CPU engine, the peak rate of each layer path, and the timing loop.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "backend_test_models.h"
@@ -81,20 +82,30 @@ TEST(Bench, MeasureRunsAtLeastTheAskedRunsAfterWarmUp) {
   EXPECT_LE(t.min_s, t.median_s);
 }
 
-TEST(Bench, BenchEngineReportsThePlanAndPerLayerMedians) {
+TEST(Bench, InterleavedMeasurementTakesEveryCandidateInTurn) {
+  std::vector<int> order;
+  const auto rounds =
+      bench::measure_interleaved({[&] { order.push_back(0); }, [&] { order.push_back(1); }}, 0.0, 3);
+  ASSERT_EQ(rounds.size(), 2u);
+  EXPECT_EQ(rounds[0].size(), 3u);
+  EXPECT_EQ(rounds[1].size(), 3u);
+  // Each round: candidate 0's calls (2 warm-up + 3 timed), then candidate 1's.
+  ASSERT_EQ(order.size(), 30u);
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], static_cast<int>(i / 5 % 2)) << i;
+}
+
+TEST(Bench, InputIsDeterministicPixelsAndProfilesAreMediansPerLayer) {
   const deploy::Model m = backend_testing::lenet_model();
-  const bench::EngineResult r = bench::bench_engine(get("cpu"), m, {.engine = "shift-add"},
-                                                    {.batch = 3, .min_seconds = 0.0, .per_layer = true});
+  const deploy::FloatBatch x = bench::bench_input(m, 3);
+  EXPECT_EQ(x.n, 3);
+  EXPECT_EQ(x.shape, m.input);
+  EXPECT_EQ(x, bench::bench_input(m, 3));
+  EXPECT_TRUE(std::all_of(x.data.begin(), x.data.end(), [](float v) { return v >= 0 && v < 1; }));
   auto plan = get("cpu").plan(m, {.engine = "shift-add"});
-  EXPECT_EQ(r.engine, plan->engine());
-  EXPECT_EQ(r.weight_bytes, plan->weight_bytes());
-  EXPECT_EQ(r.layer_paths, plan->layer_paths());
-  EXPECT_EQ(r.batch, 3);
-  EXPECT_EQ(r.layer_seconds.size(), m.layers.size());
-  EXPECT_GT(r.total.median_s, 0);
-  const bench::EngineResult quick = bench::bench_engine(get("cpu"), m, {.engine = "onednn-int8"},
-                                                        {.batch = 1, .min_seconds = 0.0, .per_layer = false});
-  EXPECT_TRUE(quick.layer_seconds.empty());
+  const std::vector<double> layers = bench::profile_layers(*plan, x, 0.0);
+  EXPECT_EQ(layers.size(), m.layers.size());
+  EXPECT_GT(std::accumulate(layers.begin(), layers.end(), 0.0), 0.0);
+  EXPECT_TRUE(plan->layer_seconds().empty());  // profiling is off again
 }
 
 }  // namespace
