@@ -18,6 +18,9 @@ struct Timing {
   int runs = 0;
 };
 
+// The median of `values` (the upper one of an even count; 0 for none).
+double median(std::vector<double> values);
+
 // Calls `fn` twice to warm up, then until both `min_seconds` have passed and `min_runs` calls were made;
 // the median and minimum of the timed calls.
 Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs = 5);

@@ -6,7 +6,6 @@
 #include <functional>
 #include <string>
 
-#include "backends/bench.h"
 #include "core/deploy/model.h"
 #include "core/quant/layers.h"
 #include "models/network.h"

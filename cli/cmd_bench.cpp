@@ -23,11 +23,6 @@ namespace bench = backends::bench;
 constexpr const char* kEager = "libtorch-eager";
 constexpr int kRounds = 5;  // turns of side-by-side measurement
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 std::vector<int> int_list(const std::string& option, const std::string& text, int all) {
   std::vector<int> out;
   for (const std::string& part : split(text, ',')) {
@@ -271,7 +266,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         Measured r;
         r.engine = plans[i] ? plans[i]->engine() : kEager;
         r.rounds = rounds[i];
-        r.seconds = median(rounds[i]);
+        r.seconds = bench::median(rounds[i]);
         std::vector<std::string> paths;
         if (plans[i]) {
           paths = plans[i]->layer_paths();
@@ -293,7 +288,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         out["ratios"].push_back({{"batch", batch},
                                  {"threads", threads},
                                  {"versus", engine},
-                                 {"speedup", median(ratios)},
+                                 {"speedup", bench::median(ratios)},
                                  {"speedup_per_round", ratios}});
       }
     }
