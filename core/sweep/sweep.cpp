@@ -15,6 +15,7 @@
 #include "core/util/build_info.h"
 #include "core/util/environment.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 namespace r2q::sweep {
 namespace {
@@ -87,9 +88,13 @@ bool holder_alive(const store::RunRecord& run, double stale_after_seconds) {
   return true;
 }
 
-std::filesystem::path checkpoint_path(const store::Store& store, const std::string& run_key) {
+std::filesystem::path checkpoint_dir(const store::Store& store) {
   auto dir = store.path().has_parent_path() ? store.path().parent_path() : std::filesystem::path(".");
-  return dir / "checkpoints" / (run_key + ".pt");
+  return dir / "checkpoints";
+}
+
+std::filesystem::path checkpoint_path(const store::Store& store, const std::string& run_key) {
+  return checkpoint_dir(store) / (run_key + ".pt");
 }
 
 namespace {
@@ -112,6 +117,8 @@ class SweepRunner {
   }
 
   SweepSummary run() {
+    // Checkpoints a killed process was writing (temporary files it never renamed): an hour old at least.
+    remove_stale_temporaries(checkpoint_dir(store_), std::chrono::hours(1));
     // Passes over the runs: a student whose teacher is running in another live worker is revisited after the
     // others, until its teacher is done (parallel workers share teachers this way).
     std::vector<int> todo(experiment_.runs.size()), waiting;

@@ -51,6 +51,7 @@ class SweepObserver : public train::ProgressSink {
 };
 
 // Where a run's checkpoint lives: <store directory>/checkpoints/<run key>.pt
+std::filesystem::path checkpoint_dir(const store::Store& store);
 std::filesystem::path checkpoint_path(const store::Store& store, const std::string& run_key);
 
 // Registers the experiment and runs every run not yet finished. InputErrors found before starting (unknown

@@ -50,4 +50,25 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   });
 }
 
+int remove_stale_temporaries(const std::filesystem::path& dir, std::chrono::seconds min_age) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  if (ec) return 0;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  int removed = 0;
+  for (; it != end; it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    const std::size_t tag = name.rfind(".tmp.");
+    const bool temporary = name.size() > 1 && name[0] == '.' && tag != std::string::npos && tag > 1 &&
+                           tag + 5 < name.size() &&
+                           name.find_first_not_of("0123456789", tag + 5) == std::string::npos;
+    if (!temporary || !it->is_regular_file(ec)) continue;
+    const auto modified = std::filesystem::last_write_time(it->path(), ec);
+    if (ec || now - modified < min_age) continue;
+    if (std::filesystem::remove(it->path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 }  // namespace r2q

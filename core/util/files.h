@@ -1,6 +1,7 @@
-// File helpers: crash-safe replacement of a file's content.
+// File helpers: crash-safe replacement of a file's content, and clean-up after a crash.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string_view>
@@ -15,5 +16,11 @@ void write_file_atomically(const std::filesystem::path& path,
 
 // Convenience form for in-memory content.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+// Removes the temporary files write_file_atomically leaves in `dir` when its process is killed between
+// writing and renaming (".NAME.tmp.PID"), once they are older than `min_age` (a live writer on another host
+// sharing the directory is not disturbed: no write takes that long). Returns how many were removed; a missing
+// directory or a file that cannot be removed is skipped.
+int remove_stale_temporaries(const std::filesystem::path& dir, std::chrono::seconds min_age);
 
 }  // namespace r2q
