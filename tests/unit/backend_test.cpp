@@ -24,16 +24,7 @@
 namespace r2q::backends {
 namespace {
 
-using deploy::Activation;
-using deploy::ActKind;
-using deploy::FloatBatch;
-using deploy::Layer;
-using deploy::Model;
-using deploy::Op;
-using deploy::WeightFormat;
-using deploy::testing::conv_layer;
-using deploy::testing::simple_layer;
-using namespace backend_testing;
+using namespace backend_testing;  // with the deploy:: names the test models use
 
 PlanOptions isa_options(const std::string& isa) {
   PlanOptions o;
@@ -189,9 +180,7 @@ TEST(ShiftAddEngine, ABatchOfOneImageEqualsThatImageInABatch) {
   const FloatBatch x = random_input(m, 3, 11);
   const FloatBatch all = plan->run(x);
   for (int64_t b = 0; b < 3; ++b) {
-    FloatBatch one(1, m.input);
-    std::copy(x.data.begin() + b * m.input.size(), x.data.begin() + (b + 1) * m.input.size(),
-              one.data.begin());
+    const FloatBatch one = image_of(x, b);
     const FloatBatch& single = plan->run(one);
     ASSERT_EQ(single.data.size(), 10u);
     for (std::size_t i = 0; i < 10; ++i)

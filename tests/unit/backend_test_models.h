@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -131,6 +132,14 @@ inline Model epilogue_model() {
   m.layers.push_back(simple_layer(Op::GlobalAvgPool, "mean", {4}, 5));
   m.output = 5;
   return m;
+}
+
+// Image b of batch x, as a batch of one.
+inline FloatBatch image_of(const FloatBatch& x, int64_t b) {
+  FloatBatch one(1, x.shape);
+  const auto size = static_cast<std::ptrdiff_t>(x.shape.size());
+  std::copy(x.data.begin() + b * size, x.data.begin() + (b + 1) * size, one.data.begin());
+  return one;
 }
 
 inline FloatBatch random_input(const Model& m, int64_t n, uint32_t seed) {

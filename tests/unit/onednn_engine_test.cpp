@@ -176,9 +176,7 @@ TEST(OnednnEngine, NewBatchSizesArePlannedLazily) {
     const FloatBatch x = random_input(m, 3, 11);
     const FloatBatch all = plan->run(x);
     for (int64_t b = 0; b < 3; ++b) {
-      FloatBatch one(1, m.input);
-      std::copy(x.data.begin() + b * m.input.size(), x.data.begin() + (b + 1) * m.input.size(),
-                one.data.begin());
+      const FloatBatch one = image_of(x, b);
       const FloatBatch single = plan->run(one);
       ASSERT_EQ(single.data.size(), 10u);
       for (std::size_t i = 0; i < 10; ++i) {
