@@ -17,6 +17,7 @@
 #include "core/train/metric_names.h"
 #include "core/util/build_info.h"
 #include "core/util/error.h"
+#include "core/util/output_file.h"
 #include "models/registry.h"
 
 namespace r2q::cli {
@@ -88,16 +89,17 @@ int cmd_export(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse("export", "RUN_KEY -o FILE [options]", args, options, positional, vm)) return kOk;
 
-  store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
+  const auto db = db_path(vm);
+  store::Store store(db, store::Store::Mode::ReadOnly);
   const store::RunRecord run = find_run(store, vm["run"].as<std::string>());
   const std::string where = "run " + short_key(run.key);
   if (run.status != store::RunStatus::Finished)
     throw InputError(where + " is " + store::to_string(run.status) +
                      "; only a finished run can be exported (`r2q status` shows progress)");
-  const std::filesystem::path checkpoint =
-      run.checkpoint ? std::filesystem::path(*run.checkpoint) : sweep::checkpoint_path(store, run.key);
+  const std::filesystem::path checkpoint = sweep::run_checkpoint(store, run);
   if (!std::filesystem::is_regular_file(checkpoint))
     throw InputError(where + ": its checkpoint " + checkpoint.string() + " is missing");
+  const OutputFile output("-o", vm["output"].as<std::string>(), {db, checkpoint});
 
   const json& c = run.config;
   const json& q = c.at("quant");
@@ -129,18 +131,19 @@ int cmd_export(const std::vector<std::string>& args) {
   const auto finals = store.final_metrics(run.key);
   if (auto it = finals.find(metric::kTestAcc); it != finals.end()) deployed.metadata["test_acc"] = it->second;
 
-  const std::filesystem::path output = vm["output"].as<std::string>();
-  deploy::write_model(output, deployed);
+  const std::string bytes = deploy::encode_model(deployed, output.path().string());
+  output.write(
+      [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
   int integer_layers = 0;
   for (const auto& l : deployed.layers)
     if ((l.op == deploy::Op::Conv2d || l.op == deploy::Op::Linear) && l.conv.integer()) ++integer_layers;
-  std::cout << "wrote " << output.string() << ": " << where << " (" << model_name << ", " << quant.method
-            << "), " << deployed.layers.size() << " layers, " << integer_layers
-            << " with integer accumulators\n";
+  std::ostream& say = output.is_stdout() ? std::cerr : std::cout;
+  say << "wrote " << output.path().string() << ": " << where << " (" << model_name << ", " << quant.method
+      << "), " << deployed.layers.size() << " layers, " << integer_layers << " with integer accumulators\n";
   if (deployed.metadata.contains("float_inputs"))
     for (const auto& f : deployed.metadata["float_inputs"])
-      std::cout << "  float input: " << f["layer"].get<std::string>() << ": "
-                << f["reason"].get<std::string>() << "\n";
+      say << "  float input: " << f["layer"].get<std::string>() << ": " << f["reason"].get<std::string>()
+          << "\n";
   return kOk;
 }
 

@@ -1,13 +1,10 @@
 // r2q report: comparison tables from the store, in markdown, csv, json, latex or html.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 
 #include "cli/common.h"
 #include "core/store/store.h"
 #include "core/util/error.h"
-#include "core/util/files.h"
+#include "core/util/output_file.h"
 #include "core/util/text.h"
 #include "reports/collect.h"
 #include "reports/writers.h"
@@ -47,7 +44,9 @@ int cmd_report(const std::vector<std::string>& args) {
   collect.report.bootstrap = vm["bootstrap"].as<bool>();
   collect.curves = vm["curves"].as<bool>() || format == "html";
 
-  store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
+  const auto db = db_path(vm);
+  const OutputFile output("-o", vm.count("output") ? vm["output"].as<std::string>() : "-", {db});
+  store::Store store(db, store::Store::Mode::ReadOnly);
   const auto report = reports::collect(store, collect);
   auto write = [&](std::ostream& out) {
     if (report.tables.empty() && format == "markdown")
@@ -56,16 +55,7 @@ int cmd_report(const std::vector<std::string>& args) {
     else
       reports::write_report(out, report, format);
   };
-  if (vm.count("output")) {
-    write_file_atomically(vm["output"].as<std::string>(), [&](const std::filesystem::path& tmp) {
-      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-      write(file);
-      file.close();
-      if (!file) throw RunError("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    });
-  } else {
-    write(std::cout);
-  }
+  output.write(write);
   return kOk;
 }
 

@@ -8,6 +8,7 @@
 #include "core/store/store.h"
 #include "core/sweep/sweep.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::cli {
 
@@ -25,6 +26,7 @@ int cmd_run(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse("run", "SPEC [--set PATH=VALUE ...] [options]", args, options, positional, vm)) return kOk;
 
+  const int threads = int_option(vm, "threads", 0, kMaxThreads);
   const std::string file = vm["spec"].as<std::string>();
   spec::Experiment exp = spec::load_experiment(file, {.max_runs = std::numeric_limits<std::size_t>::max()});
   const nlohmann::json base = exp.spec.contains("base") ? exp.spec["base"] : nlohmann::json::object();
@@ -37,6 +39,9 @@ int cmd_run(const std::vector<std::string>& args) {
         throw UsageError("--set " + assignment + ": expected PATH=VALUE, e.g. --set train.lr=0.05");
       std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
       nlohmann::json value;
+      if (json_depth(text) > kMaxJsonDepth)
+        throw UsageError("--set " + path + ": the value is JSON nested deeper than " +
+                         std::to_string(kMaxJsonDepth) + " levels");
       try {
         value = nlohmann::json::parse(text);
       } catch (const nlohmann::json::exception&) {
@@ -54,7 +59,7 @@ int cmd_run(const std::vector<std::string>& args) {
   const auto db = db_path(vm);
   store::Store store(db, store::Store::Mode::ReadWrite);
   sweep::SweepOptions sweep_options;
-  sweep_options.threads = vm["threads"].as<int>();
+  sweep_options.threads = threads;
   sweep_options.retry_failed = vm["retry-failed"].as<bool>();
   sweep_options.stop = install_stop_handler();
   sweep_options.replace_experiment_runs = false;

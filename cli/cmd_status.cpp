@@ -20,8 +20,8 @@ int cmd_status(const std::vector<std::string>& args) {
       "a running run with an older heartbeat is reported as stale");
   po::variables_map vm;
   if (!parse("status", "[options]", args, options, {}, vm)) return kOk;
+  const double stale_after = seconds_option(vm, "stale-after");
   store::Store store(db_path(vm), store::Store::Mode::ReadOnly);
-  const double stale_after = vm["stale-after"].as<double>();
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 

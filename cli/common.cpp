@@ -1,8 +1,11 @@
 // Shared CLI helpers.
 #include "cli/common.h"
 
+#include "core/util/text.h"
+
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -39,6 +42,22 @@ void add_db_option(po::options_description& options) {
 
 std::filesystem::path db_path(const po::variables_map& vm) {
   return vm.count("db") ? std::filesystem::path(vm["db"].as<std::string>()) : default_db();
+}
+
+int int_option(const po::variables_map& vm, const std::string& name, int min, int max) {
+  const int value = vm[name].as<int>();
+  if (value < min || value > max)
+    throw UsageError("--" + name + ": " + std::to_string(value) + " is out of range (expected " +
+                     std::to_string(min) + " to " + std::to_string(max) + ")");
+  return value;
+}
+
+double seconds_option(const po::variables_map& vm, const std::string& name) {
+  const double value = vm[name].as<double>();
+  if (!std::isfinite(value) || value <= 0)
+    throw UsageError("--" + name + ": " + shortest_decimal(value) +
+                     " is not a duration (expected a finite number of seconds > 0)");
+  return value;
 }
 
 namespace {

@@ -50,6 +50,13 @@ std::filesystem::path default_db();
 void add_db_option(po::options_description& options);
 std::filesystem::path db_path(const po::variables_map& vm);
 
+// Numeric options checked against their range: the value, or a UsageError naming the option and the value.
+int int_option(const po::variables_map& vm, const std::string& name, int min, int max);
+// A duration in seconds: finite and > 0.
+double seconds_option(const po::variables_map& vm, const std::string& name);
+// --threads: 0 (the spec's value, else all cores) up to the spec's own limit for `threads`.
+inline constexpr int kMaxThreads = 4096;
+
 // SIGINT/SIGTERM set this flag; a second signal exits at once.
 const std::atomic<bool>* install_stop_handler();
 

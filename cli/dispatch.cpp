@@ -1,8 +1,10 @@
 // r2q's command line: dispatches to one file per subcommand and turns errors into messages and exit codes
 // (0 ok, 1 a run or check failed, 2 bad usage or input). Shared by the two executables (cli/main.cpp).
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -13,7 +15,9 @@
 namespace {
 
 void print_usage(std::ostream& out) {
-  out << "usage: r2q <command> [options]   (r2q <command> --help for its options)\n\ncommands:\n";
+  out << "usage: r2q <command> [options]   (r2q <command> --help for its options; r2q --debug <command> "
+         "prints "
+         "errors in full)\n\ncommands:\n";
   for (const auto& c : r2q::cli::commands()) {
     std::string name = c.name;
     out << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') << c.summary << "\n";
@@ -26,6 +30,11 @@ namespace r2q::cli {
 
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // --debug, before the command: full error messages (R2Q_DEBUG=1, which r2q-engine and -j workers inherit).
+  if (!args.empty() && args[0] == "--debug") {
+    ::setenv("R2Q_DEBUG", "1", 1);
+    args.erase(args.begin());  // r2q-engine gets the original arguments and strips it again
+  }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? kBadInput : kOk;
@@ -45,22 +54,30 @@ int dispatch(int argc, char** argv) {
     return kBadInput;
   }
   if (!command->run) return exec_engine(argc, argv);
+  // One line per error, the cause only; R2Q_DEBUG (or --debug) shows everything, LibTorch's traces included.
+  auto message = [](const std::exception& e) {
+    return debug_enabled() ? std::string(e.what()) : one_line(e.what());
+  };
   try {
     return command->run(std::vector<std::string>(args.begin() + 1, args.end()));
   } catch (const UsageError& e) {
     std::cerr << "r2q " << command->name << ": " << e.what() << "\n";
     return kBadInput;
   } catch (const InputError& e) {
-    std::cerr << "r2q " << command->name << ": error: " << e.what() << "\n";
+    std::cerr << "r2q " << command->name << ": error: " << message(e) << "\n";
     return kBadInput;
   } catch (const Interrupted& e) {
-    std::cerr << "r2q " << command->name << ": " << e.what() << "\n";
+    std::cerr << "r2q " << command->name << ": " << message(e) << "\n";
     return kInterrupted;
   } catch (const Error& e) {
-    std::cerr << "r2q " << command->name << ": error: " << e.what() << "\n";
+    std::cerr << "r2q " << command->name << ": error: " << message(e) << "\n";
+    return kFailed;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "r2q " << command->name << ": error: out of memory\n";
     return kFailed;
   } catch (const std::exception& e) {
-    std::cerr << "r2q " << command->name << ": internal error: " << e.what() << "\n";
+    std::cerr << "r2q " << command->name << ": internal error: " << message(e)
+              << (debug_enabled() ? "" : " (R2Q_DEBUG=1 shows the details)") << "\n";
     return kFailed;
   }
 }

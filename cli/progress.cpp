@@ -169,6 +169,10 @@ void ConsoleProgress::on_phase(const std::string& phase, std::int64_t done, std:
   bar("  " + phase + " " + std::to_string(done) + "/" + std::to_string(total));
 }
 
+void ConsoleProgress::on_warning(const std::string& message) {
+  line("  " + paint("warning: " + message, "33"));
+}
+
 void ConsoleProgress::on_run_end(const spec::RunSpec&, store::RunStatus status, const std::string& message,
                                  const std::map<std::string, double>& metrics) {
   if (status == store::RunStatus::Finished) {

@@ -44,6 +44,7 @@ class ConsoleProgress : public sweep::SweepObserver {
   void on_batch(const train::BatchProgress& p) override;
   void on_epoch(const train::EpochSummary& s) override;
   void on_phase(const std::string& phase, std::int64_t done, std::int64_t total) override;
+  void on_warning(const std::string& message) override;
   // On a terminal the sweep line sits above the run's bar; in logs it is printed when a run ends. Workers of
   // `-j N` (with a prefix) leave it to their parent, which sees the whole store.
   void on_sweep_progress(const sweep::SweepSummary& summary) override;

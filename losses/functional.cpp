@@ -65,7 +65,9 @@ torch::Tensor spectral_norm(const torch::Tensor& w, torch::Tensor& u, int iterat
       u.copy_(F::normalize(wd.mv(v), F::NormalizeFuncOptions().dim(0).eps(1e-12)));
     }
   }
-  return u.dot(w.mv(v));
+  // u is updated in place by the next call (the critic's next forward pass), while this sigma's graph is
+  // still alive: autograd must hold a copy of it, not the buffer itself.
+  return u.clone().dot(w.mv(v));
 }
 
 torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,

@@ -148,14 +148,26 @@ Report collect(store::Store& store, const CollectOptions& options) {
     if (head == first_slot.end()) return;
     std::optional<std::int64_t> seed;
     auto [config, added] = configs.try_emplace(seedless_config_text(row.config, seed));
+    const auto damaged = [&](const std::string& what) {
+      return InputError(store.path().string() + ": run " + key + ": the stored " + what +
+                        "; the store is damaged");
+    };
     if (added) {
+      if (json_depth(row.config) > kMaxJsonDepth)
+        throw damaged("config is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
       try {
         config->second = json::parse(row.config);
       } catch (const json::exception& e) {
-        throw InputError(store.path().string() + ": run " + key + " has a malformed config: " + e.what());
+        throw damaged(std::string("config is not valid JSON (") + e.what() + ")");
       }
-      if (config->second.is_object()) config->second.erase("seed");
+      if (const std::string problem = store::config_problem(config->second); !problem.empty())
+        throw damaged("config " + problem);
+      config->second.erase("seed");
     }
+    if (!seed) throw damaged("config has no integer seed");
+    if (!store::valid_status(row.status))
+      throw damaged("status \"" + std::string(row.status) +
+                    "\" is not one of pending, running, finished, failed");
     const store::RunStatus status = store::parse_status(std::string(row.status));
     if (!options.where.empty()) {
       json full = config->second;

@@ -126,7 +126,7 @@ Where parse_where(const std::string& text) {
   w.path = text.substr(0, eq);
   const std::string value = text.substr(eq + 1);
   try {
-    w.value = json::parse(value);
+    w.value = json_depth(value) > kMaxJsonDepth ? json(value) : json::parse(value);
   } catch (const json::exception&) {
     w.value = value;
   }

@@ -3,11 +3,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 #include "core/spec/run_key.h"
 #include "core/store/store.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 #include "core/util/text.h"
 #include "reports/collect.h"
 
@@ -55,21 +55,19 @@ std::vector<ResultRow> result_rows(const Report& report) {
 }
 
 std::vector<ResultRow> load_golden(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot read the golden results");
-  char magic[16] = {};
-  in.read(magic, sizeof magic);
-  if (std::string(magic, 15) == "SQLite format 3") {
+  const std::string text = read_input_file(path, "golden results (an r2q store or report JSON)");
+  if (text.starts_with("SQLite format 3")) {
     store::Store store(path, store::Store::Mode::ReadOnly);
     CollectOptions all;
     all.report.metrics = {"*"};
     return result_rows(collect(store, all));
   }
-  in.clear();
-  in.seekg(0);
+  if (const int depth = json_depth(text); depth > kMaxJsonDepth)
+    throw InputError(path.string() + ": JSON nested " + std::to_string(depth) +
+                     " levels deep; r2q accepts at most " + std::to_string(kMaxJsonDepth));
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(text);
   } catch (const json::exception& e) {
     throw InputError(path.string() + ": neither an r2q store nor a report JSON file (" + e.what() + ")");
   }

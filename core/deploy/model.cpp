@@ -56,6 +56,9 @@ E parse(const std::array<std::pair<E, std::string_view>, N>& table, std::string_
 constexpr int64_t kMaxDim = int64_t{1} << 20;
 // Weights per conv/linear layer (4 Gi).
 constexpr int64_t kMaxWeights = int64_t{1} << 32;
+// Elements of one image's input or of any value a layer computes (64 Mi, 256 MiB as floats; an ImageNet
+// ResNet-18's largest is 0.8 Mi): an engine allocates them for every image of a batch.
+constexpr int64_t kMaxValueElements = int64_t{1} << 26;
 
 std::string str(int64_t v) {
   return std::to_string(v);
@@ -66,6 +69,10 @@ std::string float_text(float v) {
   char buffer[32];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
   return ec == std::errc() ? std::string(buffer, end) : "?";
+}
+
+int64_t elements(const Shape& s) {
+  return s.c * s.h * s.w;  // each at most kMaxDim = 2^20: no overflow
 }
 
 std::string str(const Shape& s) {
@@ -80,6 +87,9 @@ class Checker {
     if (model_.input.c < 1 || model_.input.c > kMaxDim || model_.input.h < 1 || model_.input.h > kMaxDim ||
         model_.input.w < 1 || model_.input.w > kMaxDim)
       fail("input shape " + str(model_.input) + " is not a valid [C, H, W]");
+    if (elements(model_.input) > kMaxValueElements)
+      fail("input shape " + str(model_.input) + ": " + str(elements(model_.input)) +
+           " elements per image, more than " + str(kMaxValueElements));
     if (model_.layers.empty()) fail("the model has no layers");
     if (!model_.metadata.is_object()) fail("metadata: must be a JSON object");
     shapes_[kInputValue] = model_.input;
@@ -96,6 +106,11 @@ class Checker {
     if (model_.output == kInputValue || out.h != 1 || out.w != 1)
       fail("output: value " + str(model_.output) + " has shape " + str(out) +
            ", logits must be [classes, 1, 1]");
+    // Metadata is free-form, but readers take the class count from it: it must be the logits' count.
+    if (const auto classes = model_.metadata.find("classes"); classes != model_.metadata.end())
+      if (!classes->is_number_integer() || classes->get<int64_t>() != out.c)
+        fail("metadata.classes: " + classes->dump() + " is not the model's number of outputs (" + str(out.c) +
+             ")");
     return shapes_;
   }
 
@@ -203,6 +218,9 @@ class Checker {
       default:
         fail_layer("op", "unknown op " + str(static_cast<int64_t>(l.op)));
     }
+    if (elements(out) > kMaxValueElements)
+      fail_layer("output", "shape " + str(out) + ": " + str(elements(out)) +
+                               " elements per image, more than " + str(kMaxValueElements));
     shapes_[l.output] = out;
   }
 

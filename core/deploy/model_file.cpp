@@ -6,8 +6,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <utility>
@@ -16,6 +14,7 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/sha256.h"
+#include "core/util/text.h"
 
 namespace r2q::deploy {
 namespace {
@@ -124,6 +123,9 @@ void fill(std::vector<T>& values, const SectionEntry& s, std::string_view bytes,
 Model decode_checked(std::string_view bytes, uint64_t header_length, const std::string& source) {
   // 1. Structure: header, sizes.
   json header;
+  if (const int depth = json_depth(bytes.substr(kPrefixBytes, header_length)); depth > kMaxJsonDepth)
+    fail(source, "header JSON is nested " + std::to_string(depth) + " levels deep; r2q accepts at most " +
+                     std::to_string(kMaxJsonDepth));
   try {
     header = json::parse(bytes.substr(kPrefixBytes, header_length));
   } catch (const json::exception& e) {
@@ -289,11 +291,7 @@ void write_model(const std::filesystem::path& path, const Model& model) {
 }
 
 Model read_model(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), std::string("cannot open the model file: ") + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(path.string(), std::string("cannot read the model file: ") + std::strerror(errno));
-  return decode_model(bytes, path.string());
+  return decode_model(read_input_file(path, "a model file"), path.string());
 }
 
 }  // namespace r2q::deploy

@@ -48,6 +48,9 @@ ordered_json parse_ordered(const std::string& text, const std::string& source) {
       duplicate = parsed.get<std::string>();
     return true;
   };
+  if (const int depth = json_depth(text); depth > kMaxJsonDepth)
+    throw InputError(source + ": JSON nested " + std::to_string(depth) +
+                     " levels deep; r2q accepts at most " + std::to_string(kMaxJsonDepth));
   ordered_json j;
   try {
     j = ordered_json::parse(text, check);

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -14,16 +15,120 @@
 namespace r2q::store {
 namespace {
 
-// Maps an SQLite result code to r2q's error kinds: contention can be retried, a foreign or damaged file is
-// bad input, a full disk or I/O failure fails the run.
-[[noreturn]] void throw_for(int rc, const std::string& message) {
-  int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw BusyError(message);
-  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||
-      primary == SQLITE_READONLY || primary == SQLITE_PERM)
-    throw InputError(message);
-  if (primary == SQLITE_FULL || primary == SQLITE_IOERR) throw RunError(message);
-  throw std::runtime_error(message);
+// SQLite's name of a primary result code, for messages a user can look up.
+const char* code_name(int primary) {
+  switch (primary) {
+    case SQLITE_ERROR:
+      return "SQLITE_ERROR";
+    case SQLITE_INTERNAL:
+      return "SQLITE_INTERNAL";
+    case SQLITE_PERM:
+      return "SQLITE_PERM";
+    case SQLITE_ABORT:
+      return "SQLITE_ABORT";
+    case SQLITE_BUSY:
+      return "SQLITE_BUSY";
+    case SQLITE_LOCKED:
+      return "SQLITE_LOCKED";
+    case SQLITE_NOMEM:
+      return "SQLITE_NOMEM";
+    case SQLITE_READONLY:
+      return "SQLITE_READONLY";
+    case SQLITE_INTERRUPT:
+      return "SQLITE_INTERRUPT";
+    case SQLITE_IOERR:
+      return "SQLITE_IOERR";
+    case SQLITE_CORRUPT:
+      return "SQLITE_CORRUPT";
+    case SQLITE_NOTFOUND:
+      return "SQLITE_NOTFOUND";
+    case SQLITE_FULL:
+      return "SQLITE_FULL";
+    case SQLITE_CANTOPEN:
+      return "SQLITE_CANTOPEN";
+    case SQLITE_PROTOCOL:
+      return "SQLITE_PROTOCOL";
+    case SQLITE_EMPTY:
+      return "SQLITE_EMPTY";
+    case SQLITE_SCHEMA:
+      return "SQLITE_SCHEMA";
+    case SQLITE_TOOBIG:
+      return "SQLITE_TOOBIG";
+    case SQLITE_CONSTRAINT:
+      return "SQLITE_CONSTRAINT";
+    case SQLITE_MISMATCH:
+      return "SQLITE_MISMATCH";
+    case SQLITE_MISUSE:
+      return "SQLITE_MISUSE";
+    case SQLITE_NOLFS:
+      return "SQLITE_NOLFS";
+    case SQLITE_AUTH:
+      return "SQLITE_AUTH";
+    case SQLITE_FORMAT:
+      return "SQLITE_FORMAT";
+    case SQLITE_RANGE:
+      return "SQLITE_RANGE";
+    case SQLITE_NOTADB:
+      return "SQLITE_NOTADB";
+    default:
+      return "SQLite error";
+  }
+}
+
+}  // namespace
+
+ErrorKind error_kind(int rc) {
+  const int primary = rc & 0xff;
+  switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return ErrorKind::Busy;
+    case SQLITE_INTERRUPT:
+      return ErrorKind::Interrupted;
+    case SQLITE_IOERR:
+      // A short read or a file system that reports corruption is the file's state, not the machine's.
+      return rc == SQLITE_IOERR_SHORT_READ || rc == SQLITE_IOERR_CORRUPTFS ? ErrorKind::Damaged
+                                                                           : ErrorKind::System;
+    case SQLITE_FULL:
+    case SQLITE_NOLFS:
+      return ErrorKind::System;
+    case SQLITE_MISUSE:
+    case SQLITE_INTERNAL:
+      return ErrorKind::Bug;
+    default:
+      // NOTADB, CORRUPT, NOMEM (which SQLite also reports for some kinds of damage), CANTOPEN, PERM,
+      // READONLY, FORMAT, RANGE, TOOBIG, SCHEMA, MISMATCH, CONSTRAINT, ERROR, ...: r2q's own statements on a
+      // file r2q wrote do not fail this way, so the file is damaged, hostile or not usable here.
+      return ErrorKind::Damaged;
+  }
+}
+
+namespace {
+
+// Throws the r2q error kind of an SQLite result code (error_kind): contention can be retried, a damaged,
+// foreign or unusable file is bad input, a full disk or an I/O failure fails the command, a misuse of the
+// SQLite API is a bug in r2q. `message` already names the store and what was being done.
+[[noreturn]] void throw_for(int rc, std::string message) {
+  const int primary = rc & 0xff;
+  message += std::string(" [") + code_name(primary) + "]";
+  switch (error_kind(rc)) {
+    case ErrorKind::Busy:
+      throw BusyError(message);
+    case ErrorKind::Interrupted:
+      throw Interrupted(message);
+    case ErrorKind::System:
+      throw RunError(message);
+    case ErrorKind::Bug:
+      throw std::logic_error(message);
+    case ErrorKind::Damaged:
+      break;
+  }
+  if (primary == SQLITE_NOMEM)
+    message += " (SQLite reports this for some kinds of damage too: is the store file intact?)";
+  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_FORMAT ||
+           rc == SQLITE_IOERR_SHORT_READ)
+    message += "; the file is damaged or is not an r2q store";
+  throw InputError(message);
 }
 
 // "disk I/O error" alone does not say that the disk is full or the file too large: the system's reason does.
@@ -103,6 +208,10 @@ void Statement::reset() {
 
 bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+bool Statement::is_number(int column) const {
+  const int type = sqlite3_column_type(stmt_, column);
+  return type == SQLITE_INTEGER || type == SQLITE_FLOAT;
 }
 std::int64_t Statement::get_int(int column) const {
   return sqlite3_column_int64(stmt_, column);
@@ -184,6 +293,17 @@ Database::Database(const std::filesystem::path& path, Mode mode) : name_(path.st
       flags |= SQLITE_OPEN_URI;
     }
   }
+  // A FIFO would block the open forever, a device or a directory is no store: only a regular file (or a link
+  // to one) is opened.
+  struct stat st {};
+  if (::stat(name_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw InputError(name_ + ": not a regular file (" +
+                     (S_ISDIR(st.st_mode)    ? "a directory"
+                      : S_ISFIFO(st.st_mode) ? "a FIFO"
+                      : S_ISCHR(st.st_mode)  ? "a character device"
+                      : S_ISSOCK(st.st_mode) ? "a socket"
+                                             : "not a file") +
+                     "); a store is an SQLite database file");
   int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = name_ + ": cannot open store: " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));

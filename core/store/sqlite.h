@@ -10,16 +10,30 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/util/error.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace r2q::store {
 
-// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: the caller may retry the whole transaction.
-class BusyError : public std::runtime_error {
+// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: the caller may retry the whole transaction. One that is
+// never retried away fails the command (RunError, exit 1).
+class BusyError : public RunError {
  public:
-  using std::runtime_error::runtime_error;
+  using RunError::RunError;
 };
+
+// What an SQLite result code means for r2q, and so which error it throws (the one place that decides it):
+//   Busy        contention; BusyError, retried by the store's writers
+//   Interrupted sqlite3_interrupt; Interrupted
+//   System      the machine failed the command (disk full, I/O error); RunError, exit 1
+//   Damaged     the file is damaged, hostile or unusable here (CORRUPT, NOTADB, NOMEM, CANTOPEN, PERM,
+//               READONLY, FORMAT, a short read, ... and every code not listed elsewhere); InputError, exit 2
+//   Bug         SQLITE_MISUSE / SQLITE_INTERNAL: r2q used the API wrongly; std::logic_error
+// Every message names the store, what was being done, SQLite's reason and the code's name.
+enum class ErrorKind { Busy, Interrupted, System, Damaged, Bug };
+ErrorKind error_kind(int sqlite_result_code);
 
 class Statement {
  public:
@@ -37,7 +51,7 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::optional<std::string>& value);
 
-  // Advances; true while a row is available. Throws BusyError or std::runtime_error.
+  // Advances; true while a row is available. Throws the error of the result code's ErrorKind.
   bool step();
   // Runs a statement that returns no rows, then resets it.
   void run();
@@ -45,6 +59,8 @@ class Statement {
   void reset();
 
   bool is_null(int column) const;
+  // An INTEGER or REAL value (not text, a blob or NULL).
+  bool is_number(int column) const;
   std::int64_t get_int(int column) const;
   double get_double(int column) const;
   std::string get_text(int column) const;

@@ -1,6 +1,7 @@
 // The experiment store on SQLite.
 #include "core/store/store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -38,6 +39,10 @@ constexpr const char* kRunColumns =
 // crash.
 json parse_column(const Statement& s, int column, const char* name, const std::string& key,
                   const std::filesystem::path& store) {
+  if (const int depth = json_depth(s.get_view(column)); depth > kMaxJsonDepth)
+    throw InputError(store.string() + ": run " + key + ": the stored " + name + " is JSON nested " +
+                     std::to_string(depth) + " levels deep; r2q accepts at most " +
+                     std::to_string(kMaxJsonDepth) + "; the store is damaged");
   try {
     return json::parse(s.get_view(column));
   } catch (const json::exception& e) {
@@ -46,10 +51,48 @@ json parse_column(const Statement& s, int column, const char* name, const std::s
   }
 }
 
+// A stored metric's value: a number, else the row is damaged (SQLite would read text such as 'abc' as 0).
+double metric_value(const Statement& s, int column, const std::filesystem::path& store, std::string_view key,
+                    std::string_view name) {
+  if (!s.is_number(column))
+    throw InputError(
+        store.string() + ": run " + std::string(key) + ": metric " + std::string(name) + " has " +
+        (s.is_null(column) ? "no value" : "the value '" + s.get_text(column) + "', not a number") +
+        "; the store is damaged");
+  return s.get_double(column);
+}
+
+// What makes a source row of a merge unreadable here ("" when nothing): its status, config and environment
+// columns are checked as read_run checks them.
+std::string source_row_problem(const Statement& s, int status, int config, int environment) {
+  if (!valid_status(s.get_view(status))) return "its status \"" + s.get_text(status) + "\" is not valid";
+  for (const auto& [column, name] : {std::pair{config, "config"}, std::pair{environment, "environment"}}) {
+    const std::string_view text = s.get_view(column);
+    if (json_depth(text) > kMaxJsonDepth) return std::string("its ") + name + " is nested too deeply";
+    json value;
+    try {
+      value = json::parse(text);
+    } catch (const json::exception&) {
+      return std::string("its ") + name + " is not valid JSON";
+    }
+    if (name == std::string_view("environment") && !value.is_object())
+      return "its environment is not a JSON object";
+    if (name == std::string_view("config"))
+      if (std::string problem = config_problem(value); !problem.empty()) return "its config " + problem;
+  }
+  return "";
+}
+
 RunRecord read_run(const Statement& s, const std::filesystem::path& store, bool environment = true) {
   RunRecord r;
   r.key = s.get_text(0);
   r.config = parse_column(s, 1, "config", r.key, store);
+  if (const std::string problem = config_problem(r.config); !problem.empty())
+    throw InputError(store.string() + ": run " + r.key + ": the stored config " + problem +
+                     "; the store is damaged");
+  if (const std::string status = s.get_text(2); !valid_status(status))
+    throw InputError(store.string() + ": run " + r.key + ": the stored status \"" + status +
+                     "\" is not one of pending, running, finished, failed; the store is damaged");
   r.status = parse_status(s.get_text(2));
   r.attempt = static_cast<int>(s.get_int(3));
   r.worker = s.get_optional_text(4);
@@ -63,7 +106,12 @@ RunRecord read_run(const Statement& s, const std::filesystem::path& store, bool 
   r.checkpoint = s.get_optional_text(12);
   r.git_commit = s.get_optional_text(13);
   r.git_dirty = s.get_int(14) != 0;
-  if (environment) r.environment = parse_column(s, 15, "environment", r.key, store);
+  if (environment) {
+    r.environment = parse_column(s, 15, "environment", r.key, store);
+    if (!r.environment.is_object())
+      throw InputError(store.string() + ": run " + r.key + ": the stored environment is not a JSON object; " +
+                       "the store is damaged");
+  }
   r.created = s.get_double(16);
   return r;
 }
@@ -82,6 +130,36 @@ const char* to_string(RunStatus status) {
       return "failed";
   }
   return "?";
+}
+
+// The fields of a stored config that r2q's readers rely on (list, status, export, report labels), with their
+// JSON types. A row written by r2q always has them: a row without one is a damaged or hand-made row.
+std::string config_problem(const json& config) {
+  if (!config.is_object()) return "is not a JSON object";
+  using T = json::value_t;
+  static const std::pair<const char*, std::vector<T>> required[] = {
+      {"/dataset/name", {T::string}},
+      {"/model/name", {T::string}},
+      {"/quant/method", {T::string}},
+      {"/quant/weight_bits", {T::number_unsigned, T::number_integer}},
+      {"/quant/act_bits", {T::number_unsigned, T::number_integer}},
+      {"/quant/first_last_bits", {T::number_unsigned, T::number_integer}},
+      {"/train/epochs", {T::number_unsigned, T::number_integer}},
+      {"/seed", {T::number_unsigned, T::number_integer}}};
+  for (const auto& [pointer, types] : required) {
+    const json::json_pointer where(pointer);
+    std::string name = std::string(pointer + 1);
+    std::replace(name.begin(), name.end(), '/', '.');
+    if (!config.contains(where)) return "has no field " + name;
+    if (std::find(types.begin(), types.end(), config.at(where).type()) == types.end())
+      return "has " + name + " = " + config.at(where).dump() + " (expected " +
+             (types[0] == T::string ? "a string" : "an integer") + ")";
+  }
+  return "";
+}
+
+bool valid_status(std::string_view text) {
+  return text == "pending" || text == "running" || text == "finished" || text == "failed";
 }
 
 RunStatus parse_status(const std::string& text) {
@@ -461,10 +539,18 @@ std::vector<MetricRecord> Store::metrics(const std::string& key) {
     MetricRecord m;
     m.name = s.get_text(0);
     m.step = s.get_int(1);
-    m.value = s.get_double(2);
+    m.value = metric_value(s, 2, path_, key, m.name);
     m.time = s.get_double(3);
     out.push_back(m);
   }
+  return out;
+}
+
+std::map<std::string, std::string> Store::holders() {
+  std::map<std::string, std::string> out;
+  Statement& s = db_->prepare("SELECT run_key, worker FROM runs WHERE status = 'running'");
+  ResetGuard guard(s);
+  while (s.step()) out[s.get_text(0)] = s.get_text(1);
   return out;
 }
 
@@ -474,7 +560,10 @@ std::map<std::string, double> Store::final_metrics(const std::string& key) {
   Statement& s = db_->prepare("SELECT name, value, max(step) FROM metrics WHERE run_key = ?1 GROUP BY name");
   ResetGuard guard(s);
   s.bind(1, key);
-  while (s.step()) out[s.get_text(0)] = s.get_double(1);
+  while (s.step()) {
+    std::string name = s.get_text(0);
+    out[name] = metric_value(s, 1, path_, key, name);
+  }
   return out;
 }
 
@@ -482,7 +571,10 @@ void Store::scan_metrics(const std::function<void(std::string_view key, std::str
                                                   std::int64_t step, double value)>& visit) {
   Statement& s = db_->prepare("SELECT run_key, name, step, value FROM metrics");
   ResetGuard guard(s);
-  while (s.step()) visit(s.get_view(0), s.get_view(1), s.get_int(2), s.get_double(3));
+  while (s.step()) {
+    const std::string_view key = s.get_view(0), name = s.get_view(1);
+    visit(key, name, s.get_int(2), metric_value(s, 3, path_, key, name));
+  }
 }
 
 Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
@@ -524,11 +616,16 @@ Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
     std::vector<std::string> copy, replace;
     {
       Statement& s = db_->prepare(
-          "SELECT s.run_key, s.status, d.status FROM src.runs s LEFT JOIN main.runs d USING (run_key) "
-          "ORDER BY s.seq");
+          "SELECT s.run_key, s.status, d.status, s.config, s.environment FROM src.runs s "
+          "LEFT JOIN main.runs d USING (run_key) ORDER BY s.seq");
       ResetGuard guard(s);
       while (s.step()) {
         const std::string key = s.get_text(0), theirs = s.get_text(1);
+        // A row this store's readers could not read (a damaged or hand-made source) stays out of it.
+        if (std::string problem = source_row_problem(s, 1, 3, 4); !problem.empty()) {
+          report.skipped.push_back(key + ": " + problem);
+          continue;
+        }
         if (s.is_null(2)) {
           copy.push_back(key);
         } else if (theirs != "finished") {
@@ -564,9 +661,19 @@ Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
     }
     auto copy_details = [&](const std::string& key) {
       db_->prepare("INSERT INTO main.params SELECT * FROM src.params WHERE run_key = ?1").bind(1, key).run();
-      db_->prepare("INSERT INTO main.metrics SELECT * FROM src.metrics WHERE run_key = ?1")
+      db_->prepare(
+             "INSERT INTO main.metrics SELECT * FROM src.metrics WHERE run_key = ?1 AND typeof(value) IN "
+             "('integer', 'real')")
           .bind(1, key)
           .run();
+      Statement& bad = db_->prepare(
+          "SELECT name, step FROM src.metrics WHERE run_key = ?1 AND typeof(value) NOT IN ('integer', "
+          "'real')");
+      ResetGuard guard(bad);
+      bad.bind(1, key);
+      while (bad.step())
+        report.skipped.push_back(key + ": metric " + bad.get_text(0) + " (step " +
+                                 std::to_string(bad.get_int(1)) + ") is not a number");
     };
     for (const auto& key : copy) {
       db_->prepare(
@@ -601,7 +708,9 @@ Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
         "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE true ON CONFLICT(name) DO NOTHING");
     db_->exec(
         "INSERT INTO main.experiment_runs(experiment, run_key, position) "
-        "SELECT experiment, run_key, position FROM src.experiment_runs WHERE true "
+        "SELECT experiment, run_key, position FROM src.experiment_runs "
+        "WHERE run_key IN (SELECT run_key FROM main.runs) AND experiment IN (SELECT name FROM "
+        "main.experiments) "
         "ON CONFLICT(experiment, run_key) DO NOTHING");
   });
   return report;

@@ -25,6 +25,12 @@ inline constexpr std::int64_t kApplicationId = 0x52325131;  // "R2Q1"
 enum class RunStatus { Pending, Running, Finished, Failed };
 const char* to_string(RunStatus status);
 RunStatus parse_status(const std::string& text);
+bool valid_status(std::string_view text);
+// What is wrong with a stored run config for r2q's readers, as "has no field model.name" ("" when nothing):
+// the fields every config r2q writes has and its readers use directly. Reading a run with such a config, or
+// with an environment that is not a JSON object, is an InputError naming the run and the column; a merge
+// skips such a row.
+std::string config_problem(const nlohmann::json& config);
 
 struct RunRecord {
   std::string key;
@@ -130,14 +136,18 @@ class Store {
   // from there; a run finished in both is compared on its test/ metrics, and a difference is reported as a
   // conflict (this store's result is kept). Experiments and their run links are united. Merging the same
   // store twice changes nothing the second time. A file that is not an r2q store of this schema is an
-  // InputError.
+  // InputError. Rows this store could not read back (see config_problem; a metric value that is not a
+  // number) are left out and listed in `skipped`.
   struct MergeReport {
     int copied = 0, replaced = 0, identical = 0, kept = 0;  // kept: unfinished there, present here
     std::vector<std::string> conflicts;                     // "key: metric here vs there"
+    std::vector<std::string> skipped;                       // "key: why": damaged rows left out
   };
   MergeReport merge_from(const std::filesystem::path& other);
   // The last value (highest step) of every metric of a run.
   std::map<std::string, double> final_metrics(const std::string& key);
+  // The running runs' workers: run key -> worker ("host:pid"), from the status index (cheap to poll).
+  std::map<std::string, std::string> holders();
 
  private:
   template <class F>

@@ -176,9 +176,15 @@ std::vector<store::Metric> execute_run(const spec::RunSpec& run, const RunContex
       objective.parameters().empty() && objective.buffers().empty() ? nullptr : &objective;
 
   train::CheckpointState state;
-  if (auto restored =
-          train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), loss_state))
+  std::string discarded;
+  if (auto restored = train::load_checkpoint(ctx.checkpoint, run.key, *model, trainer.optimizer(), loss_state,
+                                             &discarded))
     state = *restored;
+  if (!discarded.empty()) {
+    const std::string why = discarded + "; it was set aside (.damaged) and the run starts over";
+    if (ctx.progress) ctx.progress->on_warning(why);
+    if (ctx.hooks) ctx.hooks->environment({{"checkpoint_discarded", why}});
+  }
 
   for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     auto stats = trainer.train_epoch(data.train, epoch, ctx.progress, ctx.stop);

@@ -1,10 +1,8 @@
 // The sweep loop.
 #include "core/sweep/sweep.h"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <numeric>
 #include <optional>
@@ -16,6 +14,7 @@
 #include "core/util/environment.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/process.h"
 
 namespace r2q::sweep {
 namespace {
@@ -41,7 +40,7 @@ class StoreRecorder : public RunHooks, public train::ProgressSink {
     last_beat_ = now_seconds();
   }
   void checkpoint_saved(const std::filesystem::path& path, int epoch) override {
-    store_.record_checkpoint(key_, worker_, path.string(), epoch);
+    store_.record_checkpoint(key_, worker_, recorded_checkpoint_path(store_, path), epoch);
     last_beat_ = now_seconds();
   }
   void environment(const nlohmann::json& facts) override {
@@ -54,6 +53,7 @@ class StoreRecorder : public RunHooks, public train::ProgressSink {
     observer_.on_batch(p);
   }
   void on_epoch(const train::EpochSummary& s) override { observer_.on_epoch(s); }
+  void on_warning(const std::string& message) override { observer_.on_warning(message); }
   void on_phase(const std::string& phase, std::int64_t done, std::int64_t total) override {
     beat();
     observer_.on_phase(phase, done, total);
@@ -75,17 +75,18 @@ class StoreRecorder : public RunHooks, public train::ProgressSink {
   nlohmann::json environment_;
 };
 
-bool process_exists(std::int64_t pid) {
-  if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
 }  // namespace
 
 bool holder_alive(const store::RunRecord& run, double stale_after_seconds) {
-  if (!run.heartbeat || now_seconds() - *run.heartbeat > stale_after_seconds) return false;
-  if (run.host && *run.host == hostname()) return process_exists(run.pid);
-  return true;
+  if (run.host && *run.host == hostname()) {
+    // On this host the process itself answers, whatever its heartbeat says (a long evaluation, or a short
+    // --stale-after, must not hand a live worker's run to a second one). A zombie does no more work, and a
+    // process that started after the holder's last heartbeat only reuses its pid.
+    const ProcessState p = process_state(run.pid);
+    if (!p.exists || p.zombie) return false;
+    return !(p.started && run.heartbeat && *p.started > *run.heartbeat + 2);
+  }
+  return run.heartbeat && now_seconds() - *run.heartbeat <= stale_after_seconds;
 }
 
 std::filesystem::path checkpoint_dir(const store::Store& store) {
@@ -95,6 +96,25 @@ std::filesystem::path checkpoint_dir(const store::Store& store) {
 
 std::filesystem::path checkpoint_path(const store::Store& store, const std::string& run_key) {
   return checkpoint_dir(store) / (run_key + ".pt");
+}
+
+std::string recorded_checkpoint_path(const store::Store& store, const std::filesystem::path& checkpoint) {
+  const auto dir = store.path().has_parent_path() ? store.path().parent_path() : std::filesystem::path(".");
+  const auto relative = checkpoint.lexically_proximate(dir);
+  return relative.empty() || *relative.begin() == ".." ? checkpoint.string() : relative.string();
+}
+
+std::filesystem::path run_checkpoint(const store::Store& store, const store::RunRecord& run) {
+  if (!run.checkpoint) return checkpoint_path(store, run.key);
+  const std::filesystem::path recorded = *run.checkpoint;
+  if (recorded.is_absolute()) return recorded;
+  const auto dir = store.path().has_parent_path() ? store.path().parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  if (std::filesystem::exists(dir / recorded, ec)) return dir / recorded;
+  // Stores written before paths were kept relative to the store hold them relative to the directory the
+  // sweep ran in: the checkpoint is then where sweeps put it, beside the store.
+  if (auto beside = checkpoint_path(store, run.key); std::filesystem::exists(beside, ec)) return beside;
+  return dir / recorded;
 }
 
 namespace {
@@ -160,8 +180,7 @@ class SweepRunner {
     if (!teacher) {
       state.problem = name + " is not in the store";
     } else if (teacher->status == store::RunStatus::Finished) {
-      state.checkpoint = teacher->checkpoint ? std::filesystem::path(*teacher->checkpoint)
-                                             : checkpoint_path(store_, run.teacher_key);
+      state.checkpoint = run_checkpoint(store_, *teacher);
     } else if (teacher->status == store::RunStatus::Failed) {
       state.problem = name + " failed: " + teacher->error.value_or("?");
     } else if (teacher->status == store::RunStatus::Running && me_.holder_alive(*teacher)) {
@@ -240,13 +259,15 @@ class SweepRunner {
       summary_.interrupted = true;
     } catch (const InputError& e) {
       // Not the run's fault: leave it pending for when the input is fixed, and stop with the input error.
-      store_.release(run.key, me_.worker, e.what());
+      store_.release(run.key, me_.worker, one_line(e.what()));
       throw;
     } catch (const std::exception& e) {
-      std::string message = e.what();
+      // The store keeps the cause in one line; LibTorch's stack trace only reaches the console with
+      // R2Q_DEBUG.
+      const std::string message = one_line(e.what());
       store_.fail(run.key, me_.worker, message);
       ++summary_.failed;
-      observer_.on_run_end(run, store::RunStatus::Failed, message, {});
+      observer_.on_run_end(run, store::RunStatus::Failed, debug_enabled() ? e.what() : message, {});
     }
   }
 

@@ -53,6 +53,12 @@ class SweepObserver : public train::ProgressSink {
 // Where a run's checkpoint lives: <store directory>/checkpoints/<run key>.pt
 std::filesystem::path checkpoint_dir(const store::Store& store);
 std::filesystem::path checkpoint_path(const store::Store& store, const std::string& run_key);
+// A checkpoint path as the store records it: relative to the store's directory when it lies below it, so that
+// the store and its checkpoints can be used from any directory and moved together.
+std::string recorded_checkpoint_path(const store::Store& store, const std::filesystem::path& checkpoint);
+// Where a run's checkpoint is: its recorded path resolved against the store's directory (stores that recorded
+// it relative to the sweep's working directory are found beside the store), or the default path.
+std::filesystem::path run_checkpoint(const store::Store& store, const store::RunRecord& run);
 
 // Registers the experiment and runs every run not yet finished. InputErrors found before starting (unknown
 // names, missing data) are thrown before anything runs; one found during a run puts that run back to pending
@@ -60,8 +66,9 @@ std::filesystem::path checkpoint_path(const store::Store& store, const std::stri
 SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
                        SweepObserver& observer);
 
-// Judges whether the worker holding a running run is alive: heartbeat fresh and, on this host, its process
-// exists.
+// Judges whether the worker holding a running run is alive: on this host, whether its process exists (and is
+// neither a zombie nor a newer process with the same pid), whatever its heartbeat; on another host, whether
+// its heartbeat is at most `stale_after_seconds` old.
 bool holder_alive(const store::RunRecord& run, double stale_after_seconds);
 
 }  // namespace r2q::sweep

@@ -1,6 +1,6 @@
 // Epoch checkpoints: model parameters and buffers, optimizer state, the epoch reached and the training time
-// so far, written atomically. Data order and augmentation are functions of (seed, epoch, batch), so this is
-// all a resumed run needs to continue exactly as the uninterrupted run would have.
+// so far, written atomically and checksummed. Data order and augmentation are functions of (seed, epoch,
+// batch), so this is all a resumed run needs to continue exactly as the uninterrupted run would have.
 #pragma once
 
 #include <filesystem>
@@ -24,13 +24,16 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& run_k
                      torch::optim::Optimizer& optimizer, const CheckpointState& state,
                      const torch::nn::Module* losses = nullptr);
 
-// Restores model and optimizer from `path`. Returns nullopt when there is no file. A checkpoint of another
-// run, or an unreadable one, is a RunError naming the file.
+// Restores model and optimizer from `path`. Returns nullopt when there is no file, and when the file fails
+// its check (a flipped bit, truncated, empty, not a checkpoint): that file is renamed to PATH.damaged, the
+// reason goes to *discarded, and the run starts over. A checkpoint of another run, or one that passes its
+// check but does not fit the model, is a RunError naming the file.
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,
                                                models::Network& model, torch::optim::Optimizer& optimizer,
-                                               torch::nn::Module* losses = nullptr);
+                                               torch::nn::Module* losses = nullptr,
+                                               std::string* discarded = nullptr);
 
-// Loads only the model weights of a checkpoint (export, teachers).
+// Loads only the model weights of a checkpoint (export, teachers). A damaged file is a RunError.
 void load_weights(const std::filesystem::path& path, models::Network& model);
 
 }  // namespace r2q::train

@@ -30,6 +30,8 @@ class ProgressSink {
   virtual void on_epoch(const EpochSummary&) {}
   // A phase other than training ("evaluating"), with its own progress.
   virtual void on_phase(const std::string& /*phase*/, std::int64_t /*done*/, std::int64_t /*total*/) {}
+  // Something the user should know that does not stop the run (a damaged checkpoint was discarded).
+  virtual void on_warning(const std::string& /*message*/) {}
 };
 
 }  // namespace r2q::train

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace r2q {
 
@@ -30,5 +31,26 @@ class Interrupted : public Error {
  public:
   using Error::Error;
 };
+
+// An exception's message as one line, for users and the store's error column. LibTorch's errors (c10::Error)
+// append "Exception raised from ..." and a stack trace to their message: that part is dropped, and the lines
+// that remain are joined with "; ".
+inline std::string one_line(std::string_view what) {
+  if (const auto trace = what.find("\nException raised from "); trace != std::string_view::npos)
+    what = what.substr(0, trace);
+  std::string out;
+  for (std::size_t begin = 0; begin <= what.size();) {
+    std::size_t end = what.find('\n', begin);
+    if (end == std::string_view::npos) end = what.size();
+    std::string_view line = what.substr(begin, end - begin);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (!line.empty()) out += (out.empty() ? "" : "; ") + std::string(line);
+    begin = end + 1;
+  }
+  return out;
+}
+
+// R2Q_DEBUG set (and not "0"): full messages and traces on the console (`r2q --debug` sets it).
+bool debug_enabled();
 
 }  // namespace r2q

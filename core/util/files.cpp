@@ -50,6 +50,33 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   });
 }
 
+std::string read_input_file(const std::filesystem::path& path, std::string_view what) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status))
+    throw InputError(path.string() + ": no such file (" + std::string(what) + ")");
+  if (std::filesystem::is_directory(status))
+    throw InputError(path.string() + ": is a directory, not " + std::string(what));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw InputError(path.string() + ": cannot open " + std::string(what) + ": " + std::strerror(errno));
+  std::string bytes;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      const int saved = errno;
+      ::close(fd);
+      throw InputError(path.string() + ": cannot read " + std::string(what) + ": " + std::strerror(saved));
+    }
+    if (got == 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  return bytes;
+}
+
 int remove_stale_temporaries(const std::filesystem::path& dir, std::chrono::seconds min_age) {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec), end;

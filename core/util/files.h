@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace r2q {
@@ -16,6 +17,11 @@ void write_file_atomically(const std::filesystem::path& path,
 
 // Convenience form for in-memory content.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+// The whole content of a file a command reads. A missing file, a directory or a read error is an InputError
+// that names `path` as `what` ("the model file"). (libstdc++'s file streams throw from a read of a
+// directory.)
+std::string read_input_file(const std::filesystem::path& path, std::string_view what);
 
 // Removes the temporary files write_file_atomically leaves in `dir` when its process is killed between
 // writing and renaming (".NAME.tmp.PID"), once they are older than `min_age` (a live writer on another host

@@ -17,6 +17,12 @@ std::vector<std::string> split(std::string_view text, char sep);
 // The candidate closest to `word` by edit distance, or "" when none is close enough to be a plausible typo.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+// How deeply JSON text nests arrays and objects (strings skipped), counted without parsing. Every parser of
+// untrusted JSON checks it against kMaxJsonDepth first: nlohmann's dump and comparisons recurse, and a
+// 100,000-deep document overflows the stack.
+int json_depth(std::string_view text);
+inline constexpr int kMaxJsonDepth = 64;
+
 // Lowercase hex of raw bytes.
 std::string to_hex(const unsigned char* data, size_t size);
 

@@ -79,7 +79,9 @@ class KillResume : public ::testing::Test {
       killed_epoch = runs[1].epoch;
       EXPECT_GE(killed_epoch, 2);
       EXPECT_EQ(runs[1].status, sig == SIGKILL ? store::RunStatus::Running : store::RunStatus::Pending);
-      EXPECT_TRUE(std::filesystem::exists(runs[1].checkpoint.value()));
+      // Recorded relative to the store's directory.
+      EXPECT_EQ(runs[1].checkpoint.value(), "checkpoints/" + runs[1].key + ".pt");
+      EXPECT_TRUE(std::filesystem::exists(db.parent_path() / runs[1].checkpoint.value()));
     }
     auto resumed = testing::run_process({kR2q, "sweep", spec, "--db", db.string()}, dir.path());
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;

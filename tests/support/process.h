@@ -24,6 +24,8 @@ namespace r2q::testing {
 
 // How the child is set up before it executes the program.
 struct SpawnOptions {
+  // The child's working directory (default: the test's).
+  std::optional<std::filesystem::path> cwd;
   // RLIMIT_FSIZE in bytes, with SIGXFSZ ignored: a write past it fails with EFBIG, like a full disk.
   std::optional<rlim_t> file_size_limit;
   std::optional<mode_t> umask;
@@ -56,6 +58,7 @@ class Process {
       if (in < 0 || out < 0 || err < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
           ::dup2(err, STDERR_FILENO) < 0)
         ::_exit(126);
+      if (options.cwd && ::chdir(options.cwd->c_str()) != 0) ::_exit(126);
       if (options.umask) ::umask(*options.umask);
       if (options.file_size_limit) {
         ::signal(SIGXFSZ, SIG_IGN);

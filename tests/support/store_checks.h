@@ -12,6 +12,15 @@
 
 namespace r2q::testing {
 
+// The smallest run config a store accepts (store::config_problem): the fields every config r2q writes has.
+inline nlohmann::json minimal_config(std::int64_t seed, int epochs = 2) {
+  return {{"dataset", {{"name", "synthetic"}}},
+          {"model", {{"name", "lenet"}}},
+          {"quant", {{"method", "fp32"}, {"weight_bits", 2}, {"act_bits", 2}, {"first_last_bits", 8}}},
+          {"train", {{"epochs", epochs}}},
+          {"seed", seed}};
+}
+
 // The rows of a pragma that reports problems one per row, joined by newlines ("ok" or "" when none).
 inline std::string pragma_rows(const std::filesystem::path& db, const std::string& pragma) {
   store::Database d(db, store::Database::Mode::ReadOnly);

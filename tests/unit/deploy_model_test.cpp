@@ -145,7 +145,8 @@ TEST(DeployModel, WritesAtomicallyAndReadsBack) {
   Model m = testing::resnet_block_model();
   write_model(dir / "model.r2q", m);
   EXPECT_TRUE(read_model(dir / "model.r2q") == m);
-  EXPECT_ERROR(read_model(dir / "missing.r2q"), "missing.r2q: cannot open the model file");
+  EXPECT_ERROR(read_model(dir / "missing.r2q"), "missing.r2q: no such file (a model file)");
+  EXPECT_ERROR(read_model(dir), "is a directory, not a model file");
   std::filesystem::remove_all(dir);
 }
 

@@ -251,6 +251,34 @@ TEST(ScaleGradients, R2qAlphaMatchesTheSurrogateDerivative) {
   EXPECT_NEAR(autograd, g * central_difference(surrogate, alpha0), 1e-4);
 }
 
+// Issue 15: SGD carried an 8-bit LSQ layer's step through zero to -0.55 and the layer's codes collapsed to
+// {-2..1}. A learned scale acts by its magnitude: a negative parameter quantizes as its positive twin,
+// exports a positive scale, and its gradient pushes the magnitude the way LSQ pushes a positive step.
+TEST(LearnedScales, ANegativeParameterActsAsItsMagnitude) {
+  const auto x = t({-0.4f, 0.13f, 0.52f, 0.77f, 1.21f, 3.0f});
+  for (bool is_signed : {false, true}) {
+    auto positive = make_lsq_act(8, is_signed), negative = make_lsq_act(8, is_signed);
+    set(*positive, "step", t({0.05f}));
+    set(*negative, "step", t({-0.05f}));
+    auto p = positive->quantize(x), n = negative->quantize(x);
+    EXPECT_TRUE(torch::equal(p.codes, n.codes)) << n.codes;
+    EXPECT_TRUE(torch::equal(p.scale, n.scale)) << n.scale;
+    EXPECT_GT(negative->activation_scale().item<double>(), 0);
+    positive->forward(x).sum().backward();
+    negative->forward(x).sum().backward();
+    EXPECT_FLOAT_EQ(negative->named_parameters()["step"].grad().item<float>(),
+                    -positive->named_parameters()["step"].grad().item<float>());
+  }
+  auto w = make_lsq_weight(8, 6);
+  set(*w, "step", t({-0.01f}));
+  EXPECT_GT(w->quantize(x).scale.item<double>(), 0);
+  auto r = make_r2q_weight(2, 1, 5);
+  set(*r, "alpha", t({-0.4f}));
+  const auto weights = t({0.1f, -0.3f, 0.25f, 0.9f, -1.0f}).view({1, 5});
+  expect_values(r->quantize(weights).codes, {1, -1, 1, 3, -3});  // as with alpha = 0.4 (Golden above)
+  expect_values(r->forward(weights), {0.2f, -0.2f, 0.2f, 0.6f, -0.6f});
+}
+
 TEST(ScaleGradients, LsqStepMatchesTheSurrogateDerivative) {
   std::vector<double> x = {-0.4, 0.13, 0.52, 0.77, 1.21, 3.0, 0.0};
   const double s0 = 0.31, qp = 3;

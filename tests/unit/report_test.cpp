@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/store/store.h"
 #include "core/util/error.h"
 #include "reports/aggregate.h"
+#include "reports/collect.h"
 #include "reports/report.h"
 #include "reports/verify.h"
 #include "reports/writers.h"
@@ -236,6 +238,22 @@ TEST(Verify, ReadsReportJsonAsGolden) {
   EXPECT_TRUE(verify(golden, current, Tolerances{}).ok());
   EXPECT_THROW(load_golden(dir.write("bad.json", "{\"schema\": \"other\"}")), InputError);
   EXPECT_THROW(load_golden(dir.write("text.txt", "not json")), InputError);
+}
+
+// Issue 22, found by CI's fuzzing: on this damaged store the metrics pass, which runs on a second thread,
+// fails; its error arrives here as bad input naming the store (it escaped as std::runtime_error and
+// terminated the fuzzer).
+TEST(Collect, ADamagedStoreIsBadInputFromEveryThread) {
+  testing::TempDir dir;
+  const auto path = dir / "nomem.db";
+  std::filesystem::copy_file(R2Q_FIXTURES "/../../fuzz/regressions/store/store-nomem.db", path);
+  store::Store store(path, store::Store::Mode::ReadOnly);
+  try {
+    collect(store, {});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

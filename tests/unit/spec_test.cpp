@@ -23,6 +23,15 @@ void expect_error(const std::string& text, std::initializer_list<std::string> fr
   }
 }
 
+// Issue 15: a 100,000-deep document overflowed the stack in a recursive dump; nesting is limited first.
+TEST(SpecErrors, DeepNestingIsRefusedBeforeParsing) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  expect_error(R"({"name": "x", "base": {"seed": )" + deep + "}}",
+               {"spec.json: JSON nested 100002 levels deep", "at most 64"});
+  expect_error(R"({"name": "x", "base": {"seed": )" + std::string(61, '[') + std::string(61, ']') + "}}",
+               {"base.seed"});  // within the limit: the schema answers
+}
+
 TEST(SpecErrors, UnknownKeySuggestsTheRightOne) {
   expect_error(R"({"name": "x", "base": {"train": {"lrr": 0.1}}})",
                {"spec.json", "base.train.lrr", "unknown field \"train.lrr\"", "did you mean \"train.lr\""});

@@ -2,11 +2,16 @@
 // lifecycle (claim, ownership, release, finish, fail) and metrics.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
+#include <functional>
 #include <set>
+#include <type_traits>
 
 #include "core/store/sqlite.h"
 #include "core/store/store.h"
 #include "core/util/error.h"
+#include "tests/support/store_checks.h"
 #include "tests/support/temp_dir.h"
 
 namespace r2q::store {
@@ -16,8 +21,7 @@ using nlohmann::json;
 using r2q::testing::TempDir;
 
 std::vector<RunToAdd> two_runs() {
-  return {{"k1", json{{"seed", 0}, {"train", {{"epochs", 2}}}}},
-          {"k2", json{{"seed", 1}, {"train", {{"epochs", 2}}}}}};
+  return {{"k1", r2q::testing::minimal_config(0)}, {"k2", r2q::testing::minimal_config(1)}};
 }
 
 Claimant worker(const std::string& name, bool alive_others = true) {
@@ -218,7 +222,9 @@ void make_store(const std::filesystem::path& path, const std::string& experiment
                 const std::vector<std::pair<std::string, double>>& runs) {
   Store s(path, Store::Mode::ReadWrite);
   std::vector<RunToAdd> add;
-  for (const auto& [key, acc] : runs) add.push_back({key, json{{"seed", key}}});
+  for (const auto& [key, acc] : runs)
+    add.push_back(
+        {key, r2q::testing::minimal_config(static_cast<std::int64_t>(std::hash<std::string>{}(key) >> 2))});
   s.add_experiment(experiment, json{{"name", experiment}}, experiment + ".json", add, true);
   auto me = worker("w");
   for (const auto& [key, acc] : runs) {
@@ -301,7 +307,9 @@ TEST(Store, ValuesAreBoundNeverSpliced) {
   const std::string evil = "x'); DROP TABLE runs; --\" \\ %_ ?1 :a \n";
   const std::string with_nul = std::string("nul") + '\0' + "after";
   Store s(dir / "r2q.db", Store::Mode::ReadWrite);
-  const json config = {{"seed", 0}, {evil, evil}, {"nul", with_nul}};
+  json config = r2q::testing::minimal_config(0);
+  config[evil] = evil;
+  config["nul"] = with_nul;
   s.add_experiment(evil, json{{"name", evil}}, evil, {{evil, config}});
   Claimant who = worker(evil);
   ASSERT_EQ(s.claim(evil, who, json{{"e", evil}}, evil, false), ClaimResult::Claimed);
@@ -318,6 +326,128 @@ TEST(Store, ValuesAreBoundNeverSpliced) {
   EXPECT_EQ(run->git_commit, evil);
   EXPECT_EQ(s.metrics(evil).at(0).name, evil);
   EXPECT_EQ(s.runs().size(), 1u);  // the runs table is still there
+}
+
+// Issue 22: every SQLite result code a damaged or hostile file can produce is one of r2q's error kinds, in
+// one place; none escapes as a plain std::runtime_error (reported as an internal error).
+TEST(SqliteErrors, EveryResultCodeHasAKind) {
+  EXPECT_EQ(error_kind(SQLITE_BUSY), ErrorKind::Busy);
+  EXPECT_EQ(error_kind(SQLITE_LOCKED_SHAREDCACHE), ErrorKind::Busy);
+  EXPECT_EQ(error_kind(SQLITE_INTERRUPT), ErrorKind::Interrupted);
+  EXPECT_EQ(error_kind(SQLITE_FULL), ErrorKind::System);
+  EXPECT_EQ(error_kind(SQLITE_IOERR_WRITE), ErrorKind::System);
+  EXPECT_EQ(error_kind(SQLITE_IOERR_SHORT_READ), ErrorKind::Damaged);
+  EXPECT_EQ(error_kind(SQLITE_MISUSE), ErrorKind::Bug);
+  for (int code : {SQLITE_NOMEM, SQLITE_CORRUPT, SQLITE_CORRUPT_INDEX, SQLITE_NOTADB, SQLITE_CANTOPEN,
+                   SQLITE_PERM, SQLITE_READONLY, SQLITE_FORMAT, SQLITE_RANGE, SQLITE_TOOBIG, SQLITE_SCHEMA,
+                   SQLITE_MISMATCH, SQLITE_CONSTRAINT, SQLITE_ERROR, SQLITE_AUTH, SQLITE_NOTFOUND})
+    EXPECT_EQ(error_kind(code), ErrorKind::Damaged) << code;
+  static_assert(std::is_base_of_v<RunError, BusyError>);
+}
+
+// Issue 22, found by CI's fuzzing (fuzz/regressions/store/store-nomem.db): a damaged store on which SQLite
+// reports "out of memory" while the report's metrics pass runs on a second thread. Every reader says so as
+// bad input naming the store; the worker thread's error arrives as the same kind.
+TEST(SqliteErrors, ADamagedStoreIsBadInputForEveryReader) {
+  const std::filesystem::path file = R2Q_SOURCE_DIR "/fuzz/regressions/store/store-nomem.db";
+  TempDir dir;
+  const auto path = dir / "nomem.db";
+  std::filesystem::copy_file(file, path);
+  auto input_error = [&](auto&& read) {
+    try {
+      Store s(path, Store::Mode::ReadOnly);
+      read(s);
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+      return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(input_error([](Store& s) {
+    for (const auto& run : s.runs()) s.final_metrics(run.key);
+  }));
+  EXPECT_TRUE(input_error([](Store& s) { s.scan_metrics([](auto, auto, auto, auto) {}); }));
+}
+
+TEST(Store, DamagedRowsAreNamedWithTheirColumn) {
+  TempDir dir;
+  auto path = dir / "r2q.db";
+  {
+    Store s(path, Store::Mode::ReadWrite);
+    s.add_experiment("e", json::object(), "e.json", two_runs());
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"UPDATE runs SET config = '[1,2]' WHERE run_key = 'k2'",
+       "run k2: the stored config is not a JSON object"},
+      {"UPDATE runs SET config = '{}' WHERE run_key = 'k2'",
+       "run k2: the stored config has no field dataset.name"},
+      {"UPDATE runs SET config = json_set(config, '$.seed', 'x') WHERE run_key = 'k2'",
+       "run k2: the stored config has seed = \"x\" (expected an integer)"},
+      {"UPDATE runs SET environment = '[]' WHERE run_key = 'k2'",
+       "run k2: the stored environment is not a JSON"},
+      {"UPDATE runs SET config = '" + std::string(100, '[') + std::string(100, ']') +
+           "' WHERE run_key = 'k2'",
+       "run k2: the stored config is JSON nested 100 levels deep"}};
+  for (const auto& [statement, message] : cases) {
+    const auto copy = dir / "copy.db";
+    std::filesystem::copy_file(path, copy, std::filesystem::copy_options::overwrite_existing);
+    Database(copy, Database::Mode::ReadWrite).exec(statement);
+    Store s(copy, Store::Mode::ReadOnly);
+    try {
+      s.runs();
+      ADD_FAILURE() << "no error for " << statement;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Store, AMetricThatIsNotANumberIsNamedNotReadAsZero) {
+  TempDir dir;
+  auto path = dir / "r2q.db";
+  {
+    Store s(path, Store::Mode::ReadWrite);
+    s.add_experiment("e", json::object(), "e.json", two_runs());
+    auto me = worker("w");
+    ASSERT_EQ(s.claim("k1", me, json::object(), "abc", false), ClaimResult::Claimed);
+    s.finish("k1", "w", {{"test/acc", 1, 0.5}});
+  }
+  Database(path, Database::Mode::ReadWrite).exec("UPDATE metrics SET value = 'abc'");
+  Store s(path, Store::Mode::ReadOnly);
+  for (const auto& read :
+       std::vector<std::function<void()>>{[&] { s.final_metrics("k1"); }, [&] { s.metrics("k1"); },
+                                          [&] { s.scan_metrics([](auto, auto, auto, auto) {}); }}) {
+    try {
+      read();
+      ADD_FAILURE() << "no error";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("run k1: metric test/acc has the value 'abc', not a number"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// Issue 15: merge copies only rows this store can read back; the rest are listed and left out.
+TEST(StoreMerge, DamagedRowsAreSkippedAndListed) {
+  TempDir dir;
+  make_store(dir / "in.db", "e", {{"k1", 0.9}, {"k2", 0.8}, {"k3", 0.7}});
+  {
+    Database d(dir / "in.db", Database::Mode::ReadWrite);
+    d.exec("UPDATE runs SET environment = 'x' WHERE run_key = 'k1'");
+    d.exec("UPDATE runs SET config = '{}' WHERE run_key = 'k2'");
+    d.exec("UPDATE metrics SET value = 'abc' WHERE run_key = 'k3' AND name = 'test/acc'");
+  }
+  Store out(dir / "out.db", Store::Mode::ReadWrite);
+  auto r = out.merge_from(dir / "in.db");
+  EXPECT_EQ(r.copied, 1);  // k3, without its damaged metric
+  ASSERT_EQ(r.skipped.size(), 3u) << ::testing::PrintToString(r.skipped);
+  EXPECT_EQ(r.skipped[0], "k1: its environment is not valid JSON");
+  EXPECT_EQ(r.skipped[1], "k2: its config has no field dataset.name");
+  EXPECT_EQ(r.skipped[2], "k3: metric test/acc (step 1) is not a number");
+  EXPECT_EQ(out.runs().size(), 1u);
+  EXPECT_FALSE(out.final_metrics("k3").contains("test/acc"));
+  EXPECT_EQ(out.experiment_runs("e"), std::vector<std::string>{"k3"});
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Text helpers: shortest round-trip decimals (metric names), suggestions, hashing, atomic writes.
 #include <gtest/gtest.h>
 
+#include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/sha256.h"
 #include "core/util/text.h"
@@ -22,6 +23,24 @@ TEST(Text, ShortestDecimalRoundTrips) {
 TEST(Text, ClosestMatchFindsTyposOnly) {
   EXPECT_EQ(closest_match("resnet2O", {"lenet", "resnet20"}), "resnet20");
   EXPECT_EQ(closest_match("vgg16", {"lenet", "resnet20"}), "");
+}
+
+TEST(Text, JsonDepthCountsBracketsOutsideStrings) {
+  EXPECT_EQ(json_depth("1"), 0);
+  EXPECT_EQ(json_depth(R"({"a": [1, {"b": []}]})"), 4);
+  EXPECT_EQ(json_depth(R"({"a": "[[[[\"{{"})"), 1);  // brackets and an escaped quote inside a string
+  EXPECT_EQ(json_depth(std::string(100000, '[') + std::string(100000, ']')), 100000);
+}
+
+// Issue 15: LibTorch's c10::Error appends a stack trace to its message; users and the store see the cause.
+TEST(Text, OneLineDropsLibTorchTracesAndJoinsLines) {
+  EXPECT_EQ(one_line("plain"), "plain");
+  EXPECT_EQ(
+      one_line("one of the variables needed for gradient computation has been modified\nException raised "
+               "from unpack at ../torch/csrc/autograd/saved_variable.cpp:188 (most recent call first):\n"
+               "frame #0: c10::Error::Error(...) + 0x3b (0x7f in /usr/lib/libc10.so)\n"),
+      "one of the variables needed for gradient computation has been modified");
+  EXPECT_EQ(one_line("first\n\nsecond  \n"), "first; second");
 }
 
 TEST(Text, Sha256KnownAnswer) {

@@ -26,19 +26,19 @@ class Lsq : public Quantizer {
   Quantized quantize(const torch::Tensor& x) override {
     if (!init_.done()) {
       torch::NoGradGuard g;
-      step_.fill_(std::max(2.0 * x.abs().mean().item<double>() / std::sqrt(qp_), 1e-8));
+      step_.fill_(std::max(2.0 * x.abs().mean().item<double>() / std::sqrt(qp_), kMinStep));
       init_.mark();
     }
     // N: the layer's weights, or the activation tensor's elements (batch included, as the common LSQ
     // reimplementation does; the paper leaves it open).
     const double n = elements_ > 0 ? static_cast<double>(elements_) : static_cast<double>(x.numel());
-    torch::Tensor s = scale_grad(step_, 1.0 / std::sqrt(n * qp_));
+    torch::Tensor s = scale_grad(positive(step_), 1.0 / std::sqrt(n * qp_));
     torch::Tensor codes = round_ste((x / s).clamp(-qn_, qp_));
     return {codes, s};
   }
   torch::Tensor activation_scale() const override {
     if (!init_.done()) throw std::logic_error(describe() + ": step size not initialised (no data seen yet)");
-    return step_.detach().clone();
+    return positive(step_.detach());
   }
   int64_t min_code() const override { return -static_cast<int64_t>(qn_); }
   int64_t max_code() const override { return static_cast<int64_t>(qp_); }
@@ -47,6 +47,13 @@ class Lsq : public Quantizer {
   }
 
  private:
+  // The step the quantizer uses: the parameter's magnitude, at least kMinStep. LSQ needs s > 0, but plain SGD
+  // on s can carry it through zero (seen: an 8-bit last layer trained to s = -0.55, its codes collapsed to
+  // {-2..1}); |s| keeps the step positive with the gradient LSQ gives a positive step, whatever sign the
+  // parameter takes.
+  static torch::Tensor positive(const torch::Tensor& step) { return step.abs().clamp_min(kMinStep); }
+  static constexpr double kMinStep = 1e-8;
+
   int bits_;
   double qn_, qp_;
   int64_t elements_;

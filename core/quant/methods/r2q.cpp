@@ -29,8 +29,9 @@ class R2qWeight : public Quantizer {
       alpha_.copy_((per_channel_mean_abs(w) * (2 * half_ / qmax_)).flatten().clamp_min(1e-8));
       init_.mark();
     }
-    // LSQ: the step-size gradient is scaled by 1 / sqrt(weights per channel * Qp).
-    torch::Tensor alpha = scale_grad(alpha_, grad_scale_).view(shape);
+    // LSQ: the step-size gradient is scaled by 1 / sqrt(weights per channel * Qp). alpha_c > 0 (DESIGN §1.1):
+    // as LSQ's step, its magnitude is used, so that SGD carrying the parameter through zero cannot flip it.
+    torch::Tensor alpha = scale_grad(alpha_.abs().clamp_min(1e-8), grad_scale_).view(shape);
     torch::Tensor v = (w / alpha * half_).clamp(-qmax_, qmax_);
     // The nearest odd integer; v = +-qmax maps to +-qmax itself.
     torch::Tensor m = odd_round_ste(v).clamp(-qmax_, qmax_);

@@ -1,0 +1,20 @@
+// What this host knows of a process by its pid: whether it exists, whether it is a zombie, when it started.
+// Used to judge whether the worker that holds a run is still at work (sweep::holder_alive).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace r2q {
+
+struct ProcessState {
+  bool exists = false;
+  // Exited but not yet reaped by its parent (in a container without an init process, possibly never): it does
+  // no more work.
+  bool zombie = false;
+  std::optional<double> started;  // unix seconds, to about a second; unknown without /proc
+};
+
+ProcessState process_state(std::int64_t pid);
+
+}  // namespace r2q
