@@ -22,8 +22,8 @@ struct DeviceInfo {
   int threads = 1;                    // hardware threads the backend could use
 };
 
-// How to plan: the engine by name (a backend may have several, e.g. cpu: "shift-add", later "onednn-fp32"
-// and "onednn-int8"), the instruction set where the engine has a choice ("auto": the R2Q_KERNEL_ISA
+// How to plan: the engine by name (a backend may have several, e.g. cpu: "shift-add", "onednn-fp32",
+// "onednn-int8"), the instruction set where the engine has a choice ("auto": the R2Q_KERNEL_ISA
 // environment variable if set, else the best this CPU runs), and threads (>= 1).
 struct PlanOptions {
   std::string engine = "shift-add";

@@ -162,7 +162,7 @@ void direct_ohwi(benchmark::State& state, const ConvShape& s) {
                                  [s](benchmark::State& st) { naive_oihw(st, s); });
     benchmark::RegisterBenchmark(("direct_ohwi/" + layer.name).c_str(),
                                  [s](benchmark::State& st) { direct_ohwi(st, s); });
-    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
       const std::string isa_name(r2q::backends::cpu::isa_name(isa));
       benchmark::RegisterBenchmark(("shift_add_" + isa_name + "/" + layer.name).c_str(),
                                    [s, isa](benchmark::State& st) { shift_add(st, s, isa, false); });

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "cli/common.h"
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 #include "core/deploy/model_file.h"
 #include "core/quant/registry.h"
 #include "core/util/error.h"
@@ -15,14 +15,14 @@ namespace r2q::cli {
 namespace {
 
 // The usual input of each architecture: the dataset it is built for.
-models::InputShape usual_shape(const std::string& arch) {
+nn::InputShape usual_shape(const std::string& arch) {
   if (arch == "lenet") return {1, 28, 28, 10, {0.286}, {0.353}};  // Fashion-MNIST
   if (arch == "resnet18")
     return {3, 224, 224, 1000, {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};  // ImageNet
   return {3, 32, 32, 10, {0.491, 0.482, 0.447}, {0.247, 0.243, 0.262}};        // CIFAR-10
 }
 
-models::InputShape parse_input(const std::string& text, models::InputShape shape) {
+nn::InputShape parse_input(const std::string& text, nn::InputShape shape) {
   const std::vector<std::string> parts = split(text, 'x');
   int dims[3] = {0, 0, 0};
   bool ok = parts.size() == 3;
@@ -88,7 +88,7 @@ BenchModel bench_model_from_arch(const std::string& arch, const quant::QuantConf
     sgd.step();
   }
   net->eval();
-  b.model = deploy::to_deploy_model(*net, {b.shape.channels, b.shape.height, b.shape.width});
+  b.model = nn::to_deploy_model(*net, {b.shape.channels, b.shape.height, b.shape.width});
   b.label = arch + " " + quant.method;
   if (quant.method != "fp32")
     b.label += " W" + std::to_string(quant.weight_bits) + "A" + std::to_string(quant.act_bits) +

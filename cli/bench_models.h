@@ -8,7 +8,7 @@
 
 #include "core/deploy/model.h"
 #include "core/quant/layers.h"
-#include "models/network.h"
+#include "core/nn/network.h"
 
 namespace r2q::cli {
 
@@ -16,7 +16,7 @@ struct BenchModel {
   std::string label;    // what was measured, for the report
   deploy::Model model;  // the deployment model
   std::string arch;     // the architecture's registered name, for the eager baseline ("" if unknown)
-  models::InputShape shape;
+  nn::InputShape shape;
 };
 
 // A model file written by `r2q export` (its metadata names the architecture).

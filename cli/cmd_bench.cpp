@@ -1,12 +1,14 @@
 // r2q bench: deployment latency of one model on every engine — LibTorch eager fp32 and each backend's engines
 // — at several batch sizes and thread counts, end to end and per layer, with MAC/s, percent of this CPU's
-// peak, weight memory, and the speed-ups of the shift-add engine measured side by side in this one process.
+// peak, weight memory, and the reference engine's speed-ups measured side by side in this one process. The
+// measuring is backends/bench_session.h's; this file parses the options and prints.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "backends/backend.h"
 #include "backends/bench.h"
+#include "backends/bench_session.h"
 #include "cli/bench_models.h"
 #include "cli/common.h"
 #include "core/util/build_info.h"
@@ -52,96 +54,65 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-// One engine measured at one batch size and thread count.
-struct Measured {
-  std::string engine;                               // as the plan names itself, e.g. "shift-add (avx2)"
-  double seconds = 0;                               // median over the rounds of one run of the batch
-  std::vector<double> rounds;                       // each round's median
-  const std::vector<std::string>* paths = nullptr;  // the plan's layer paths (null: LibTorch eager)
-  std::size_t weight_bytes = 0;
-  std::vector<double> layer_seconds;  // empty unless profiled
-};
-
-// One measured configuration, as JSON: rates from the layers' MACs, percent of peak from their paths.
-json result_json(const Measured& r, int batch, int threads, const BenchModel& m,
-                 const std::vector<double>& macs, double clock_ghz) {
-  double total_macs = 0, roofline_s = 0;
-  // The shift-add engine splits a batch across its threads, one image per thread at least.
-  const bool splits_batch = r.engine.rfind("shift-add", 0) == 0;
-  const double cores = splits_batch ? std::min(threads, batch) : threads;
-  json layers = json::array();
-  for (std::size_t i = 0; i < macs.size(); ++i) {
-    const deploy::Layer& l = m.model.layers[i];
-    const double layer_macs = macs[i] * batch;
-    total_macs += layer_macs;
-    const double peak = r.paths ? bench::peak_macs_per_cycle((*r.paths)[i], l)
-                                : (macs[i] > 0 ? bench::fp32_peak_macs_per_cycle() : 0);
-    const double peak_rate = peak * clock_ghz * 1e9 * cores;
-    if (peak_rate > 0) roofline_s += layer_macs / peak_rate;
-    if (r.layer_seconds.empty()) continue;
-    const double s = r.layer_seconds[i];
-    json layer = {{"name", l.name}, {"path", (*r.paths)[i]}, {"seconds", s}, {"macs", layer_macs}};
-    if (layer_macs > 0 && s > 0) {
-      layer["gmac_per_s"] = layer_macs / s / 1e9;
-      if (peak_rate > 0) layer["percent_of_peak"] = 100.0 * layer_macs / s / peak_rate;
-    }
-    layers.push_back(layer);
-  }
+json to_json(const bench::EngineResult& r) {
   json j = {{"engine", r.engine},
-            {"batch", batch},
-            {"threads", threads},
+            {"batch", r.batch},
+            {"threads", r.threads},
             {"seconds", r.seconds},
             {"seconds_per_round", r.rounds},
-            {"us_per_image", r.seconds * 1e6 / batch},
-            {"images_per_s", batch / r.seconds},
-            {"gmac_per_s", total_macs / r.seconds / 1e9}};
-  if (roofline_s > 0) j["percent_of_peak"] = 100.0 * roofline_s / r.seconds;
-  if (splits_batch && threads > batch) j["note"] = "the shift-add engine runs a batch of 1 on one thread";
-  if (r.paths) j["weight_bytes"] = r.weight_bytes;
-  if (!layers.empty()) j["layers"] = layers;
+            {"us_per_image", r.seconds * 1e6 / r.batch},
+            {"images_per_s", r.batch / r.seconds},
+            {"gmac_per_s", r.gmac_per_s}};
+  if (r.percent_of_peak) j["percent_of_peak"] = *r.percent_of_peak;
+  if (!r.note.empty()) j["note"] = r.note;
+  if (r.weight_bytes) j["weight_bytes"] = *r.weight_bytes;
+  if (!r.layers.empty()) {
+    json layers = json::array();
+    for (const auto& l : r.layers) {
+      json layer = {{"name", l.name}, {"path", l.path}, {"seconds", l.seconds}, {"macs", l.macs}};
+      if (l.gmac_per_s) layer["gmac_per_s"] = *l.gmac_per_s;
+      if (l.percent_of_peak) layer["percent_of_peak"] = *l.percent_of_peak;
+      layers.push_back(layer);
+    }
+    j["layers"] = layers;
+  }
   return j;
 }
 
-void print_text(const json& out, bool show_layers) {
-  std::cout << "model    " << out["model"]["label"].get<std::string>() << "\n         "
-            << fixed(out["model"]["macs_per_image"].get<double>() / 1e6, 2) << " MMAC per image, "
-            << out["model"]["layers"].size() << " layers\n"
-            << "cpu      " << out["cpu"]["model"].get<std::string>() << ", "
-            << out["cpu"]["threads"].get<int>() << " threads, clock "
-            << fixed(out["cpu"]["clock_ghz"].get<double>(), 2) << " GHz (measured), "
-            << join(out["cpu"]["features"].get<std::vector<std::string>>(), " ") << "\n\n";
+std::string or_dash(const std::optional<double>& v, int digits) {
+  return v ? fixed(*v, digits) : "-";
+}
+
+void print_text(const bench::Results& results, const std::string& label, double macs_per_image,
+                std::size_t layers, const CpuInfo& cpu, double clock_ghz, bool show_layers) {
+  std::cout << "model    " << label << "\n         " << fixed(macs_per_image / 1e6, 2) << " MMAC per image, "
+            << layers << " layers\n"
+            << "cpu      " << cpu.model << ", " << cpu.logical_cores << " threads, clock " << fixed(clock_ghz, 2)
+            << " GHz (measured), " << join(cpu.flags(), " ") << "\n\n";
   std::printf("%-26s %5s %7s %12s %12s %9s %7s %12s\n", "engine", "batch", "threads", "latency", "us/image",
               "GMAC/s", "% peak", "weights");
-  for (const json& r : out["results"]) {
-    std::printf(
-        "%-26s %5d %7d %9s ms %12s %9s %7s %12s\n", r["engine"].get<std::string>().c_str(),
-        r["batch"].get<int>(), r["threads"].get<int>(), fixed(r["seconds"].get<double>() * 1e3, 3).c_str(),
-        fixed(r["us_per_image"].get<double>(), 1).c_str(), fixed(r["gmac_per_s"].get<double>(), 2).c_str(),
-        r.contains("percent_of_peak") ? fixed(r["percent_of_peak"].get<double>(), 1).c_str() : "-",
-        r.contains("weight_bytes") ? std::to_string(r["weight_bytes"].get<std::size_t>()).c_str() : "-");
+  for (const auto& r : results.results)
+    std::printf("%-26s %5d %7d %9s ms %12s %9s %7s %12s\n", r.engine.c_str(), r.batch, r.threads,
+                fixed(r.seconds * 1e3, 3).c_str(), fixed(r.seconds * 1e6 / r.batch, 1).c_str(),
+                fixed(r.gmac_per_s, 2).c_str(), or_dash(r.percent_of_peak, 1).c_str(),
+                r.weight_bytes ? std::to_string(*r.weight_bytes).c_str() : "-");
+  if (!results.speedups.empty()) {
+    std::cout << "\n" << results.reference << " speed-up, measured side by side (other engine's latency / "
+              << results.reference << "'s, median of " << kRounds << " rounds in turns):\n";
+    for (const auto& q : results.speedups)
+      std::cout << "  batch " << q.batch << ", " << q.threads << " thread(s): vs " << q.versus << " "
+                << fixed(q.speedup, 2) << "x\n";
   }
-  if (!out["ratios"].empty()) {
-    std::cout
-        << "\nshift-add speed-up, measured side by side (other engine's latency / shift-add's, median of "
-        << kRounds << " rounds in turns):\n";
-    for (const json& q : out["ratios"])
-      std::cout << "  batch " << q["batch"].get<int>() << ", " << q["threads"].get<int>() << " thread(s): vs "
-                << q["versus"].get<std::string>() << " " << fixed(q["speedup"].get<double>(), 2) << "x\n";
-  }
-  if (out.contains("weight_ratio"))
-    std::cout << "weights: fp32 / shift-add = " << fixed(out["weight_ratio"].get<double>(), 1) << "x\n";
+  if (results.weight_ratio)
+    std::cout << "weights: " << results.weight_ratio->first << " / " << results.reference << " = "
+              << fixed(results.weight_ratio->second, 1) << "x\n";
   if (!show_layers) return;
-  for (const json& r : out["results"]) {
-    if (!r.contains("layers")) continue;
-    std::cout << "\n"
-              << r["engine"].get<std::string>() << ", batch " << r["batch"].get<int>() << ", "
-              << r["threads"].get<int>() << " thread(s), per layer (medians):\n";
-    for (const json& l : r["layers"])
-      std::printf("  %-28s %10s us %8s GMAC/s %6s %%  %s\n", l["name"].get<std::string>().c_str(),
-                  fixed(l["seconds"].get<double>() * 1e6, 1).c_str(),
-                  l.contains("gmac_per_s") ? fixed(l["gmac_per_s"].get<double>(), 2).c_str() : "-",
-                  l.contains("percent_of_peak") ? fixed(l["percent_of_peak"].get<double>(), 1).c_str() : "-",
-                  l["path"].get<std::string>().c_str());
+  for (const auto& r : results.results) {
+    if (r.layers.empty()) continue;
+    std::cout << "\n" << r.engine << ", batch " << r.batch << ", " << r.threads << " thread(s), per layer (medians):\n";
+    for (const auto& l : r.layers)
+      std::printf("  %-28s %10s us %8s GMAC/s %6s %%  %s\n", l.name.c_str(), fixed(l.seconds * 1e6, 1).c_str(),
+                  or_dash(l.gmac_per_s, 2).c_str(), or_dash(l.percent_of_peak, 1).c_str(), l.path.c_str());
   }
 }
 
@@ -180,126 +151,69 @@ int cmd_bench(const std::vector<std::string>& args) {
   const std::vector<int> thread_counts =
       int_list("--threads", vm["threads"].as<std::string>(), cpu.logical_cores);
 
-  std::vector<backends::Backend*> chosen;
-  const std::string backend_name = vm["backend"].as<std::string>();
-  if (backend_name == "all") {
-    for (backends::Backend* b : backends::all())
-      if (b->available().empty()) chosen.push_back(b);
-  } else {
-    backends::Backend& b = backends::get(backend_name);
-    if (const std::string why = b.available(); !why.empty())
-      throw InputError("backend \"" + backend_name + "\" is not available here: " + why);
-    chosen.push_back(&b);
+  std::vector<bench::EngineChoice> engines;
+  try {
+    engines = bench::choose_engines(vm["backend"].as<std::string>(), vm["engines"].as<std::string>(), kEager);
+  } catch (const InputError& e) {
+    throw UsageError(e.what());
   }
-  std::vector<std::pair<backends::Backend*, std::string>> engines;  // null backend: LibTorch eager
-  std::vector<std::string> known = {kEager};
-  for (backends::Backend* b : chosen)
-    for (const std::string& e : b->engines()) known.push_back(e);
-  const std::string engine_list = vm["engines"].as<std::string>();
-  for (const std::string& e : engine_list.empty() ? known : split(engine_list, ',')) {
-    if (e == kEager) {
-      engines.emplace_back(nullptr, e);
-      continue;
-    }
-    backends::Backend* owner = nullptr;
-    for (backends::Backend* b : chosen)
-      for (const std::string& name : b->engines())
-        if (name == e) owner = b;
-    if (!owner)
-      throw UsageError("--engines: unknown engine \"" + e + "\" (known: " + join(known, ", ") + ")");
-    engines.emplace_back(owner, e);
-  }
-
   BenchModel m = vm.count("model")
                      ? bench_model_from_file(vm["model"].as<std::string>())
                      : bench_model_from_arch(vm["arch"].as<std::string>(),
                                              {vm["method"].as<std::string>(), vm["weight-bits"].as<int>(),
                                               vm["act-bits"].as<int>(), vm["first-last-bits"].as<int>()},
                                              vm["input"].as<std::string>(), vm["classes"].as<int>());
+  // A model file of an unknown architecture has no eager baseline.
+  if (m.arch.empty()) std::erase_if(engines, [](const bench::EngineChoice& e) { return !e.backend; });
+
+  bench::Request request;
+  request.model = &m.model;
+  request.engines = engines;
+  request.baseline = [&m](int batch) { return eager_fp32_runner(m, batch); };
+  request.set_baseline_threads = set_eager_threads;
+  request.batches = batches;
+  request.threads = thread_counts;
+  request.min_seconds = min_time;
+  request.rounds = kRounds;
+  request.clock_ghz = measure_clock_ghz();
+  const bench::Results results = bench::run(request);
+
   const std::vector<double> macs = bench::layer_macs(m.model);
   double macs_per_image = 0;
+  for (double v : macs) macs_per_image += v;
+  if (format == "text") {
+    print_text(results, m.label, macs_per_image, macs.size(), cpu, request.clock_ghz, vm["layers"].as<bool>());
+    return kOk;
+  }
   json layer_list = json::array();
-  for (std::size_t i = 0; i < macs.size(); ++i) {
-    macs_per_image += macs[i];
+  for (std::size_t i = 0; i < macs.size(); ++i)
     layer_list.push_back({{"name", m.model.layers[i].name},
                           {"op", deploy::to_string(m.model.layers[i].op)},
                           {"macs", macs[i]}});
-  }
-  const double clock_ghz = measure_clock_ghz();
-
   json out = {{"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}}},
               {"model", {{"label", m.label}, {"macs_per_image", macs_per_image}, {"layers", layer_list}}},
               {"cpu",
                {{"model", cpu.model},
                 {"threads", cpu.logical_cores},
                 {"features", cpu.flags()},
-                {"clock_ghz", clock_ghz},
+                {"clock_ghz", request.clock_ghz},
                 {"peak_fp32_mac_per_cycle", bench::fp32_peak_macs_per_cycle()}}},
               {"min_time_s", min_time},
+              {"reference", results.reference},
               {"results", json::array()},
               {"ratios", json::array()}};
-  std::map<std::string, std::size_t> weights;
-  for (const int batch : batches)
-    for (const int threads : thread_counts) {
-      // Every engine planned first, then measured in turns (bench::measure_interleaved).
-      std::vector<std::string> names;
-      std::vector<std::unique_ptr<backends::Plan>> plans;  // null for LibTorch eager
-      std::vector<std::function<void()>> calls;
-      const deploy::FloatBatch input = bench::bench_input(m.model, batch);
-      for (const auto& [backend, engine] : engines) {
-        if (!backend && m.arch.empty())
-          continue;  // a model file of an unknown architecture: no eager baseline
-        names.push_back(engine);
-        if (!backend) {
-          plans.emplace_back();
-          calls.push_back(eager_fp32_runner(m, batch));
-          continue;
-        }
-        plans.push_back(backend->plan(m.model, {.engine = engine, .isa = "auto", .threads = threads}));
-        calls.push_back([plan = plans.back().get(), &input] { plan->run(input); });
-      }
-      set_eager_threads(threads);
-      const std::vector<std::vector<double>> rounds = bench::measure_interleaved(calls, min_time, kRounds);
-      const bool per_layer = batch == batches.front() && threads == thread_counts.front();
-      std::map<std::string, const std::vector<double>*> by_engine;
-      for (std::size_t i = 0; i < names.size(); ++i) {
-        Measured r;
-        r.engine = plans[i] ? plans[i]->engine() : kEager;
-        r.rounds = rounds[i];
-        r.seconds = bench::median(rounds[i]);
-        std::vector<std::string> paths;
-        if (plans[i]) {
-          paths = plans[i]->layer_paths();
-          r.paths = &paths;
-          r.weight_bytes = plans[i]->weight_bytes();
-          weights.emplace(names[i], r.weight_bytes);  // the first thread count: one copy per plan
-          if (per_layer) r.layer_seconds = bench::profile_layers(*plans[i], input, min_time);
-        }
-        out["results"].push_back(result_json(r, batch, threads, m, macs, clock_ghz));
-        by_engine[names[i]] = &rounds[i];
-      }
-      // Speed-ups: the median over rounds of each round's ratio (both measured within seconds of each other).
-      const auto shift = by_engine.find("shift-add");
-      if (shift == by_engine.end()) continue;
-      for (const auto& [engine, other] : by_engine) {
-        if (engine == "shift-add") continue;
-        std::vector<double> ratios;
-        for (std::size_t k = 0; k < other->size(); ++k) ratios.push_back((*other)[k] / (*shift->second)[k]);
-        out["ratios"].push_back({{"batch", batch},
-                                 {"threads", threads},
-                                 {"versus", engine},
-                                 {"speedup", bench::median(ratios)},
-                                 {"speedup_per_round", ratios}});
-      }
-    }
-  if (weights.contains("shift-add") && weights.contains("onednn-fp32") && weights["shift-add"] > 0)
-    out["weight_ratio"] =
-        static_cast<double>(weights["onednn-fp32"]) / static_cast<double>(weights["shift-add"]);
-
-  if (format == "json")
-    std::cout << out.dump(2) << "\n";
-  else
-    print_text(out, vm["layers"].as<bool>());
+  for (const auto& r : results.results) out["results"].push_back(to_json(r));
+  for (const auto& q : results.speedups)
+    out["ratios"].push_back({{"batch", q.batch},
+                             {"threads", q.threads},
+                             {"versus", q.versus},
+                             {"speedup", q.speedup},
+                             {"speedup_per_round", q.per_round}});
+  if (results.weight_ratio) {
+    out["weight_ratio"] = results.weight_ratio->second;
+    out["weight_ratio_of"] = results.weight_ratio->first;
+  }
+  std::cout << out.dump(2) << "\n";
   return kOk;
 }
 

@@ -7,14 +7,14 @@
 
 #include "cli/common.h"
 #include "core/data/dataset.h"
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 #include "core/deploy/model_file.h"
 #include "core/quant/layers.h"
-#include "core/spec/spec.h"
+#include "core/spec/run_config.h"
 #include "core/store/store.h"
-#include "core/sweep/sweep.h"
+#include "core/store/checkpoints.h"
 #include "core/train/checkpoint.h"
-#include "core/train/metric_names.h"
+#include "core/store/metric_names.h"
 #include "core/util/build_info.h"
 #include "core/util/error.h"
 #include "core/util/output_file.h"
@@ -60,19 +60,14 @@ store::RunRecord find_run(store::Store& store, const std::string& wanted) {
 }
 
 // The input shape the run trained on, from its dataset (mean and std come back with the checkpoint too).
-models::InputShape input_shape(const store::RunRecord& run) {
-  const json& d = run.config.at("dataset");
-  data::DataOptions o;
-  o.name = d.at("name").get<std::string>();
-  if (run.environment.is_object() && run.environment.contains("execution"))
-    if (const json* root = spec::find_path(run.environment["execution"], "dataset.root");
-        root && root->is_string())
-      o.root = root->get<std::string>();
-  o.train_limit = d.at("train_limit").get<std::int64_t>();
-  o.test_limit = d.at("test_limit").get<std::int64_t>();
-  o.val_size = d.at("val_size").get<std::int64_t>();
-  o.image_size = d.at("image_size").get<std::int64_t>();
-  const data::DataInfo info = data::load(o).info;
+nn::InputShape input_shape(const spec::DataConfig& d) {
+  const data::DataInfo info = data::load({.name = d.name,
+                                          .root = d.root,
+                                          .train_limit = d.train_limit,
+                                          .test_limit = d.test_limit,
+                                          .val_size = d.val_size,
+                                          .image_size = d.image_size})
+                                  .info;
   return {info.channels, info.height, info.width, info.classes, info.mean, info.std};
 }
 
@@ -96,19 +91,24 @@ int cmd_export(const std::vector<std::string>& args) {
   if (run.status != store::RunStatus::Finished)
     throw InputError(where + " is " + store::to_string(run.status) +
                      "; only a finished run can be exported (`r2q status` shows progress)");
-  const std::filesystem::path checkpoint = sweep::run_checkpoint(store, run);
+  const std::filesystem::path checkpoint = store::run_checkpoint(store, run);
   if (!std::filesystem::is_regular_file(checkpoint))
     throw InputError(where + ": its checkpoint " + checkpoint.string() + " is missing");
   const OutputFile output("-o", vm["output"].as<std::string>(), {db, checkpoint});
 
-  const json& c = run.config;
-  const json& q = c.at("quant");
-  const quant::QuantConfig quant{q.at("method").get<std::string>(), q.at("weight_bits").get<int>(),
-                                 q.at("act_bits").get<int>(), q.at("first_last_bits").get<int>()};
-  const std::string model_name = c.at("model").at("name").get<std::string>();
-  models::InputShape shape;
+  // The dataset's root as the run's sweep resolved it (an execution setting, kept in its environment).
+  const json execution = run.environment.value("execution", json::object());
+  spec::RunConfig c;
   try {
-    shape = input_shape(run);
+    c = spec::run_config(run.config, execution);
+  } catch (const InputError& e) {
+    throw InputError(where + ": " + e.what());
+  }
+  const quant::QuantConfig& quant = c.quant;
+  const std::string& model_name = c.model;
+  nn::InputShape shape;
+  try {
+    shape = input_shape(c.dataset);
   } catch (const InputError& e) {
     throw InputError(where + ": its dataset gives the model's input shape: " + e.what());
   }
@@ -118,7 +118,7 @@ int cmd_export(const std::vector<std::string>& args) {
 
   deploy::Model deployed;
   try {
-    deployed = deploy::to_deploy_model(*model, {shape.channels, shape.height, shape.width});
+    deployed = nn::to_deploy_model(*model, {shape.channels, shape.height, shape.width});
   } catch (const InputError& e) {
     throw InputError(where + " (model " + model_name + ", method " + quant.method + "): " + e.what());
   }
@@ -127,7 +127,7 @@ int cmd_export(const std::vector<std::string>& args) {
   deployed.metadata["r2q_version"] = build_version();
   deployed.metadata["r2q_git_commit"] = build_git_commit();
   deployed.metadata["model"] = model_name;
-  deployed.metadata["dataset"] = c.at("dataset").at("name");
+  deployed.metadata["dataset"] = c.dataset.name;
   const auto finals = store.final_metrics(run.key);
   if (auto it = finals.find(metric::kTestAcc); it != finals.end()) deployed.metadata["test_acc"] = it->second;
 

@@ -5,7 +5,7 @@
 
 #include "cli/common.h"
 #include "core/store/store.h"
-#include "core/train/metric_names.h"
+#include "core/store/metric_names.h"
 #include "core/util/error.h"
 
 namespace r2q::cli {

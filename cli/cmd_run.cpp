@@ -6,7 +6,7 @@
 #include "cli/progress.h"
 #include "core/spec/spec.h"
 #include "core/store/store.h"
-#include "core/sweep/sweep.h"
+#include "experiments/sweep.h"
 #include "core/util/error.h"
 #include "core/util/text.h"
 

@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "cli/progress.h"
+#include "core/store/liveness.h"
 #include "core/store/store.h"
-#include "core/sweep/sweep.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::cli {
 
@@ -61,7 +61,7 @@ int cmd_status(const std::vector<std::string>& args) {
     std::cout << "\nrunning:\n";
     for (const auto& [exp, r] : running) {
       double age = r.heartbeat ? now - *r.heartbeat : -1;
-      bool alive = sweep::holder_alive(r, stale_after);
+      bool alive = store::holder_alive(r, stale_after);
       std::cout << "  " << r.key.substr(0, 12) << "  " << exp << "  worker " << r.worker.value_or("?")
                 << "  epoch " << r.epoch << "/" << r.config["train"]["epochs"].get<int>() << "  heartbeat "
                 << format_duration(age) << " ago"

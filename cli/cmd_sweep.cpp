@@ -1,14 +1,8 @@
 // r2q sweep SPEC: expand the spec, skip finished runs, run (or resume) the rest.
 #include <signal.h>
-#include <spawn.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -22,14 +16,13 @@
 #include "cli/progress.h"
 #include "core/spec/spec.h"
 #include "core/store/store.h"
-#include "core/sweep/execute.h"
-#include "core/sweep/shard.h"
-#include "core/sweep/sweep.h"
-#include "core/util/environment.h"
+#include "experiments/execute.h"
+#include "experiments/shard.h"
+#include "experiments/sweep.h"
+#include "experiments/workers.h"
 #include "core/util/error.h"
 #include "core/util/text.h"
 
-extern char** environ;
 
 namespace r2q::cli {
 namespace {
@@ -82,51 +75,6 @@ void update_meter(SweepMeter& meter, store::Store& store, const spec::Experiment
                counts[static_cast<int>(store::RunStatus::Running)]);
 }
 
-// posix_spawn attributes of the workers: each in a new process group of its own (see run_workers).
-struct SpawnAttributes {
-  posix_spawnattr_t value;
-  SpawnAttributes() {
-    ::posix_spawnattr_init(&value);
-    ::posix_spawnattr_setflags(&value, POSIX_SPAWN_SETPGROUP);
-    ::posix_spawnattr_setpgroup(&value, 0);
-  }
-  ~SpawnAttributes() { ::posix_spawnattr_destroy(&value); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-};
-
-// A worker killed by a signal (the OOM killer, `kill -9`) says nothing itself: name it, its run and the
-// signal, and hand the run back (pending, its checkpoint kept), unless another worker has already taken it
-// over. `last_run`: the run the worker was last seen holding ("" when none).
-void report_killed_worker(store::Store& store, int index, pid_t pid, int signal,
-                          const std::string& last_run) {
-  const char* abbrev = ::sigabbrev_np(signal);
-  const std::string name = abbrev ? "SIG" + std::string(abbrev) : "signal " + std::to_string(signal);
-  const std::string worker = hostname() + ":" + std::to_string(pid);
-  std::string runs;
-  bool taken_over = false;
-  for (const auto& [key, holder] : store.holders()) {
-    if (key == last_run && holder != worker) {
-      runs = key.substr(0, 12);  // another worker found its holder dead and took it over already
-      taken_over = true;
-    }
-    if (holder != worker) continue;
-    runs += (runs.empty() ? "" : ", ") + key.substr(0, 12);
-    try {
-      store.release(key, worker, "worker killed by " + name);
-    } catch (const Error&) {
-      // Reclaimed by another worker meanwhile.
-    }
-  }
-  std::cerr << "r2q sweep: worker " << index + 1 << " (pid " << pid << ") was killed by " << name
-            << (signal == SIGKILL ? " (out of memory? see dmesg)" : "");
-  if (!runs.empty())
-    std::cerr << " while running run " << runs
-              << (taken_over ? "; another worker has resumed it from its last checkpoint"
-                             : "; it resumes from its last checkpoint on the next sweep");
-  std::cerr << "\n";
-}
-
 // -j N: N copies of this command as worker processes (fresh processes: LibTorch's thread pools do not survive
 // fork), each claiming runs from the shared store. Returns the worst exit code of the workers.
 int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
@@ -156,8 +104,7 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
     meter.update(finished, failed, 0);
   }
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  SpawnAttributes attributes;
-  std::vector<pid_t> pids;
+  std::vector<std::vector<std::string>> argvs;
   for (int w = 0; w < jobs; ++w) {
     std::vector<std::string> args = {self,
                                      "sweep",
@@ -176,63 +123,37 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
     }
     if (vm["retry-failed"].as<bool>()) args.push_back("--retry-failed");
     if (vm["yes"].as<bool>()) args.push_back("--yes");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    if (int err = ::posix_spawn(&pid, self.c_str(), nullptr, &attributes.value, argv.data(), environ);
-        err != 0)
-      throw RunError("cannot start worker " + std::to_string(w + 1) + ": " + std::strerror(err));
-    pids.push_back(pid);
+    argvs.push_back(std::move(args));
   }
-  // The workers have process groups of their own, so a signal reaches them once, from here: Ctrl-C on the
-  // terminal, `kill PID` or Kubernetes' SIGTERM to PID 1 alike. Each then stops after its current batch.
-  // Should this process die first (a second Ctrl-C), the kernel sends them SIGTERM (PR_SET_PDEATHSIG, set by
-  // each worker), their second signal, and they stop at once. Meanwhile the sweep-level line comes from the
-  // store, which sees every worker's runs.
+  sweep::WorkerPool pool(argvs);
+  // Each worker stops after its current batch when this process is asked to stop (experiments/workers.h).
+  // Meanwhile the sweep-level line comes from the store, which sees every worker's runs.
   const std::atomic<bool>* stop = install_stop_handler();
-  bool forwarded = false;
-  std::vector<int> codes(pids.size(), -1);
-  std::vector<std::string> last_run(pids.size());  // what each worker was last seen running
-  std::map<std::string, std::size_t> worker_of;    // "host:pid" -> worker index
-  for (std::size_t w = 0; w < pids.size(); ++w) worker_of[hostname() + ":" + std::to_string(pids[w])] = w;
-  size_t running = pids.size();
-  auto last_poll = std::chrono::steady_clock::now();
-  while (running > 0) {
-    if (stop->load() && !forwarded) {
-      forwarded = true;
-      for (size_t w = 0; w < pids.size(); ++w)
-        if (codes[w] < 0) ::kill(pids[w], SIGTERM);
-    }
-    for (const auto& [key, holder] : store.holders())
-      if (auto it = worker_of.find(holder); it != worker_of.end()) last_run[it->second] = key;
-    for (size_t w = 0; w < pids.size(); ++w) {
-      if (codes[w] >= 0) continue;
-      int status = 0;
-      if (::waitpid(pids[w], &status, WNOHANG) != pids[w]) continue;
-      --running;
-      if (WIFSIGNALED(status)) {
-        report_killed_worker(store, static_cast<int>(w), pids[w], WTERMSIG(status), last_run[w]);
-        codes[w] = kFailed;
-      } else {
-        codes[w] = WEXITSTATUS(status);
+  int worst = kOk;
+  auto last_meter = std::chrono::steady_clock::now();
+  while (pool.running()) {
+    for (const sweep::WorkerExit& e : pool.poll(store, stop->load())) {
+      if (e.signal == 0) {
+        worst = e.exit_code == kInterrupted || worst == kInterrupted ? kInterrupted : std::max(worst, e.exit_code);
+        continue;
       }
+      worst = worst == kInterrupted ? kInterrupted : std::max(worst, kFailed);
+      std::cerr << "r2q sweep: worker " << e.index + 1 << " (pid " << e.pid << ") was killed by "
+                << sweep::signal_name(e.signal) << (e.signal == SIGKILL ? " (out of memory? see dmesg)" : "");
+      if (!e.runs.empty())
+        std::cerr << " while running run " << e.runs
+                  << (e.taken_over ? "; another worker has resumed it from its last checkpoint"
+                                   : "; it resumes from its last checkpoint on the next sweep");
+      std::cerr << "\n";
     }
-    if (std::chrono::steady_clock::now() - last_poll >= std::chrono::seconds(2) || running == 0) {
-      last_poll = std::chrono::steady_clock::now();
+    if (std::chrono::steady_clock::now() - last_meter >= std::chrono::seconds(2) || !pool.running()) {
+      last_meter = std::chrono::steady_clock::now();
       update_meter(meter, store, exp, keys);
       if (meter.changed()) std::cerr << "r2q " << meter.text() << "\n";
     }
-    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (pool.running()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  int worst = kOk;
-  for (int code : codes) {
-    if (code == kInterrupted || worst == kInterrupted)
-      worst = kInterrupted;
-    else
-      worst = std::max(worst, code);
-  }
-  if (forwarded) worst = kInterrupted;
+  if (pool.stop_forwarded()) worst = kInterrupted;
   std::map<std::string, int> counts;
   for (const auto& run : exp.runs)
     if (auto record = store.run(run.key)) ++counts[store::to_string(record->status)];
@@ -297,7 +218,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, store " << db.string() << "\n";
   const int worker_index = vm["worker-index"].as<int>();
   // A worker of -j stops (its run resumable) when its parent dies, whatever killed the parent.
-  if (worker_index >= 0) ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (worker_index >= 0) sweep::stop_with_parent();
   ConsoleProgress progress(worker_index >= 0 ? "[w" + std::to_string(worker_index + 1) + "] " : "");
   auto summary = sweep::run_sweep(store, exp, sweep_options, progress);
 

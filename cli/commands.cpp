@@ -26,8 +26,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"sweep", "run (or resume) every run of an experiment spec", R2Q_ENGINE_COMMAND(cmd_sweep)},
       {"run", "run one config: a spec's base with --set overrides", R2Q_ENGINE_COMMAND(cmd_run)},
-      {"status", "per experiment: finished / running / pending / failed runs",
-       R2Q_ENGINE_COMMAND(cmd_status)},
+      {"status", "per experiment: finished / running / pending / failed runs", cmd_status},
       {"list", "runs with their config and final metrics (table or json)", cmd_list},
       {"report", "comparison tables over seeds (markdown, csv, json, latex, html)", cmd_report},
       {"verify", "compare a store's results with golden ones; exit 1 on drift or missing runs", cmd_verify},

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "core/sweep/sweep.h"
+#include "experiments/sweep.h"
 
 namespace r2q::cli {
 
@@ -64,7 +64,5 @@ class ConsoleProgress : public sweep::SweepObserver {
   std::chrono::steady_clock::time_point last_draw_{}, last_plain_{};
   int epochs_ = 0;
 };
-
-std::string format_duration(double seconds);
 
 }  // namespace r2q::cli

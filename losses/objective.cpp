@@ -7,7 +7,7 @@
 
 namespace r2q::losses {
 
-Objective::Objective(const LossConfig& config, models::Network& student, std::vector<int64_t> stage_widths) {
+Objective::Objective(const LossConfig& config, nn::Network& student, std::vector<int64_t> stage_widths) {
   TermSetup setup{config, student, std::move(stage_widths)};
   for (const auto& name : term_order()) {
     const auto& entry = loss_registry().get(name);

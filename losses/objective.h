@@ -13,21 +13,18 @@
 
 namespace r2q::losses {
 
-class Objective : public torch::nn::Module {
+// The trainer's objective (core/train/objective.h): Value::total is the sum of weight * term, Value::parts
+// each term's unweighted value.
+class Objective : public train::Objective {
  public:
   // `stage_widths`: the widths of the model's stage embeddings, needed when adversarial is on.
-  Objective(const LossConfig& config, models::Network& student, std::vector<int64_t> stage_widths = {});
+  Objective(const LossConfig& config, nn::Network& student, std::vector<int64_t> stage_widths = {});
 
-  bool needs_teacher() const { return needs_teacher_; }
-  bool needs_stages() const { return needs_stages_; }
+  bool needs_teacher() const override { return needs_teacher_; }
+  bool needs_stages() const override { return needs_stages_; }
   // Names of the terms that are on, in summation order.
-  std::vector<std::string> active() const;
-
-  struct Value {
-    torch::Tensor total;                                // sum of weight * term
-    std::vector<std::pair<std::string, double>> parts;  // each term's unweighted value
-  };
-  Value compute(const Step& step);
+  std::vector<std::string> active() const override;
+  Value compute(const Step& step) override;
 
   // Terms' modules (critics, power-iteration vectors) and their optimizers.
   void save(torch::serialize::OutputArchive& archive) const override;

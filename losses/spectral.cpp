@@ -11,7 +11,7 @@ namespace {
 
 class Spectral : public LossTerm {
  public:
-  Spectral(models::Network& student, int iterations) : iterations_(iterations) {
+  Spectral(nn::Network& student, int iterations) : iterations_(iterations) {
     for (const auto& m : student.modules(/*include_self=*/false)) {
       if (auto* conv = m->as<quant::QConv2dImpl>())
         weights_.push_back(conv->weight);

@@ -13,19 +13,14 @@
 
 #include "core/util/registry.h"
 #include "losses/config.h"
-#include "models/network.h"
+#include "core/nn/network.h"
+#include "core/train/objective.h"
 
 namespace r2q::losses {
 
-// What one training step gives the terms. The student's output has stage embeddings when some term asked
-// for them; the teacher's output is there when some term needs the teacher (computed without gradients).
-struct Step {
-  models::Network& student;
-  const torch::Tensor& images;
-  const torch::Tensor& labels;
-  const models::StagedOutput& student_out;
-  const models::StagedOutput* teacher_out = nullptr;
-};
+// What one training step gives the terms (the trainer's Step): the student's output has stage embeddings when
+// some term asked for them; the teacher's output is there when some term needs the teacher.
+using train::Step;
 
 class LossTerm : public torch::nn::Module {
  public:
@@ -43,7 +38,7 @@ using LossTermPtr = std::shared_ptr<LossTerm>;
 // What building a term may use: the settings, the student, and the widths of the stage embeddings.
 struct TermSetup {
   const LossConfig& config;
-  models::Network& student;
+  nn::Network& student;
   std::vector<int64_t> stage_widths;
 };
 

@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 #include "core/util/error.h"
 
 namespace r2q::models {
@@ -42,8 +42,8 @@ torch::Tensor LeNet::forward(const torch::Tensor& pixels) {
   return fc3_(x);
 }
 
-int LeNet::to_deploy(deploy::DeployBuilder& b) const {
-  const deploy::Activation act = deploy::factory_activation(layers_);
+int LeNet::to_deploy(nn::DeployBuilder& b) const {
+  const deploy::Activation act = nn::factory_activation(layers_);
   const deploy::Pool pool2{.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
   int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
   x = b.max_pool("pool1", pool2, b.conv("conv1", *conv1_, nullptr, act, x));

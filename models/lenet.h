@@ -2,7 +2,7 @@
 #pragma once
 
 #include "core/quant/layers.h"
-#include "models/network.h"
+#include "models/model.h"
 
 namespace r2q::models {
 
@@ -10,7 +10,7 @@ class LeNet : public Network {
  public:
   LeNet(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
-  int to_deploy(deploy::DeployBuilder& builder) const override;
+  int to_deploy(nn::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

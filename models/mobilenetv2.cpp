@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 
 namespace r2q::models {
 namespace {
@@ -51,8 +51,8 @@ torch::Tensor InvertedResidualImpl::forward(const torch::Tensor& x) {
   return residual_ ? x + h : h;
 }
 
-int InvertedResidualImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
-  const deploy::Activation act = deploy::factory_activation(layers_, /*clip6=*/true);
+int InvertedResidualImpl::to_deploy(nn::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = nn::factory_activation(layers_, /*clip6=*/true);
   int h = expand_ ? b.conv(prefix + ".expand", *expand_, expand_bn_.get(), act, x) : x;
   h = b.conv(prefix + ".depthwise", *depthwise_, depthwise_bn_.get(), act, h);
   h = b.conv(prefix + ".project", *project_, project_bn_.get(), deploy::Activation::None, h);
@@ -119,8 +119,8 @@ torch::Tensor MobileNetV2::forward(const torch::Tensor& pixels) {
   return fc_(x.mean({2, 3}));
 }
 
-int MobileNetV2::to_deploy(deploy::DeployBuilder& b) const {
-  const deploy::Activation act = deploy::factory_activation(layers_, /*clip6=*/true);
+int MobileNetV2::to_deploy(nn::DeployBuilder& b) const {
+  const deploy::Activation act = nn::factory_activation(layers_, /*clip6=*/true);
   int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
   x = b.conv("stem", *stem_, stem_bn_.get(), act, x);
   for (std::size_t i = 0; i < blocks_->size(); ++i)

@@ -6,7 +6,7 @@
 
 #include "core/quant/layers.h"
 #include "core/util/registry.h"
-#include "models/network.h"
+#include "models/model.h"
 
 namespace r2q::models {
 

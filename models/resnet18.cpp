@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 
 namespace r2q::models {
 
@@ -35,8 +35,8 @@ torch::Tensor ProjectionBlockImpl::forward(const torch::Tensor& x) {
   return layers_.activation(out + shortcut);
 }
 
-int ProjectionBlockImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
-  const deploy::Activation act = deploy::factory_activation(layers_);
+int ProjectionBlockImpl::to_deploy(nn::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = nn::factory_activation(layers_);
   int out = b.conv(prefix + ".conv1", *conv1_, bn1_.get(), act, x);
   out = b.conv(prefix + ".conv2", *conv2_, bn2_.get(), deploy::Activation::None, out);
   const int shortcut = downsample_ ? b.conv(prefix + ".downsample", *downsample_, downsample_bn_.get(),
@@ -83,9 +83,9 @@ torch::Tensor ResNet18::forward(const torch::Tensor& pixels) {
   return fc_(x.mean({2, 3}));
 }
 
-int ResNet18::to_deploy(deploy::DeployBuilder& b) const {
+int ResNet18::to_deploy(nn::DeployBuilder& b) const {
   int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
-  x = b.conv("stem", *stem_, stem_bn_.get(), deploy::factory_activation(layers_), x);
+  x = b.conv("stem", *stem_, stem_bn_.get(), nn::factory_activation(layers_), x);
   x = b.max_pool("pool1",
                  {.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}, x);
   for (std::size_t s = 0; s < stages_.size(); ++s)

@@ -5,7 +5,7 @@
 #include <torch/nn/modules/container/sequential.h>
 
 #include "core/quant/layers.h"
-#include "models/network.h"
+#include "models/model.h"
 
 namespace r2q::models {
 
@@ -15,7 +15,7 @@ class ProjectionBlockImpl : public torch::nn::Module {
   ProjectionBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
   // Network::to_deploy for this block: its layers named `prefix`.conv1 etc., on value `x`.
-  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
+  int to_deploy(nn::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -29,7 +29,7 @@ class ResNet18 : public Network {
  public:
   ResNet18(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
-  int to_deploy(deploy::DeployBuilder& builder) const override;
+  int to_deploy(nn::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

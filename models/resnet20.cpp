@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 
 namespace r2q::models {
 namespace {
@@ -44,8 +44,8 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   return layers_.activation(out + shortcut);
 }
 
-int BasicBlockImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
-  const deploy::Activation act = deploy::factory_activation(layers_);
+int BasicBlockImpl::to_deploy(nn::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = nn::factory_activation(layers_);
   int out = b.conv(prefix + ".conv1", *conv1_, bn1_.get(), act, x);
   out = b.conv(prefix + ".conv2", *conv2_, bn2_.get(), deploy::Activation::None, out);
   int shortcut = x;
@@ -91,9 +91,9 @@ torch::Tensor ResNet20::forward(const torch::Tensor& pixels) {
   return fc_(x.mean({2, 3}));
 }
 
-int ResNet20::to_deploy(deploy::DeployBuilder& b) const {
+int ResNet20::to_deploy(nn::DeployBuilder& b) const {
   int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
-  x = b.conv("stem", *stem_, stem_bn_.get(), deploy::factory_activation(layers_), x);
+  x = b.conv("stem", *stem_, stem_bn_.get(), nn::factory_activation(layers_), x);
   for (std::size_t s = 0; s < stages_.size(); ++s)
     for (std::size_t i = 0; i < stages_[s]->size(); ++i)
       x = stages_[s]->ptr(i)->as<BasicBlockImpl>()->to_deploy(

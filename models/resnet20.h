@@ -8,7 +8,7 @@
 #include <torch/nn/modules/container/sequential.h>
 
 #include "core/quant/layers.h"
-#include "models/network.h"
+#include "models/model.h"
 
 namespace r2q::models {
 
@@ -17,7 +17,7 @@ class BasicBlockImpl : public torch::nn::Module {
   BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
   // Network::to_deploy for this block: its layers named `prefix`.conv1 etc., on value `x`.
-  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
+  int to_deploy(nn::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -31,7 +31,7 @@ class ResNet20 : public Network {
  public:
   ResNet20(const InputShape& shape, const quant::LayerFactory& layers, int blocks_per_stage = 3);
   torch::Tensor forward(const torch::Tensor& pixels) override;
-  int to_deploy(deploy::DeployBuilder& builder) const override;
+  int to_deploy(nn::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

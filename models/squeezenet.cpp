@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/deploy/from_torch.h"
+#include "core/nn/to_deploy.h"
 
 namespace r2q::models {
 
@@ -29,8 +29,8 @@ torch::Tensor FireImpl::forward(const torch::Tensor& x) {
       1);
 }
 
-int FireImpl::to_deploy(deploy::DeployBuilder& b, const std::string& prefix, int x) const {
-  const deploy::Activation act = deploy::factory_activation(layers_);
+int FireImpl::to_deploy(nn::DeployBuilder& b, const std::string& prefix, int x) const {
+  const deploy::Activation act = nn::factory_activation(layers_);
   int s = b.conv(prefix + ".squeeze", *squeeze_, squeeze_bn_.get(), act, x);
   int e1 = b.conv(prefix + ".expand1x1", *expand1x1_, expand1x1_bn_.get(), act, s);
   int e3 = b.conv(prefix + ".expand3x3", *expand3x3_, expand3x3_bn_.get(), act, s);
@@ -89,9 +89,9 @@ torch::Tensor SqueezeNet::forward(const torch::Tensor& pixels) {
   return classifier_(x).mean({2, 3});
 }
 
-int SqueezeNet::to_deploy(deploy::DeployBuilder& b) const {
+int SqueezeNet::to_deploy(nn::DeployBuilder& b) const {
   int x = b.normalize("normalize", *normalize_, deploy::kInputValue);
-  x = b.conv("stem", *stem_, stem_bn_.get(), deploy::factory_activation(layers_), x);
+  x = b.conv("stem", *stem_, stem_bn_.get(), nn::factory_activation(layers_), x);
   const deploy::Pool pool{.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .ceil_mode = true};
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const std::string group = "fire_group" + std::to_string(g + 1);

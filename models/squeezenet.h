@@ -6,7 +6,7 @@
 #include <torch/nn/modules/container/sequential.h>
 
 #include "core/quant/layers.h"
-#include "models/network.h"
+#include "models/model.h"
 
 namespace r2q::models {
 
@@ -16,7 +16,7 @@ class FireImpl : public torch::nn::Module {
   FireImpl(int64_t in, int64_t squeeze, int64_t expand, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& x);
   // Network::to_deploy for this module: its layers named `prefix`.squeeze etc., on value `x`.
-  int to_deploy(deploy::DeployBuilder& builder, const std::string& prefix, int x) const;
+  int to_deploy(nn::DeployBuilder& builder, const std::string& prefix, int x) const;
 
  private:
   quant::LayerFactory layers_;
@@ -29,7 +29,7 @@ class SqueezeNet : public Network {
  public:
   SqueezeNet(const InputShape& shape, const quant::LayerFactory& layers);
   torch::Tensor forward(const torch::Tensor& pixels) override;
-  int to_deploy(deploy::DeployBuilder& builder) const override;
+  int to_deploy(nn::DeployBuilder& builder) const override;
 
  private:
   quant::LayerFactory layers_;

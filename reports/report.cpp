@@ -8,7 +8,7 @@
 #include <random>
 #include <set>
 
-#include "core/train/metric_names.h"
+#include "core/store/metric_names.h"
 #include "core/util/build_info.h"
 #include "core/util/error.h"
 #include "core/util/sha256.h"

@@ -1,4 +1,4 @@
-// The CPU deployment backend: its engines by name (the shift-add kernels now; oneDNN fp32 / int8 later).
+// The CPU deployment backend: its engines by name (shift-add, onednn-fp32, onednn-int8).
 #pragma once
 
 #include <memory>

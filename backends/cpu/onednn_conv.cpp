@@ -64,14 +64,14 @@ OnednnConv::OnednnConv(const deploy::Layer& layer, const deploy::Shape& in, cons
                        OnednnConvMode mode)
     : layer_(layer), in_(in), out_(out), mode_(mode), linear_(layer.op == deploy::Op::Linear) {
   deploy::Conv& c = layer_.conv;
-  if (mode != OnednnConvMode::kFp32 && !c.integer())
+  if (mode != OnednnConvMode::Fp32 && !c.integer())
     throw InputError("onednn: layer '" + layer.name + "' is not integer");
   const bool float_weights = c.weights.format == WeightFormat::Float;
   std::vector<int32_t> codes;
   if (!float_weights) codes = deploy::weight_codes(c);
   const int64_t k = c.k();
   switch (mode) {
-    case OnednnConvMode::kFp32: {
+    case OnednnConvMode::Fp32: {
       const float a_scale = c.input_quant.kind == ActKind::None ? 1.0f : c.input_quant.scale;
       if (float_weights) weights_f32_ = c.weights.values;
       for (int64_t o = 0; o < c.out_channels; ++o) {
@@ -84,10 +84,10 @@ OnednnConv::OnednnConv(const deploy::Layer& layer, const deploy::Shape& in, cons
       bias_ = c.bias;
       break;
     }
-    case OnednnConvMode::kInt8:
+    case OnednnConvMode::Int8:
       weights_s8_.assign(codes.begin(), codes.end());
       break;
-    case OnednnConvMode::kExactF32:
+    case OnednnConvMode::ExactF32:
       weights_f32_.assign(codes.begin(), codes.end());
       break;
   }
@@ -97,7 +97,7 @@ OnednnConv::OnednnConv(const deploy::Layer& layer, const deploy::Shape& in, cons
 }
 
 std::size_t OnednnConv::weight_bytes() const {
-  if (mode_ == OnednnConvMode::kInt8) return weights_s8_.size() + layer_.conv.mul.size() * sizeof(float);
+  if (mode_ == OnednnConvMode::Int8) return weights_s8_.size() + layer_.conv.mul.size() * sizeof(float);
   return weights_f32_.size() * sizeof(float);
 }
 
@@ -136,7 +136,7 @@ void OnednnConv::plan(int64_t n, const dnnl::engine& engine, dnnl::stream& strea
 
 void OnednnConv::plan_primitive(int64_t n, const dnnl::engine& engine, dnnl::stream& stream) {
   const deploy::Conv& c = layer_.conv;
-  const bool int8 = mode_ == OnednnConvMode::kInt8;
+  const bool int8 = mode_ == OnednnConvMode::Int8;
   const dt src_type = !int8 ? dt::f32 : c.input_quant.kind == ActKind::Signed ? dt::s8 : dt::u8;
   const dt weight_type = int8 ? dt::s8 : dt::f32;
   const dt dst_type = int8 ? dt::s32 : dt::f32;
@@ -160,9 +160,9 @@ void OnednnConv::plan_primitive(int64_t n, const dnnl::engine& engine, dnnl::str
     dst_any = {{n, o, out_.h, out_.w}, dst_type, tag::any};
   }
 
-  // kFp32: y = activation(conv * factor + bias), all fused.
+  // Fp32: y = activation(conv * factor + bias), all fused.
   dnnl::primitive_attr attr;
-  if (mode_ == OnednnConvMode::kFp32) {
+  if (mode_ == OnednnConvMode::Fp32) {
     const dnnl::memory::desc channel = linear_ ? dnnl::memory::desc({1, o}, dt::f32, tag::nc)
                                                : dnnl::memory::desc({1, o, 1, 1}, dt::f32, tag::nchw);
     dnnl::post_ops ops;
@@ -209,7 +209,7 @@ void OnednnConv::plan_primitive(int64_t n, const dnnl::engine& engine, dnnl::str
   plan_port(src_, n, src_md, src_type, in_, engine, false);
   plan_port(dst_, n, dst_md, dst_type, out_, engine, true);
   args_ = {{DNNL_ARG_SRC, src_.memory}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_.memory}};
-  if (mode_ == OnednnConvMode::kFp32) {
+  if (mode_ == OnednnConvMode::Fp32) {
     args_.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, factor_memory_});
     args_.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, bias_memory_});
   }
@@ -230,16 +230,16 @@ void OnednnConv::fill_input(const float* x) {
         for (int64_t xx = 0; xx < in_.w; ++xx, ++i) {
           const std::size_t at = to_size(b * sn + ch * sc + yy * sh + xx * sw);
           switch (mode_) {
-            case OnednnConvMode::kFp32:
+            case OnednnConvMode::Fp32:
               static_cast<float*>(base)[at] =
                   q.kind == ActKind::None
                       ? x[i]
                       : static_cast<float>(deploy::quantize_activation(x[i], q)) * q.scale;
               break;
-            case OnednnConvMode::kExactF32:
+            case OnednnConvMode::ExactF32:
               static_cast<float*>(base)[at] = static_cast<float>(deploy::quantize_activation(x[i], q));
               break;
-            case OnednnConvMode::kInt8:
+            case OnednnConvMode::Int8:
               if (q.kind == ActKind::Signed)
                 static_cast<int8_t*>(base)[at] = static_cast<int8_t>(deploy::quantize_activation(x[i], q));
               else
@@ -273,12 +273,12 @@ void OnednnConv::finish_output(float* y, deploy::IntBatch* acc, dnnl::stream&) {
       for (int64_t yy = 0; yy < out_.h; ++yy)
         for (int64_t xx = 0; xx < out_.w; ++xx, ++i) {
           const std::size_t at = to_size(b * sn + o * sc + yy * sh + xx * sw);
-          if (mode_ == OnednnConvMode::kFp32) {
+          if (mode_ == OnednnConvMode::Fp32) {
             y[i] = static_cast<const float*>(base)[at];  // the post-ops did the epilogue
             continue;
           }
           // Integer modes: the exact sum, then the reference's epilogue in float32.
-          const int32_t a = mode_ == OnednnConvMode::kInt8
+          const int32_t a = mode_ == OnednnConvMode::Int8
                                 ? static_cast<const int32_t*>(base)[at]
                                 : static_cast<int32_t>(static_cast<const float*>(base)[at]);
           if (acc != nullptr) acc->data[i] = a;

@@ -18,28 +18,28 @@ namespace r2q::backends::cpu {
 enum class OnednnConvMode {
   // f32 on dequantised weights (code * weight_scale) and dequantised input (code * input scale), with
   // mul / (weight_scale * input_scale) and bias as binary post-ops and the activation as an eltwise post-op.
-  kFp32,
+  Fp32,
   // u8 / s8 input codes x s8 weight codes -> s32 accumulators, no scales or zero points: the exact sums.
-  kInt8,
+  Int8,
   // f32 on the codes themselves: exact (every partial sum is an integer below 2^24), the accumulators read
   // back as int32. For integer layers that int8 cannot take exactly on this CPU (see int8_refusal).
-  kExactF32,
+  ExactF32,
 };
 
 // Whether this CPU's int8 kernels sum u8 x s8 products in int32 without an int16 step (VNNI, AMX).
 bool onednn_has_vnni();
 
-// Empty when kInt8 gives exact accumulators for integer layer `c` on this CPU, else why not. Without VNNI,
+// Empty when Int8 gives exact accumulators for integer layer `c` on this CPU, else why not. Without VNNI,
 // oneDNN pairs products in int16 (vpmaddubsw), which saturates unless 2 * max|a| * max|w| <= 32767, and
 // scales s8 x s8 weights by 1/2 (which rounds odd codes), so only u8 inputs within that bound qualify.
 std::string int8_refusal(const deploy::Conv& c);
-// Empty when kExactF32 is exact for `c` (K * max|w| * max|a| < 2^24), else why not.
+// Empty when ExactF32 is exact for `c` (K * max|w| * max|a| < 2^24), else why not.
 std::string exact_f32_refusal(const deploy::Conv& c);
 
 class OnednnConv {
  public:
-  // `layer` must be a validated Conv2d / Linear with input shape `in` and output shape `out`; kInt8 and
-  // kExactF32 need integer weights and input. Keeps the weights in the mode's user form (OIHW f32 or s8).
+  // `layer` must be a validated Conv2d / Linear with input shape `in` and output shape `out`; Int8 and
+  // ExactF32 need integer weights and input. Keeps the weights in the mode's user form (OIHW f32 or s8).
   OnednnConv(const deploy::Layer& layer, const deploy::Shape& in, const deploy::Shape& out,
              OnednnConvMode mode);
 
@@ -79,9 +79,9 @@ class OnednnConv {
   deploy::Shape in_, out_;
   OnednnConvMode mode_;
   bool linear_ = false;
-  std::vector<float> weights_f32_;    // kFp32, kExactF32: [O, K]
-  std::vector<int8_t> weights_s8_;    // kInt8: [O, K]
-  std::vector<float> factor_, bias_;  // kFp32 post-ops: mul / (weight_scale * input_scale), bias
+  std::vector<float> weights_f32_;    // Fp32, ExactF32: [O, K]
+  std::vector<int8_t> weights_s8_;    // Int8: [O, K]
+  std::vector<float> factor_, bias_;  // Fp32 post-ops: mul / (weight_scale * input_scale), bias
 
   int64_t n_ = -1;
   dnnl::primitive primitive_;

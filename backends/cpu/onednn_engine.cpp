@@ -117,7 +117,7 @@ void OnednnPlan::plan_conv(Step& s, const Shape& in) {
     s.path += ": onednn " + label + " " + primitive;
   };
   if (!int8_) {
-    onednn(OnednnConvMode::kFp32, "f32");
+    onednn(OnednnConvMode::Fp32, "f32");
     return;
   }
   if (!c.integer()) {
@@ -130,13 +130,13 @@ void OnednnPlan::plan_conv(Step& s, const Shape& in) {
   }
   const std::string int8_why = int8_refusal(c);
   if (int8_why.empty()) {
-    onednn(OnednnConvMode::kInt8,
+    onednn(OnednnConvMode::Int8,
            std::string(c.input_quant.kind == ActKind::Signed ? "s8" : "u8") + "s8s32 " + bits_label(c));
     return;
   }
   const std::string f32_why = exact_f32_refusal(c);
   if (f32_why.empty()) {
-    onednn(OnednnConvMode::kExactF32, "exact f32 " + bits_label(c) + " (not int8: " + int8_why + ")");
+    onednn(OnednnConvMode::ExactF32, "exact f32 " + bits_label(c) + " (not int8: " + int8_why + ")");
     return;
   }
   s.kind = StepKind::kIntegerLoops;
@@ -202,7 +202,7 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
     IntBatch* acc = nullptr;
     // Integer sums only: the fp32 engine's f32 sums of dequantised values are not the accumulators.
     const bool integer_sums = s.kind == StepKind::kIntegerLoops ||
-                              (s.kind == StepKind::kOnednn && s.conv->mode() != OnednnConvMode::kFp32);
+                              (s.kind == StepKind::kOnednn && s.conv->mode() != OnednnConvMode::Fp32);
     if (accumulators != nullptr && integer_sums) acc = &(*accumulators)[s.index];
     switch (s.kind) {
       case StepKind::kOnednn:

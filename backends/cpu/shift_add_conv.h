@@ -36,9 +36,9 @@ struct CacheAlignedAllocator {
 template <class T>
 using AlignedVector = std::vector<T, CacheAlignedAllocator<T>>;
 
-// Instruction sets with a kernel. kAuto: the R2Q_KERNEL_ISA environment variable (scalar|avx2|avx512) if set,
+// Instruction sets with a kernel. Auto: the R2Q_KERNEL_ISA environment variable (scalar|avx2|avx512) if set,
 // else the best this CPU runs.
-enum class Isa { kAuto, kScalar, kAvx2, kAvx512 };
+enum class Isa { Auto, Scalar, Avx2, Avx512 };
 
 std::string_view isa_name(Isa isa);  // "auto", "scalar", "avx2", "avx512"
 // Parses a name as isa_name() writes it; throws r2q::InputError listing the known names.
@@ -48,7 +48,7 @@ Isa parse_isa(std::string_view name);
 std::string isa_unavailable_reason(Isa isa);
 // Every ISA that can run here, best last.
 std::vector<Isa> available_isas();
-// kAuto -> the environment override or the best available; an explicit ISA is checked. Throws
+// Auto -> the environment override or the best available; an explicit ISA is checked. Throws
 // r2q::InputError naming the ISA (and the variable, if it came from R2Q_KERNEL_ISA) when it cannot run here.
 Isa resolve_isa(Isa requested);
 
@@ -147,15 +147,15 @@ class Workspace {
 // activation codes in [0, 2^act_bits - 1], [batch][in_h][in_w][in_channels]; act_bits in 1..8. Throws
 // r2q::InputError for a code out of range (naming its index) or a shape other than the weights'.
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
-                    int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa = Isa::kAuto,
+                    int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa = Isa::Auto,
                     Workspace* workspace = nullptr);
 // The same with the epilogue fused per output row: float outputs (epilogue.out_bits == 0) ...
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
-                    int batch, int act_bits, const Epilogue& epilogue, float* out_nhwc, Isa isa = Isa::kAuto,
+                    int batch, int act_bits, const Epilogue& epilogue, float* out_nhwc, Isa isa = Isa::Auto,
                     Workspace* workspace = nullptr);
 // ... or the next layer's activation codes (epilogue.out_bits in 1..8).
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
                     int batch, int act_bits, const Epilogue& epilogue, std::uint8_t* out_nhwc,
-                    Isa isa = Isa::kAuto, Workspace* workspace = nullptr);
+                    Isa isa = Isa::Auto, Workspace* workspace = nullptr);
 
 }  // namespace r2q::backends::cpu

@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#include <variant>
 
 #include "backends/cpu/shift_add_conv.h"
 #include "backends/cpu/shift_add_kernels.h"
@@ -15,14 +17,14 @@ namespace r2q::backends::cpu {
 namespace {
 
 constexpr const char* kIsaVariable = "R2Q_KERNEL_ISA";
-constexpr Isa kKernelIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512};  // worst to best
+constexpr Isa kKernelIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512};  // worst to best
 
 const detail::KernelTable& kernels_for(Isa isa) {
   switch (isa) {
 #ifdef R2Q_X86_KERNELS
-    case Isa::kAvx2:
+    case Isa::Avx2:
       return detail::avx2_kernels();
-    case Isa::kAvx512:
+    case Isa::Avx512:
       return detail::avx512_kernels();
 #endif
     default:
@@ -34,20 +36,20 @@ const detail::KernelTable& kernels_for(Isa isa) {
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kAuto:
+    case Isa::Auto:
       return "auto";
-    case Isa::kScalar:
+    case Isa::Scalar:
       return "scalar";
-    case Isa::kAvx2:
+    case Isa::Avx2:
       return "avx2";
-    case Isa::kAvx512:
+    case Isa::Avx512:
       return "avx512";
   }
   return "?";
 }
 
 Isa parse_isa(std::string_view name) {
-  for (Isa isa : {Isa::kAuto, Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+  for (Isa isa : {Isa::Auto, Isa::Scalar, Isa::Avx2, Isa::Avx512})
     if (name == isa_name(isa)) return isa;
   throw InputError("unknown kernel ISA '" + std::string(name) + "' (known: auto, scalar, avx2, avx512)");
 }
@@ -55,20 +57,20 @@ Isa parse_isa(std::string_view name) {
 std::string isa_unavailable_reason(Isa isa) {
   [[maybe_unused]] const CpuInfo& cpu = cpu_info();
   switch (isa) {
-    case Isa::kAuto:
-    case Isa::kScalar:
+    case Isa::Auto:
+    case Isa::Scalar:
       return "";
 #ifdef R2Q_X86_KERNELS
-    case Isa::kAvx2:
+    case Isa::Avx2:
       return cpu.avx2 ? "" : "the CPU lacks AVX2";
-    case Isa::kAvx512:
+    case Isa::Avx512:
       if (!cpu.avx512f) return "the CPU lacks AVX-512F";
       if (!cpu.avx512bw) return "the CPU lacks AVX-512BW";
       if (!cpu.avx512_vpopcntdq) return "the CPU lacks AVX-512 VPOPCNTDQ";
       return "";
 #else
-    case Isa::kAvx2:
-    case Isa::kAvx512:
+    case Isa::Avx2:
+    case Isa::Avx512:
       return "this build has no x86 kernels";
 #endif
   }
@@ -83,7 +85,7 @@ std::vector<Isa> available_isas() {
 }
 
 Isa resolve_isa(Isa requested) {
-  if (requested == Isa::kAuto) {
+  if (requested == Isa::Auto) {
     const char* env = std::getenv(kIsaVariable);
     if (env != nullptr && *env != '\0') {
       Isa from_env;
@@ -92,7 +94,7 @@ Isa resolve_isa(Isa requested) {
       } catch (const InputError& e) {
         throw InputError(std::string(kIsaVariable) + ": " + e.what());
       }
-      if (from_env != Isa::kAuto) {
+      if (from_env != Isa::Auto) {
         const std::string why = isa_unavailable_reason(from_env);
         if (!why.empty())
           throw InputError(std::string(kIsaVariable) + "=" + env + " asks for the " +
@@ -110,125 +112,161 @@ Isa resolve_isa(Isa requested) {
 }
 
 namespace detail {
+namespace {
 
-void run_conv(const KernelTable& kernels, const ConvShape& shape, const PackedConvWeights& weights,
-              const std::uint8_t* input_nhwc, int batch, int act_bits, const Epilogue* epilogue,
-              std::int32_t* acc, float* out_float, std::uint8_t* out_codes, Workspace& ws) {
+// The preconditions r2q's engines guarantee; a failure is a bug in the caller (std::invalid_argument).
+void check(const ConvCall& call) {
+  const ConvShape& shape = call.shape;
   shape.validate();
-  if (!(weights.shape() == shape))
-    throw InputError("shift-add conv: the weights were packed for a different convolution shape");
-  if (act_bits < 1 || act_bits > 8)
-    throw InputError("shift-add conv: act_bits = " + std::to_string(act_bits) + " is not in 1..8");
-  if (batch < 0) throw InputError("shift-add conv: batch = " + std::to_string(batch) + " is negative");
-  if (epilogue != nullptr) epilogue->validate(shape.out_channels);
+  if (!(call.weights.shape() == shape))
+    throw std::invalid_argument("shift-add conv: the weights were packed for a different convolution shape");
+  if (call.act_bits < 1 || call.act_bits > 8)
+    throw std::invalid_argument("shift-add conv: act_bits = " + std::to_string(call.act_bits) + " is not in 1..8");
+  if (call.batch < 0)
+    throw std::invalid_argument("shift-add conv: batch = " + std::to_string(call.batch) + " is negative");
+  const bool accumulators = std::holds_alternative<std::int32_t*>(call.output);
+  if (accumulators != (call.epilogue == nullptr))
+    throw std::invalid_argument("shift-add conv: an epilogue goes with float or code outputs, not accumulators");
+  if (call.epilogue != nullptr) call.epilogue->validate(shape.out_channels);
   // |sum_j m_j a_j| <= K (2^k - 1)(2^l - 1) must fit the s32 accumulator (and 2 T, computed in 64 bits, then
   // truncates nothing).
   const std::int64_t k_len = static_cast<std::int64_t>(shape.group_in()) * shape.kernel_h * shape.kernel_w;
-  if (k_len * ((1 << weights.weight_bits()) - 1) * ((1 << act_bits) - 1) >
+  if (k_len * ((1 << call.weights.weight_bits()) - 1) * ((1 << call.act_bits) - 1) >
       std::numeric_limits<std::int32_t>::max())
-    throw InputError("shift-add conv: a patch of " + std::to_string(k_len) +
-                     " values could overflow the 32-bit accumulator at these bit widths");
-  if (batch > 0 &&
-      (input_nhwc == nullptr || (acc == nullptr && out_float == nullptr && out_codes == nullptr)))
-    throw InputError("shift-add conv: null input or output");
+    throw std::invalid_argument("shift-add conv: a patch of " + std::to_string(k_len) +
+                                " values could overflow the 32-bit accumulator at these bit widths");
+  const bool null_output = std::visit([](auto* p) { return p == nullptr; }, call.output);
+  if (call.batch > 0 && (call.input_nhwc == nullptr || null_output))
+    throw std::invalid_argument("shift-add conv: null input or output");
+}
 
-  const PatchLayout& layout = weights.layout();
-  const ActivationGeometry geo = ActivationGeometry::of(shape, layout, act_bits, kernels.nibble_planes);
-  const int groups = shape.groups, out_h = shape.out_h(), out_w = shape.out_w();
-  const int channels = shape.out_channels, group_out = shape.group_out();
+// Sizes the workspace for the call and fills what does not change between images: the word offsets of a patch,
+// the epilogue's per-element multiplier and bias of one output row, zeroed planes (their padding stays zero).
+void prepare(const ConvCall& call, const ActivationGeometry& geo, Workspace& ws) {
+  const ConvShape& shape = call.shape;
+  const PatchLayout& layout = call.weights.layout();
   const std::size_t plane_area = static_cast<std::size_t>(geo.padded_h) * geo.padded_w;
-
-  ws.activation_bits.resize(geo.bytes(groups) / sizeof(std::uint64_t));
-  ws.pixel_sums.resize(plane_area * groups);
-  ws.code_sums.resize(static_cast<std::size_t>(out_w));
+  ws.activation_bits.resize(geo.bytes(shape.groups) / sizeof(std::uint64_t));
+  ws.pixel_sums.resize(plane_area * shape.groups);
+  ws.code_sums.resize(static_cast<std::size_t>(shape.out_w()));
   ws.word_offsets.resize(static_cast<std::size_t>(layout.words));
-  const std::size_t row_size = static_cast<std::size_t>(out_w) * channels;
-  if (epilogue != nullptr) {
+  const std::size_t channels = static_cast<std::size_t>(shape.out_channels);
+  const std::size_t row_size = static_cast<std::size_t>(shape.out_w()) * channels;
+  if (call.epilogue != nullptr) {
     ws.row_acc.resize(row_size);
     ws.row_multiplier.resize(row_size);
     ws.row_bias.resize(row_size);
     for (std::size_t i = 0; i < row_size; ++i) {
-      ws.row_multiplier[i] = epilogue->multiplier[i % static_cast<std::size_t>(channels)];
-      ws.row_bias[i] = epilogue->bias[i % static_cast<std::size_t>(channels)];
+      ws.row_multiplier[i] = call.epilogue->multiplier[i % channels];
+      ws.row_bias[i] = call.epilogue->bias[i % channels];
     }
   }
   for (int t = 0; t < layout.words; ++t)
     ws.word_offsets[static_cast<std::size_t>(t)] =
         static_cast<std::int32_t>((t / layout.row_words) * geo.row_stride + (t % layout.row_words) * 8);
-  auto* bits = reinterpret_cast<std::uint8_t*>(ws.activation_bits.data());
-
-  // Zeroed once: the padding stays zero, and every image overwrites all the rest.
-  std::memset(bits, 0, geo.bytes(groups));
+  std::memset(ws.activation_bits.data(), 0, geo.bytes(shape.groups));
   std::fill(ws.pixel_sums.begin(), ws.pixel_sums.end(), 0);
+}
 
+// Kernels that count nibbles: low nibbles replace each plane in place, high nibbles go to planes
+// [act_bits, 2 act_bits).
+void split_nibbles(const ConvCall& call, const ActivationGeometry& geo, Workspace& ws) {
+  const std::size_t plane_set = static_cast<std::size_t>(geo.plane_stride) * call.act_bits / 8;
+  for (int g = 0; g < call.shape.groups; ++g) {
+    std::uint64_t* w = ws.activation_bits.data() + static_cast<std::size_t>(geo.group_stride) / 8 * g;
+    for (std::size_t i = 0; i < plane_set; ++i) {
+      const std::uint64_t v = w[i];
+      w[i] = v & 0x0F0F0F0F0F0F0F0Full;
+      w[plane_set + i] = (v >> 4) & 0x0F0F0F0F0F0F0F0Full;
+    }
+  }
+}
+
+// The code sum S of each patch of output row `oy` in group `g`, for the - (2^k - 1) S term of the identity;
+// taps outer, pixels inner, so that the inner loop vectorises at stride 1.
+void patch_code_sums(const ConvShape& shape, const ActivationGeometry& geo, int g, int oy, Workspace& ws) {
+  const std::size_t plane_area = static_cast<std::size_t>(geo.padded_h) * geo.padded_w;
+  const std::int32_t* sums = ws.pixel_sums.data() + plane_area * g;
+  std::int32_t* code_sums = ws.code_sums.data();
+  const int out_w = shape.out_w(), y0 = oy * shape.stride_h;
+  std::fill(ws.code_sums.begin(), ws.code_sums.end(), 0);
+  for (int ky = 0; ky < shape.kernel_h; ++ky)
+    for (int kx = 0; kx < shape.kernel_w; ++kx) {
+      const std::int32_t* tap = sums + static_cast<std::size_t>(y0 + ky) * geo.padded_w + kx;
+      if (shape.stride_w == 1)
+        for (int ox = 0; ox < out_w; ++ox) code_sums[ox] += tap[ox];
+      else
+        for (int ox = 0; ox < out_w; ++ox) code_sums[ox] += tap[ox * shape.stride_w];
+    }
+}
+
+// Every output row of image `n` (its planes packed): the kernel's rows per group, then the epilogue.
+void convolve_image(const KernelTable& kernels, const ConvCall& call, const ActivationGeometry& geo, int n,
+                    Workspace& ws) {
+  const ConvShape& shape = call.shape;
+  const PackedConvWeights& weights = call.weights;
+  const PatchLayout& layout = weights.layout();
+  const int out_h = shape.out_h(), out_w = shape.out_w();
+  const int channels = shape.out_channels, group_out = shape.group_out();
+  const std::size_t row_size = static_cast<std::size_t>(out_w) * channels;
+  const auto* bits = reinterpret_cast<const std::uint8_t*>(ws.activation_bits.data());
+  for (int oy = 0; oy < out_h; ++oy) {
+    const std::size_t row_index = (static_cast<std::size_t>(n) * out_h + oy) * row_size;
+    std::int32_t* row_out =
+        call.epilogue != nullptr ? ws.row_acc.data() : std::get<std::int32_t*>(call.output) + row_index;
+    for (int g = 0; g < shape.groups; ++g) {
+      patch_code_sums(shape, geo, g, oy, ws);
+      ConvRowJob job;
+      job.origin = bits + g * geo.group_stride + oy * shape.stride_h * geo.row_stride;
+      job.plane_stride = geo.plane_stride;
+      job.nibble_offset = geo.plane_stride * call.act_bits;
+      job.pixel_step = static_cast<std::ptrdiff_t>(shape.stride_w) * layout.pixel_bits / 8;
+      job.word_offsets = ws.word_offsets.data();
+      job.words = layout.words;
+      job.pixels = out_w;
+      job.act_bits = call.act_bits;
+      job.code_sums = ws.code_sums.data();
+      job.weights = weights.block(g, 0);
+      job.block_words = weights.block_words();
+      job.blocks = weights.blocks_per_group();
+      job.weight_bits = weights.weight_bits();
+      job.out_channels = group_out;
+      job.out = row_out + g * group_out;
+      job.out_stride = channels;
+      kernels.conv_row(job);
+    }
+    if (call.epilogue == nullptr) continue;
+    EpilogueRowJob e;
+    e.acc = row_out;
+    e.count = static_cast<int>(row_size);
+    e.multiplier = ws.row_multiplier.data();
+    e.bias = ws.row_bias.data();
+    e.relu = call.epilogue->relu;
+    e.out_bits = call.epilogue->out_bits;
+    e.out_scale = call.epilogue->out_scale;
+    e.out_float = std::holds_alternative<float*>(call.output) ? std::get<float*>(call.output) + row_index : nullptr;
+    e.out_codes = std::holds_alternative<std::uint8_t*>(call.output)
+                      ? std::get<std::uint8_t*>(call.output) + row_index
+                      : nullptr;
+    kernels.epilogue_row(e);
+  }
+}
+
+}  // namespace
+
+void run_conv(const KernelTable& kernels, const ConvCall& call, Workspace& ws) {
+  check(call);
+  const ConvShape& shape = call.shape;
+  const PatchLayout& layout = call.weights.layout();
+  const ActivationGeometry geo = ActivationGeometry::of(shape, layout, call.act_bits, kernels.nibble_planes);
+  prepare(call, geo, ws);
+  auto* bits = reinterpret_cast<std::uint8_t*>(ws.activation_bits.data());
   const std::size_t image_in = static_cast<std::size_t>(shape.in_h) * shape.in_w * shape.in_channels;
-  for (int n = 0; n < batch; ++n) {
-    pack_activations(shape, layout, geo, input_nhwc + n * image_in, act_bits, n * image_in, kernels.pack_row,
-                     bits, ws.pixel_sums.data());
-    if (kernels.nibble_planes) {
-      // Low nibbles replace the plane in place; high nibbles go to planes [act_bits, 2 act_bits).
-      const std::size_t plane_set = static_cast<std::size_t>(geo.plane_stride) * act_bits / 8;
-      for (int g = 0; g < groups; ++g) {
-        std::uint64_t* w = ws.activation_bits.data() + static_cast<std::size_t>(geo.group_stride) / 8 * g;
-        for (std::size_t i = 0; i < plane_set; ++i) {
-          const std::uint64_t v = w[i];
-          w[i] = v & 0x0F0F0F0F0F0F0F0Full;
-          w[plane_set + i] = (v >> 4) & 0x0F0F0F0F0F0F0F0Full;
-        }
-      }
-    }
-
-    for (int oy = 0; oy < out_h; ++oy) {
-      const std::size_t row_index = (static_cast<std::size_t>(n) * out_h + oy) * out_w * channels;
-      std::int32_t* row_out = epilogue != nullptr ? ws.row_acc.data() : acc + row_index;
-      const int y0 = oy * shape.stride_h;
-      for (int g = 0; g < groups; ++g) {
-        // The code sum S of each patch, for the - (2^k - 1) S term of the identity; taps outer, pixels inner,
-        // so that the inner loop vectorises at stride 1.
-        const std::int32_t* sums = ws.pixel_sums.data() + plane_area * g;
-        std::int32_t* code_sums = ws.code_sums.data();
-        std::fill(ws.code_sums.begin(), ws.code_sums.end(), 0);
-        for (int ky = 0; ky < shape.kernel_h; ++ky)
-          for (int kx = 0; kx < shape.kernel_w; ++kx) {
-            const std::int32_t* tap = sums + static_cast<std::size_t>(y0 + ky) * geo.padded_w + kx;
-            if (shape.stride_w == 1)
-              for (int ox = 0; ox < out_w; ++ox) code_sums[ox] += tap[ox];
-            else
-              for (int ox = 0; ox < out_w; ++ox) code_sums[ox] += tap[ox * shape.stride_w];
-          }
-        ConvRowJob job;
-        job.origin = bits + g * geo.group_stride + y0 * geo.row_stride;
-        job.plane_stride = geo.plane_stride;
-        job.nibble_offset = geo.plane_stride * act_bits;
-        job.pixel_step = static_cast<std::ptrdiff_t>(shape.stride_w) * layout.pixel_bits / 8;
-        job.word_offsets = ws.word_offsets.data();
-        job.words = layout.words;
-        job.pixels = out_w;
-        job.act_bits = act_bits;
-        job.code_sums = ws.code_sums.data();
-        job.weights = weights.block(g, 0);
-        job.block_words = weights.block_words();
-        job.blocks = weights.blocks_per_group();
-        job.weight_bits = weights.weight_bits();
-        job.out_channels = group_out;
-        job.out = row_out + g * group_out;
-        job.out_stride = channels;
-        kernels.conv_row(job);
-      }
-      if (epilogue != nullptr) {
-        EpilogueRowJob e;
-        e.acc = row_out;
-        e.count = static_cast<int>(row_size);
-        e.multiplier = ws.row_multiplier.data();
-        e.bias = ws.row_bias.data();
-        e.relu = epilogue->relu;
-        e.out_bits = epilogue->out_bits;
-        e.out_scale = epilogue->out_scale;
-        e.out_float = out_float != nullptr ? out_float + row_index : nullptr;
-        e.out_codes = out_codes != nullptr ? out_codes + row_index : nullptr;
-        kernels.epilogue_row(e);
-      }
-    }
+  for (int n = 0; n < call.batch; ++n) {
+    pack_activations(shape, layout, geo, call.input_nhwc + n * image_in, call.act_bits, n * image_in,
+                     kernels.pack_row, bits, ws.pixel_sums.data());
+    if (kernels.nibble_planes) split_nibbles(call, geo, ws);
+    convolve_image(kernels, call, geo, n, ws);
   }
 }
 
@@ -246,28 +284,28 @@ Workspace& workspace_or_default(Workspace* ws) {
 
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
                     int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa, Workspace* workspace) {
-  detail::run_conv(kernels_for(resolve_isa(isa)), shape, weights, input_nhwc, batch, act_bits, nullptr,
-                   acc_nhwc, nullptr, nullptr, workspace_or_default(workspace));
+  detail::run_conv(kernels_for(resolve_isa(isa)),
+                   {shape, weights, input_nhwc, batch, act_bits, nullptr, acc_nhwc}, workspace_or_default(workspace));
 }
 
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
                     int batch, int act_bits, const Epilogue& epilogue, float* out_nhwc, Isa isa,
                     Workspace* workspace) {
   if (epilogue.out_bits != 0)
-    throw InputError("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
-                     " asks for codes, but the output is float (use out_bits = 0)");
-  detail::run_conv(kernels_for(resolve_isa(isa)), shape, weights, input_nhwc, batch, act_bits, &epilogue,
-                   nullptr, out_nhwc, nullptr, workspace_or_default(workspace));
+    throw std::invalid_argument("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
+                                " asks for codes, but the output is float (use out_bits = 0)");
+  detail::run_conv(kernels_for(resolve_isa(isa)),
+                   {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc}, workspace_or_default(workspace));
 }
 
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
                     int batch, int act_bits, const Epilogue& epilogue, std::uint8_t* out_nhwc, Isa isa,
                     Workspace* workspace) {
   if (epilogue.out_bits < 1)
-    throw InputError("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
-                     " gives float outputs, but the output is codes (use out_bits in 1..8)");
-  detail::run_conv(kernels_for(resolve_isa(isa)), shape, weights, input_nhwc, batch, act_bits, &epilogue,
-                   nullptr, nullptr, out_nhwc, workspace_or_default(workspace));
+    throw std::invalid_argument("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
+                                " gives float outputs, but the output is codes (use out_bits in 1..8)");
+  detail::run_conv(kernels_for(resolve_isa(isa)),
+                   {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc}, workspace_or_default(workspace));
 }
 
 }  // namespace r2q::backends::cpu

@@ -109,7 +109,7 @@ class ShiftAddPlan final : public ExecutingPlan {
 
   Shape input_shape_;
   Operand output_;
-  Isa isa_ = Isa::kScalar;
+  Isa isa_ = Isa::Scalar;
   std::vector<Step> steps_;
   std::size_t weight_bytes_ = 0;
   // Activation buffers, reused across layers by liveness: slot s holds slot_image_[s] floats per image.

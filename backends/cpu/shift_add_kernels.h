@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <variant>
 
 #include "backends/cpu/shift_add_conv.h"
 
@@ -55,7 +56,7 @@ using PackRowFn = std::uint8_t (*)(const std::uint8_t* codes, int pixels, int ch
                                    std::uint8_t* out, std::ptrdiff_t plane_stride, std::int32_t* pixel_sums);
 
 struct KernelTable {
-  Isa isa = Isa::kScalar;
+  Isa isa = Isa::Scalar;
   PackRowFn pack_row = nullptr;
   // The kernel wants each activation plane split into its low and high nibbles (per byte, moved to bits 0..3)
   // as planes [0, act_bits) and [act_bits, 2 act_bits): AVX2 counts bits with a 16-entry byte shuffle.
@@ -98,10 +99,21 @@ void pack_activations(const ConvShape& shape, const PatchLayout& layout, const A
                       const std::uint8_t* image_nhwc, int act_bits, std::size_t image_index_base,
                       PackRowFn pack_row, std::uint8_t* bits, std::int32_t* pixel_sums);
 
-// Runs the convolution with one kernel table; exactly one of acc / out_float / out_codes is non-null (the
-// latter two with an epilogue). The public shift_add_conv() calls this after resolving the ISA.
-void run_conv(const KernelTable& kernels, const ConvShape& shape, const PackedConvWeights& weights,
-              const std::uint8_t* input_nhwc, int batch, int act_bits, const Epilogue* epilogue,
-              std::int32_t* acc, float* out_float, std::uint8_t* out_codes, Workspace& workspace);
+// One convolution: its shape and packed weights, `batch` NHWC images of act_bits codes, and where it writes:
+// int32 accumulators (no epilogue), or through the epilogue floats or codes.
+struct ConvCall {
+  const ConvShape& shape;
+  const PackedConvWeights& weights;
+  const std::uint8_t* input_nhwc = nullptr;
+  int batch = 0;
+  int act_bits = 0;
+  const Epilogue* epilogue = nullptr;
+  std::variant<std::int32_t*, float*, std::uint8_t*> output;
+};
+
+// Runs the convolution with one kernel table. The public shift_add_conv() calls this after resolving the ISA.
+// A call that breaks its preconditions (shapes, bit widths, a null output) is a bug in the caller:
+// std::invalid_argument.
+void run_conv(const KernelTable& kernels, const ConvCall& call, Workspace& workspace);
 
 }  // namespace r2q::backends::cpu::detail

@@ -5,7 +5,7 @@
 
 namespace r2q::attack {
 
-InputGradient input_gradient_sign(models::Network& model, const torch::Tensor& x, const torch::Tensor& y) {
+InputGradient input_gradient_sign(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y) {
   torch::AutoGradMode enable(true);
   torch::Tensor input = x.detach().requires_grad_(true);
   torch::Tensor logits = model.forward(input);
@@ -20,7 +20,7 @@ torch::Tensor fgsm_step(const torch::Tensor& x, const torch::Tensor& sign, doubl
   return (x + eps * sign).clamp_(0.0, 1.0);
 }
 
-torch::Tensor fgsm(models::Network& model, const torch::Tensor& x, const torch::Tensor& y, double eps) {
+torch::Tensor fgsm(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y, double eps) {
   return fgsm_step(x, input_gradient_sign(model, x, y).sign, eps);
 }
 

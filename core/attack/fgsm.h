@@ -4,7 +4,7 @@
 
 #include <torch/types.h>
 
-#include "models/network.h"
+#include "core/nn/network.h"
 
 namespace r2q::attack {
 
@@ -14,12 +14,12 @@ struct InputGradient {
 };
 
 // One forward and one backward pass; parameters' gradients are neither computed nor touched.
-InputGradient input_gradient_sign(models::Network& model, const torch::Tensor& x, const torch::Tensor& y);
+InputGradient input_gradient_sign(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y);
 
 // Applies an FGSM step of size eps given the gradient sign.
 torch::Tensor fgsm_step(const torch::Tensor& x, const torch::Tensor& sign, double eps);
 
 // x' for one eps.
-torch::Tensor fgsm(models::Network& model, const torch::Tensor& x, const torch::Tensor& y, double eps);
+torch::Tensor fgsm(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y, double eps);
 
 }  // namespace r2q::attack

@@ -5,7 +5,7 @@
 
 #include <torch/types.h>
 
-#include "models/network.h"
+#include "core/nn/network.h"
 
 namespace r2q::attack {
 
@@ -16,7 +16,7 @@ struct PgdOptions {
 };
 
 // The adversarial examples. The random start draws from torch's global generator.
-torch::Tensor pgd(models::Network& model, const torch::Tensor& x, const torch::Tensor& y,
+torch::Tensor pgd(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y,
                   const PgdOptions& options);
 
 }  // namespace r2q::attack

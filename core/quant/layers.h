@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/spec/run_config.h"
 #include "core/quant/quantizer.h"
 
 namespace r2q::quant {
@@ -63,10 +64,7 @@ class QLinearImpl : public torch::nn::Module {
 TORCH_MODULE(QLinear);
 
 // The quantization settings of a run (the "quant" object of its config).
-struct QuantConfig {
-  std::string method = "fp32";
-  int weight_bits = 32, act_bits = 32, first_last_bits = 32;
-};
+using QuantConfig = spec::QuantConfig;
 
 class LayerFactory {
  public:

@@ -577,6 +577,146 @@ void Store::scan_metrics(const std::function<void(std::string_view key, std::str
   }
 }
 
+namespace {
+
+// One merge, inside the store's write transaction, from the database attached as "src": which runs to copy,
+// take over or compare, then the copies, then the experiments and their links.
+class Merger {
+ public:
+  Merger(Database& db, Store::MergeReport& report) : db_(db), report_(report) {}
+
+  void run() {
+    report_ = Store::MergeReport{};
+    copy_.clear();
+    replace_.clear();
+    classify();
+    std::int64_t seq = last_seq();
+    for (const auto& key : copy_) copy_run(key, ++seq);
+    for (const auto& key : replace_) replace_run(key);
+    unite_experiments();
+  }
+
+ private:
+  // Every source run: skipped when damaged, copied when missing here, taken over when finished there only,
+  // compared on its test/ metrics when finished in both.
+  void classify() {
+    Statement& s = db_.prepare(
+        "SELECT s.run_key, s.status, d.status, s.config, s.environment FROM src.runs s "
+        "LEFT JOIN main.runs d USING (run_key) ORDER BY s.seq");
+    ResetGuard guard(s);
+    while (s.step()) {
+      const std::string key = s.get_text(0), theirs = s.get_text(1);
+      // A row this store's readers could not read (a damaged or hand-made source) stays out of it.
+      if (std::string problem = source_row_problem(s, 1, 3, 4); !problem.empty()) {
+        report_.skipped.push_back(key + ": " + problem);
+        continue;
+      }
+      if (s.is_null(2))
+        copy_.push_back(key);
+      else if (theirs != "finished")
+        ++report_.kept;
+      else if (s.get_text(2) != "finished")
+        replace_.push_back(key);
+      else
+        compare(key);
+    }
+  }
+
+  void compare(const std::string& key) {
+    auto here = test_metrics("main", key), there = test_metrics("src", key);
+    if (here == there) {
+      ++report_.identical;
+      return;
+    }
+    for (const auto& [name, value] : there) {
+      auto it = here.find(name);
+      if (it != here.end() && it->second == value) continue;
+      report_.conflicts.push_back(key + ": " + name + " " +
+                                  (it == here.end() ? std::string("missing") : shortest_decimal(it->second)) +
+                                  " here vs " + shortest_decimal(value) + " there");
+    }
+    for (const auto& [name, value] : here)
+      if (!there.contains(name))
+        report_.conflicts.push_back(key + ": " + name + " " + shortest_decimal(value) + " here vs missing there");
+  }
+
+  std::map<std::string, double> test_metrics(std::string_view schema, const std::string& key) {
+    std::map<std::string, double> out;
+    Statement& s = db_.prepare(std::string("SELECT name, value, max(step) FROM ") + std::string(schema) +
+                               ".metrics WHERE run_key = ?1 AND name LIKE 'test/%' GROUP BY name");
+    ResetGuard guard(s);
+    s.bind(1, key);
+    while (s.step()) out[s.get_text(0)] = s.get_double(1);
+    return out;
+  }
+
+  std::int64_t last_seq() {
+    Statement& s = db_.prepare("SELECT coalesce(max(seq), 0) FROM main.runs");
+    ResetGuard guard(s);
+    return s.step() ? s.get_int(0) : 0;
+  }
+
+  void copy_run(const std::string& key, std::int64_t seq) {
+    db_.prepare(
+           "INSERT INTO main.runs(run_key, config, status, attempt, worker, host, pid, heartbeat, started, "
+           "finished, epoch, error, checkpoint, git_commit, git_dirty, environment, created, seq) "
+           "SELECT run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, epoch, "
+           "error, checkpoint, git_commit, git_dirty, environment, created, ?2 FROM src.runs WHERE run_key = ?1")
+        .bind(1, key)
+        .bind(2, seq)
+        .run();
+    copy_details(key);
+    ++report_.copied;
+  }
+
+  void replace_run(const std::string& key) {
+    db_.prepare("DELETE FROM main.params WHERE run_key = ?1").bind(1, key).run();
+    db_.prepare("DELETE FROM main.metrics WHERE run_key = ?1").bind(1, key).run();
+    db_.prepare(
+           "UPDATE main.runs SET (status, attempt, worker, host, pid, heartbeat, started, finished, epoch, "
+           "error, checkpoint, git_commit, git_dirty, environment) = (SELECT status, attempt, worker, host, pid, "
+           "heartbeat, started, finished, epoch, error, checkpoint, git_commit, git_dirty, environment "
+           "FROM src.runs s WHERE s.run_key = ?1) WHERE run_key = ?1")
+        .bind(1, key)
+        .run();
+    copy_details(key);
+    ++report_.replaced;
+  }
+
+  // A run's params and its metrics whose values are numbers; the others are listed as skipped.
+  void copy_details(const std::string& key) {
+    db_.prepare("INSERT INTO main.params SELECT * FROM src.params WHERE run_key = ?1").bind(1, key).run();
+    db_.prepare(
+           "INSERT INTO main.metrics SELECT * FROM src.metrics WHERE run_key = ?1 AND typeof(value) IN "
+           "('integer', 'real')")
+        .bind(1, key)
+        .run();
+    Statement& bad = db_.prepare(
+        "SELECT name, step FROM src.metrics WHERE run_key = ?1 AND typeof(value) NOT IN ('integer', 'real')");
+    ResetGuard guard(bad);
+    bad.bind(1, key);
+    while (bad.step())
+      report_.skipped.push_back(key + ": metric " + bad.get_text(0) + " (step " + std::to_string(bad.get_int(1)) +
+                                ") is not a number");
+  }
+
+  void unite_experiments() {
+    db_.exec(
+        "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE true ON CONFLICT(name) DO NOTHING");
+    db_.exec(
+        "INSERT INTO main.experiment_runs(experiment, run_key, position) "
+        "SELECT experiment, run_key, position FROM src.experiment_runs "
+        "WHERE run_key IN (SELECT run_key FROM main.runs) AND experiment IN (SELECT name FROM main.experiments) "
+        "ON CONFLICT(experiment, run_key) DO NOTHING");
+  }
+
+  Database& db_;
+  Store::MergeReport& report_;
+  std::vector<std::string> copy_, replace_;
+};
+
+}  // namespace
+
 Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
   {
     // Identifies the file (application id, schema version) without writing to it.
@@ -600,119 +740,8 @@ Store::MergeReport Store::merge_from(const std::filesystem::path& other) {
       }
     }
   } detach{*db_};
-
   MergeReport report;
-  auto tests_of = [&](std::string_view schema, const std::string& key) {
-    std::map<std::string, double> out;
-    Statement& s = db_->prepare(std::string("SELECT name, value, max(step) FROM ") + std::string(schema) +
-                                ".metrics WHERE run_key = ?1 AND name LIKE 'test/%' GROUP BY name");
-    ResetGuard guard(s);
-    s.bind(1, key);
-    while (s.step()) out[s.get_text(0)] = s.get_double(1);
-    return out;
-  };
-  write([&] {
-    report = MergeReport{};
-    std::vector<std::string> copy, replace;
-    {
-      Statement& s = db_->prepare(
-          "SELECT s.run_key, s.status, d.status, s.config, s.environment FROM src.runs s "
-          "LEFT JOIN main.runs d USING (run_key) ORDER BY s.seq");
-      ResetGuard guard(s);
-      while (s.step()) {
-        const std::string key = s.get_text(0), theirs = s.get_text(1);
-        // A row this store's readers could not read (a damaged or hand-made source) stays out of it.
-        if (std::string problem = source_row_problem(s, 1, 3, 4); !problem.empty()) {
-          report.skipped.push_back(key + ": " + problem);
-          continue;
-        }
-        if (s.is_null(2)) {
-          copy.push_back(key);
-        } else if (theirs != "finished") {
-          ++report.kept;
-        } else if (s.get_text(2) != "finished") {
-          replace.push_back(key);
-        } else {
-          auto here = tests_of("main", key), there = tests_of("src", key);
-          if (here == there) {
-            ++report.identical;
-            continue;
-          }
-          for (const auto& [name, value] : there) {
-            auto it = here.find(name);
-            if (it == here.end() || it->second != value)
-              report.conflicts.push_back(
-                  key + ": " + name + " " +
-                  (it == here.end() ? std::string("missing") : shortest_decimal(it->second)) + " here vs " +
-                  shortest_decimal(value) + " there");
-          }
-          for (const auto& [name, value] : here)
-            if (!there.contains(name))
-              report.conflicts.push_back(key + ": " + name + " " + shortest_decimal(value) +
-                                         " here vs missing there");
-        }
-      }
-    }
-    std::int64_t seq = 0;
-    {
-      Statement& s = db_->prepare("SELECT coalesce(max(seq), 0) FROM main.runs");
-      ResetGuard guard(s);
-      if (s.step()) seq = s.get_int(0);
-    }
-    auto copy_details = [&](const std::string& key) {
-      db_->prepare("INSERT INTO main.params SELECT * FROM src.params WHERE run_key = ?1").bind(1, key).run();
-      db_->prepare(
-             "INSERT INTO main.metrics SELECT * FROM src.metrics WHERE run_key = ?1 AND typeof(value) IN "
-             "('integer', 'real')")
-          .bind(1, key)
-          .run();
-      Statement& bad = db_->prepare(
-          "SELECT name, step FROM src.metrics WHERE run_key = ?1 AND typeof(value) NOT IN ('integer', "
-          "'real')");
-      ResetGuard guard(bad);
-      bad.bind(1, key);
-      while (bad.step())
-        report.skipped.push_back(key + ": metric " + bad.get_text(0) + " (step " +
-                                 std::to_string(bad.get_int(1)) + ") is not a number");
-    };
-    for (const auto& key : copy) {
-      db_->prepare(
-             "INSERT INTO main.runs(run_key, config, status, attempt, worker, host, pid, heartbeat, started, "
-             "finished, epoch, error, checkpoint, git_commit, git_dirty, environment, created, seq) "
-             "SELECT run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, "
-             "epoch, "
-             "error, checkpoint, git_commit, git_dirty, environment, created, ?2 FROM src.runs WHERE run_key "
-             "= ?1")
-          .bind(1, key)
-          .bind(2, ++seq)
-          .run();
-      copy_details(key);
-      ++report.copied;
-    }
-    for (const auto& key : replace) {
-      db_->prepare("DELETE FROM main.params WHERE run_key = ?1").bind(1, key).run();
-      db_->prepare("DELETE FROM main.metrics WHERE run_key = ?1").bind(1, key).run();
-      db_->prepare(
-             "UPDATE main.runs SET (status, attempt, worker, host, pid, heartbeat, started, finished, epoch, "
-             "error, checkpoint, git_commit, git_dirty, environment) = (SELECT status, attempt, worker, "
-             "host, "
-             "pid, heartbeat, started, finished, epoch, error, checkpoint, git_commit, git_dirty, "
-             "environment "
-             "FROM src.runs s WHERE s.run_key = ?1) WHERE run_key = ?1")
-          .bind(1, key)
-          .run();
-      copy_details(key);
-      ++report.replaced;
-    }
-    db_->exec(
-        "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE true ON CONFLICT(name) DO NOTHING");
-    db_->exec(
-        "INSERT INTO main.experiment_runs(experiment, run_key, position) "
-        "SELECT experiment, run_key, position FROM src.experiment_runs "
-        "WHERE run_key IN (SELECT run_key FROM main.runs) AND experiment IN (SELECT name FROM "
-        "main.experiments) "
-        "ON CONFLICT(experiment, run_key) DO NOTHING");
-  });
+  write([&] { Merger(*db_, report).run(); });
   return report;
 }
 

@@ -109,7 +109,7 @@ void load_archive(torch::serialize::InputArchive& archive, const std::string& by
 
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, models::Network& model,
+void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, nn::Network& model,
                      torch::optim::Optimizer& optimizer, const CheckpointState& state,
                      const torch::nn::Module* losses) {
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive, losses_archive;
@@ -134,7 +134,7 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& run_k
 }
 
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,
-                                               models::Network& model, torch::optim::Optimizer& optimizer,
+                                               nn::Network& model, torch::optim::Optimizer& optimizer,
                                                torch::nn::Module* losses, std::string* discarded) {
   if (!std::filesystem::exists(path)) return std::nullopt;
   torch::serialize::InputArchive archive;
@@ -183,7 +183,7 @@ std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path
   return state;
 }
 
-void load_weights(const std::filesystem::path& path, models::Network& model) {
+void load_weights(const std::filesystem::path& path, nn::Network& model) {
   torch::serialize::InputArchive archive, model_archive;
   load_archive(archive, read_verified(path), path);
   try {

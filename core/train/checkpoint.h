@@ -9,7 +9,7 @@
 
 #include <torch/optim/optimizer.h>
 
-#include "models/network.h"
+#include "core/nn/network.h"
 
 namespace r2q::train {
 
@@ -20,7 +20,7 @@ struct CheckpointState {
 };
 
 // `losses`: state of the loss terms (critics and their optimizer, power-iteration vectors), when any.
-void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, models::Network& model,
+void save_checkpoint(const std::filesystem::path& path, const std::string& run_key, nn::Network& model,
                      torch::optim::Optimizer& optimizer, const CheckpointState& state,
                      const torch::nn::Module* losses = nullptr);
 
@@ -29,11 +29,11 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& run_k
 // reason goes to *discarded, and the run starts over. A checkpoint of another run, or one that passes its
 // check but does not fit the model, is a RunError naming the file.
 std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path, const std::string& run_key,
-                                               models::Network& model, torch::optim::Optimizer& optimizer,
+                                               nn::Network& model, torch::optim::Optimizer& optimizer,
                                                torch::nn::Module* losses = nullptr,
                                                std::string* discarded = nullptr);
 
 // Loads only the model weights of a checkpoint (export, teachers). A damaged file is a RunError.
-void load_weights(const std::filesystem::path& path, models::Network& model);
+void load_weights(const std::filesystem::path& path, nn::Network& model);
 
 }  // namespace r2q::train

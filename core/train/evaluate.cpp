@@ -16,11 +16,11 @@ namespace {
 // Restores train/eval mode on scope exit.
 class EvalMode {
  public:
-  explicit EvalMode(models::Network& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
+  explicit EvalMode(nn::Network& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
   ~EvalMode() { m_.train(was_training_); }
 
  private:
-  models::Network& m_;
+  nn::Network& m_;
   bool was_training_;
 };
 
@@ -28,14 +28,14 @@ int64_t correct(const torch::Tensor& logits, const torch::Tensor& labels) {
   return logits.argmax(1).eq(labels).sum().item<int64_t>();
 }
 
-torch::Tensor forward_no_grad(models::Network& model, const torch::Tensor& x) {
+torch::Tensor forward_no_grad(nn::Network& model, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   return model.forward(x);
 }
 
 }  // namespace
 
-double accuracy(models::Network& model, const data::Dataset& data, int64_t batch_size) {
+double accuracy(nn::Network& model, const data::Dataset& data, int64_t batch_size) {
   if (data.size() == 0) return 0;
   EvalMode mode(model);
   torch::NoGradGuard no_grad;
@@ -48,7 +48,7 @@ double accuracy(models::Network& model, const data::Dataset& data, int64_t batch
   return static_cast<double>(hits) / static_cast<double>(data.size());
 }
 
-RobustnessResult evaluate(models::Network& model, const data::Dataset& data, const EvalPlan& plan,
+RobustnessResult evaluate(nn::Network& model, const data::Dataset& data, const EvalPlan& plan,
                           const std::function<void(int64_t, int64_t)>& progress) {
   RobustnessResult result;
   if (data.size() == 0) return result;
@@ -96,7 +96,7 @@ RobustnessResult evaluate(models::Network& model, const data::Dataset& data, con
   return result;
 }
 
-RobustnessResult evaluate_robustness(models::Network& model, const data::Dataset& data,
+RobustnessResult evaluate_robustness(nn::Network& model, const data::Dataset& data,
                                      const std::vector<double>& eps, int64_t batch_size,
                                      const std::function<void(int64_t, int64_t)>& progress) {
   EvalPlan plan;

@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "core/data/dataset.h"
-#include "models/network.h"
+#include "core/nn/network.h"
 
 namespace r2q::train {
 
 // Clean accuracy (eval mode, no gradients).
-double accuracy(models::Network& model, const data::Dataset& data, int64_t batch_size = 500);
+double accuracy(nn::Network& model, const data::Dataset& data, int64_t batch_size = 500);
 
 struct RobustnessResult {
   double clean = 0;
@@ -26,18 +26,18 @@ struct EvalPlan {
   std::vector<double> pgd_eps;
   int pgd_steps = 10;
   double pgd_step_size = 0;                    // 0 = eps / 4
-  models::Network* transfer_source = nullptr;  // e.g. the FP32 teacher; FGSM at every fgsm eps > 0
+  nn::Network* transfer_source = nullptr;  // e.g. the FP32 teacher; FGSM at every fgsm eps > 0
   int64_t batch_size = 500;
 };
 
 // Every attack of the plan on every test batch (the model in eval mode). PGD's random starts draw from
 // torch's global generator: seed it first for reproducible numbers.
-RobustnessResult evaluate(models::Network& model, const data::Dataset& data, const EvalPlan& plan,
+RobustnessResult evaluate(nn::Network& model, const data::Dataset& data, const EvalPlan& plan,
                           const std::function<void(int64_t, int64_t)>& progress = {});
 
 // Clean accuracy and FGSM accuracy at every eps from one gradient per batch (the FGSM direction does not
 // depend on eps). eps = 0 is the clean accuracy. `progress(done, total)` is called after each batch.
-RobustnessResult evaluate_robustness(models::Network& model, const data::Dataset& data,
+RobustnessResult evaluate_robustness(nn::Network& model, const data::Dataset& data,
                                      const std::vector<double>& eps, int64_t batch_size = 500,
                                      const std::function<void(int64_t, int64_t)>& progress = {});
 

@@ -15,23 +15,7 @@
 
 namespace r2q::train {
 
-TrainConfig train_config_from(const nlohmann::json& c) {
-  TrainConfig t;
-  const auto& train = c.at("train");
-  t.epochs = train.at("epochs").get<int>();
-  t.batch_size = train.at("batch_size").get<std::int64_t>();
-  t.optimizer = train.at("optimizer").get<std::string>();
-  t.schedule = train.at("schedule").get<std::string>();
-  t.lr = train.at("lr").get<double>();
-  t.momentum = train.at("momentum").get<double>();
-  t.weight_decay = train.at("weight_decay").get<double>();
-  t.augment = train.at("augment").get<bool>();
-  t.seed = c.at("seed").get<std::uint64_t>();
-  t.ce_weight = c.at("loss").at("ce").get<double>();
-  return t;
-}
-
-void use_channels_last(models::Network& model) {
+void use_channels_last(nn::Network& model) {
   torch::NoGradGuard no_grad;
   for (auto& p : model.parameters())
     if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
@@ -41,13 +25,11 @@ torch::Tensor as_model_input(const torch::Tensor& images) {
   return images.dim() == 4 ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
 }
 
-Trainer::Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size,
+Trainer::Trainer(nn::Network& model, const TrainConfig& config, std::int64_t train_size,
                  Guidance guidance)
     : model_(model), config_(config), objective_(guidance.objective), teacher_(guidance.teacher) {
   if (!objective_) {
-    losses::LossConfig ce_only;
-    ce_only.ce = config.ce_weight;
-    own_objective_ = std::make_shared<losses::Objective>(ce_only, model);
+    own_objective_ = cross_entropy_objective(config.ce_weight);
     objective_ = own_objective_.get();
   }
   if (objective_->needs_teacher() && !teacher_)
@@ -118,13 +100,13 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
     torch::manual_seed(step_seed(config_.seed, epoch, b));
     optimizer_->zero_grad();
     const bool stages = objective_->needs_stages();
-    models::StagedOutput out = stages ? model_.forward_with_stages(batch.images)
-                                      : models::StagedOutput{model_.forward(batch.images), {}};
-    std::optional<models::StagedOutput> teacher_out;
+    nn::StagedOutput out = stages ? model_.forward_with_stages(batch.images)
+                                      : nn::StagedOutput{model_.forward(batch.images), {}};
+    std::optional<nn::StagedOutput> teacher_out;
     if (objective_->needs_teacher()) {
       torch::NoGradGuard no_grad;
       teacher_out = stages ? teacher_->forward_with_stages(batch.images)
-                           : models::StagedOutput{teacher_->forward(batch.images), {}};
+                           : nn::StagedOutput{teacher_->forward(batch.images), {}};
     }
     auto value =
         objective_->compute({model_, batch.images, batch.labels, out, teacher_out ? &*teacher_out : nullptr});

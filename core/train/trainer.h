@@ -10,30 +10,19 @@
 #include <torch/optim/optimizer.h>
 
 #include "core/data/dataset.h"
+#include "core/nn/network.h"
+#include "core/spec/run_config.h"
+#include "core/train/objective.h"
 #include "core/train/progress.h"
-#include "losses/objective.h"
-#include "models/network.h"
 
 namespace r2q::train {
 
-struct TrainConfig {
-  int epochs = 1;
-  std::int64_t batch_size = 128;
-  std::string optimizer = "sgd";
-  std::string schedule = "cosine";
-  double lr = 0.1, momentum = 0.9, weight_decay = 5e-4;
-  bool augment = false;
-  std::uint64_t seed = 0;
-  double ce_weight = 1.0;
-  bool channels_last = true;  // NHWC weights and inputs (faster here, same results)
-};
+using TrainConfig = spec::TrainConfig;
 
 // NHWC layout for the model's 4-D parameters, and for an input batch.
-void use_channels_last(models::Network& model);
+void use_channels_last(nn::Network& model);
 torch::Tensor as_model_input(const torch::Tensor& images);
 
-// Reads the "train", "loss" and "seed" fields of a resolved run config.
-TrainConfig train_config_from(const nlohmann::json& config);
 
 struct EpochStats {
   double loss = 0, accuracy = 0, seconds = 0;
@@ -44,8 +33,8 @@ struct EpochStats {
 // What the student learns from besides the labels: the objective (null = cross-entropy times ce_weight) and
 // the FP32 teacher when the objective needs one (used in eval mode, without gradients).
 struct Guidance {
-  losses::Objective* objective = nullptr;
-  models::Network* teacher = nullptr;
+  Objective* objective = nullptr;
+  nn::Network* teacher = nullptr;
 };
 
 // The seed of torch's generator for one training step.
@@ -53,7 +42,7 @@ std::uint64_t step_seed(std::uint64_t seed, int epoch, std::int64_t batch);
 
 class Trainer {
  public:
-  Trainer(models::Network& model, const TrainConfig& config, std::int64_t train_size, Guidance guidance = {});
+  Trainer(nn::Network& model, const TrainConfig& config, std::int64_t train_size, Guidance guidance = {});
   ~Trainer();
 
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
@@ -68,13 +57,13 @@ class Trainer {
                          const std::atomic<bool>* stop);
 
  private:
-  models::Network& model_;
+  nn::Network& model_;
   TrainConfig config_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::int64_t batches_per_epoch_ = 0;
-  std::shared_ptr<losses::Objective> own_objective_;  // the cross-entropy objective when none was given
-  losses::Objective* objective_ = nullptr;
-  models::Network* teacher_ = nullptr;
+  std::shared_ptr<Objective> own_objective_;  // the cross-entropy objective when none was given
+  Objective* objective_ = nullptr;
+  nn::Network* teacher_ = nullptr;
 };
 
 }  // namespace r2q::train

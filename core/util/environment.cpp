@@ -10,14 +10,9 @@
 #include "core/store/sqlite.h"
 #include "core/util/build_info.h"
 #include "core/util/cpu.h"
+#include "core/util/process.h"
 
 namespace r2q {
-
-std::string hostname() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
 
 std::string libtorch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +

@@ -9,8 +9,6 @@ namespace r2q {
 
 nlohmann::json capture_environment();
 
-std::string hostname();
-
 // Library versions, each as "major.minor.patch".
 std::string libtorch_version();
 std::string onednn_version();

@@ -56,4 +56,10 @@ ProcessState process_state(std::int64_t pid) {
   return state;
 }
 
+std::string hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
 }  // namespace r2q

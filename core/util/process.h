@@ -1,9 +1,10 @@
 // What this host knows of a process by its pid: whether it exists, whether it is a zombie, when it started.
-// Used to judge whether the worker that holds a run is still at work (sweep::holder_alive).
+// Used to judge whether the worker that holds a run is still at work (store::holder_alive, core/store/liveness.h).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace r2q {
 
@@ -16,5 +17,8 @@ struct ProcessState {
 };
 
 ProcessState process_state(std::int64_t pid);
+
+// This machine's host name ("unknown" when it has none), as workers record it in the store.
+std::string hostname();
 
 }  // namespace r2q

@@ -23,6 +23,9 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 int json_depth(std::string_view text);
 inline constexpr int kMaxJsonDepth = 64;
 
+// A duration for people: "42s", "3m05s", "2h07m"; "?" when unknown (negative or not finite).
+std::string format_duration(double seconds);
+
 // Lowercase hex of raw bytes.
 std::string to_hex(const unsigned char* data, size_t size);
 
