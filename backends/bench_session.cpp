@@ -35,7 +35,8 @@ EngineResult describe(const std::string& engine, const std::vector<double>& roun
     const deploy::Layer& l = model.layers[i];
     const double layer_macs = macs[i] * batch;
     total_macs += layer_macs;
-    const double peak = plan ? peak_macs_per_cycle(paths[i], l) : (macs[i] > 0 ? fp32_peak_macs_per_cycle() : 0);
+    const double peak =
+        plan ? peak_macs_per_cycle(paths[i], l) : (macs[i] > 0 ? fp32_peak_macs_per_cycle() : 0);
     const double peak_rate = peak * clock_ghz * 1e9 * cores;
     if (peak_rate > 0) roofline_s += layer_macs / peak_rate;
     if (layer_seconds.empty()) continue;
@@ -80,7 +81,8 @@ std::vector<EngineChoice> choose_engines(const std::string& backend_name, const 
     for (Backend* b : chosen)
       for (const std::string& name : b->engines())
         if (name == e) owner = b;
-    if (!owner) throw InputError("--engines: unknown engine \"" + e + "\" (known: " + join(known, ", ") + ")");
+    if (!owner)
+      throw InputError("--engines: unknown engine \"" + e + "\" (known: " + join(known, ", ") + ")");
     engines.push_back({owner, e});
   }
   return engines;
@@ -128,7 +130,8 @@ Results run(const Request& request) {
       for (const auto& [engine, other] : by_engine) {
         if (engine == out.reference) continue;
         Speedup s{batch, threads, engine, 0, {}};
-        for (std::size_t k = 0; k < other->size(); ++k) s.per_round.push_back((*other)[k] / (*reference->second)[k]);
+        for (std::size_t k = 0; k < other->size(); ++k)
+          s.per_round.push_back((*other)[k] / (*reference->second)[k]);
         s.speedup = median(s.per_round);
         out.speedups.push_back(std::move(s));
       }

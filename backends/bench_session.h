@@ -1,7 +1,7 @@
 // One `r2q bench` session, the measuring without the presentation: every chosen engine planned for each batch
 // size and thread count, measured side by side in turns, profiled per layer at the first configuration, and
-// compared with the reference engine (a backend's default, the shift-add engine on the CPU). cli/cmd_bench.cpp
-// parses the options and prints what this returns.
+// compared with the reference engine (a backend's default, the shift-add engine on the CPU).
+// cli/cmd_bench.cpp parses the options and prints what this returns.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +22,8 @@ struct EngineChoice {
 };
 
 // The engines of `backend` ("all": every available backend) named in `engine_list` (comma-separated; empty:
-// every engine, the baseline first when `baseline` is not empty). Throws InputError for an unavailable backend,
-// UsageError-like InputError naming the known engines for an unknown one.
+// every engine, the baseline first when `baseline` is not empty). Throws InputError for an unavailable
+// backend, UsageError-like InputError naming the known engines for an unknown one.
 std::vector<EngineChoice> choose_engines(const std::string& backend, const std::string& engine_list,
                                          const std::string& baseline);
 
@@ -48,8 +48,8 @@ struct LayerResult {
 struct EngineResult {
   std::string engine;  // as the plan names itself, e.g. "shift-add (avx2)"; the baseline's name for it
   int batch = 0, threads = 0;
-  double seconds = 0;           // median over the rounds of one run of the batch
-  std::vector<double> rounds;   // each round's median
+  double seconds = 0;          // median over the rounds of one run of the batch
+  std::vector<double> rounds;  // each round's median
   double gmac_per_s = 0;
   std::optional<double> percent_of_peak;
   std::optional<std::size_t> weight_bytes;  // not for the baseline

@@ -1,8 +1,9 @@
 // Training throughput of r2q's own loop (data pipeline + augmentation + forward/backward/SGD step) on
 // ResNet-20, for comparison with the same model and step in Python PyTorch (bench/train_throughput.py).
 // Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20] [--method fp32|r2q|...]
-//        [--bits 2] [--layout nhwc|nchw]; prints one JSON line. With a quantization method it measures the
-//        fake-quant training step.
+//        [--bits 2] [--layout nhwc|nchw] [--device cpu|cuda]; prints one JSON line. With a quantization
+//        method it measures the fake-quant training step. On a GPU the dataset is there from the start (as in
+//        a run).
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -19,7 +20,7 @@
 
 int main(int argc, char** argv) {
   int threads = 2, batch = 128, batches = 30, warmup = 5, bits = 2;
-  std::string model_name = "resnet20", method = "fp32", layout = "nhwc";
+  std::string model_name = "resnet20", method = "fp32", layout = "nhwc", device_name = "cpu";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--threads") {
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
       bits = std::stoi(value);
     } else if (flag == "--layout" && (value == "nhwc" || value == "nchw")) {
       layout = value;
+    } else if (flag == "--device" && (value == "cpu" || value == "cuda")) {
+      device_name = value;
     } else {
       std::cerr << "train_throughput: bad flag " << flag << " " << value << "\n";
       return 2;
@@ -47,12 +50,18 @@ int main(int argc, char** argv) {
   auto make = [&](int n) {
     return r2q::data::make_synthetic("bench", {1, 28, 10, static_cast<int64_t>(n) * batch, 1}).train;
   };
+  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
   auto warm_data = make(warmup), data = make(batches);
+  for (r2q::data::Dataset* d : {&warm_data, &data}) {
+    d->images = d->images.to(device);
+    d->labels = d->labels.to(device);
+  }
   r2q::quant::QuantConfig quant{method, bits, bits, 8};
   if (method == "fp32") quant = {"fp32", 32, 32, 32};
   r2q::quant::check_supported(quant);
   auto model =
       r2q::models::build_model(model_name, {1, 28, 28, 10, {0.5}, {0.25}}, r2q::quant::LayerFactory(quant));
+  model->to(device);
   r2q::train::TrainConfig config;
   config.batch_size = batch;
   config.augment = true;
@@ -67,6 +76,7 @@ int main(int argc, char** argv) {
                         {"bits", method == "fp32" ? 32 : bits},
                         {"threads", threads},
                         {"layout", layout},
+                        {"device", device_name},
                         {"batch", batch},
                         {"batches", batches},
                         {"images_per_s", static_cast<double>(stats.images) / stats.seconds}};

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Training throughput of ResNet-20 (option-A shortcuts, 1x28x28, 10 classes) in Python PyTorch: the same model,
 optimizer and step as r2q's loop, on pre-made batches (no data pipeline or augmentation: the Python side gets the
-easier job). Usage: train_throughput.py [--threads N] [--batch B] [--batches K] [--layout nchw|nhwc]; prints one JSON line.
+easier job). Usage: train_throughput.py [--threads N] [--batch B] [--batches K] [--layout nchw|nhwc] [--device cpu|cuda];
+prints one JSON line. The timed loop reads no value back per step (the loss once, at the end), as r2q's does on a
+GPU.
 nhwc uses torch.channels_last for the model and every batch, as r2q does by default."""
 import argparse
 import json
@@ -55,29 +57,36 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--batches", type=int, default=30)
     p.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
     fmt = torch.channels_last if a.layout == "nhwc" else torch.contiguous_format
-    model = ResNet20().train().to(memory_format=fmt)
+    dev = torch.device(a.device)
+    model = ResNet20().train().to(device=dev, memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    data = [(torch.rand(a.batch, 1, 28, 28).contiguous(memory_format=fmt), torch.randint(0, 10, (a.batch,))) for _ in range(a.batches + 5)]
+    data = [(torch.rand(a.batch, 1, 28, 28, device=dev).contiguous(memory_format=fmt),
+             torch.randint(0, 10, (a.batch,), device=dev)) for _ in range(a.batches + 5)]
 
     def step(x, y):
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss
 
     for x, y in data[:5]:
         step(x, y)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     start = time.perf_counter()
     for x, y in data[5:]:
-        step(x, y)
+        loss = step(x, y)
+    loss.item()  # waits for the device
     seconds = time.perf_counter() - start
     print(json.dumps({"impl": "PyTorch (Python, step only)", "model": "resnet20", "threads": a.threads, "layout": a.layout,
+                      "device": a.device,
                       "batch": a.batch, "batches": a.batches, "images_per_s": a.batches * a.batch / seconds}))
 
 

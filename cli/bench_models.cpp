@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include "cli/common.h"
-#include "core/nn/to_deploy.h"
 #include "core/deploy/model_file.h"
+#include "core/nn/to_deploy.h"
 #include "core/quant/registry.h"
 #include "core/util/error.h"
 #include "core/util/text.h"

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "core/deploy/model.h"
-#include "core/quant/layers.h"
 #include "core/nn/network.h"
+#include "core/quant/layers.h"
 
 namespace r2q::cli {
 

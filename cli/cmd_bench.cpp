@@ -87,8 +87,8 @@ void print_text(const bench::Results& results, const std::string& label, double 
                 std::size_t layers, const CpuInfo& cpu, double clock_ghz, bool show_layers) {
   std::cout << "model    " << label << "\n         " << fixed(macs_per_image / 1e6, 2) << " MMAC per image, "
             << layers << " layers\n"
-            << "cpu      " << cpu.model << ", " << cpu.logical_cores << " threads, clock " << fixed(clock_ghz, 2)
-            << " GHz (measured), " << join(cpu.flags(), " ") << "\n\n";
+            << "cpu      " << cpu.model << ", " << cpu.logical_cores << " threads, clock "
+            << fixed(clock_ghz, 2) << " GHz (measured), " << join(cpu.flags(), " ") << "\n\n";
   std::printf("%-26s %5s %7s %12s %12s %9s %7s %12s\n", "engine", "batch", "threads", "latency", "us/image",
               "GMAC/s", "% peak", "weights");
   for (const auto& r : results.results)
@@ -97,7 +97,8 @@ void print_text(const bench::Results& results, const std::string& label, double 
                 fixed(r.gmac_per_s, 2).c_str(), or_dash(r.percent_of_peak, 1).c_str(),
                 r.weight_bytes ? std::to_string(*r.weight_bytes).c_str() : "-");
   if (!results.speedups.empty()) {
-    std::cout << "\n" << results.reference << " speed-up, measured side by side (other engine's latency / "
+    std::cout << "\n"
+              << results.reference << " speed-up, measured side by side (other engine's latency / "
               << results.reference << "'s, median of " << kRounds << " rounds in turns):\n";
     for (const auto& q : results.speedups)
       std::cout << "  batch " << q.batch << ", " << q.threads << " thread(s): vs " << q.versus << " "
@@ -109,10 +110,13 @@ void print_text(const bench::Results& results, const std::string& label, double 
   if (!show_layers) return;
   for (const auto& r : results.results) {
     if (r.layers.empty()) continue;
-    std::cout << "\n" << r.engine << ", batch " << r.batch << ", " << r.threads << " thread(s), per layer (medians):\n";
+    std::cout << "\n"
+              << r.engine << ", batch " << r.batch << ", " << r.threads
+              << " thread(s), per layer (medians):\n";
     for (const auto& l : r.layers)
-      std::printf("  %-28s %10s us %8s GMAC/s %6s %%  %s\n", l.name.c_str(), fixed(l.seconds * 1e6, 1).c_str(),
-                  or_dash(l.gmac_per_s, 2).c_str(), or_dash(l.percent_of_peak, 1).c_str(), l.path.c_str());
+      std::printf("  %-28s %10s us %8s GMAC/s %6s %%  %s\n", l.name.c_str(),
+                  fixed(l.seconds * 1e6, 1).c_str(), or_dash(l.gmac_per_s, 2).c_str(),
+                  or_dash(l.percent_of_peak, 1).c_str(), l.path.c_str());
   }
 }
 
@@ -182,7 +186,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   double macs_per_image = 0;
   for (double v : macs) macs_per_image += v;
   if (format == "text") {
-    print_text(results, m.label, macs_per_image, macs.size(), cpu, request.clock_ghz, vm["layers"].as<bool>());
+    print_text(results, m.label, macs_per_image, macs.size(), cpu, request.clock_ghz,
+               vm["layers"].as<bool>());
     return kOk;
   }
   json layer_list = json::array();

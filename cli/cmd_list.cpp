@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "core/store/store.h"
 #include "core/store/metric_names.h"
+#include "core/store/store.h"
 #include "core/util/error.h"
 
 namespace r2q::cli {

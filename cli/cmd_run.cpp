@@ -6,9 +6,9 @@
 #include "cli/progress.h"
 #include "core/spec/spec.h"
 #include "core/store/store.h"
-#include "experiments/sweep.h"
 #include "core/util/error.h"
 #include "core/util/text.h"
+#include "experiments/sweep.h"
 
 namespace r2q::cli {
 

@@ -16,13 +16,12 @@
 #include "cli/progress.h"
 #include "core/spec/spec.h"
 #include "core/store/store.h"
+#include "core/util/error.h"
+#include "core/util/text.h"
 #include "experiments/execute.h"
 #include "experiments/shard.h"
 #include "experiments/sweep.h"
 #include "experiments/workers.h"
-#include "core/util/error.h"
-#include "core/util/text.h"
-
 
 namespace r2q::cli {
 namespace {
@@ -60,6 +59,12 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
   }
   std::cout << "\n";
   for (const auto& [status, n] : counts) std::cout << status << ": " << n << "  ";
+  std::cout << "\n";
+  // Which devices the runs train on (scripts/slurm/submit asks for GPUs when one is "cuda").
+  std::map<std::string, int> devices;
+  for (const auto& run : exp.runs) ++devices[run.config.value("device", std::string("cpu"))];
+  std::cout << "devices:";
+  for (const auto& [device, n] : devices) std::cout << " " << device << " " << n;
   std::cout << "\n";
   return kOk;
 }
@@ -134,7 +139,8 @@ int run_workers(const spec::Experiment& exp, const std::filesystem::path& db,
   while (pool.running()) {
     for (const sweep::WorkerExit& e : pool.poll(store, stop->load())) {
       if (e.signal == 0) {
-        worst = e.exit_code == kInterrupted || worst == kInterrupted ? kInterrupted : std::max(worst, e.exit_code);
+        worst = e.exit_code == kInterrupted || worst == kInterrupted ? kInterrupted
+                                                                     : std::max(worst, e.exit_code);
         continue;
       }
       worst = worst == kInterrupted ? kInterrupted : std::max(worst, kFailed);

@@ -4,6 +4,7 @@
 #include "cli/common.h"
 #include "core/data/registry.h"
 #include "core/quant/registry.h"
+#include "core/train/device.h"
 #include "core/util/environment.h"
 #include "core/util/text.h"
 #include "models/registry.h"
@@ -19,6 +20,7 @@ int cmd_version(const std::vector<std::string>& args) {
   env["datasets"] = data::dataset_registry().names();
   env["models"] = models::model_registry().names();
   env["quantizers"] = quant::method_registry().names();
+  env["training_devices"] = train::training_devices();
   const std::string format = vm["format"].as<std::string>();
   if (format == "json") {
     std::cout << env.dump(2) << "\n";
@@ -34,6 +36,8 @@ int cmd_version(const std::vector<std::string>& args) {
             << "compiler " << env["compiler"].get<std::string>() << "\n"
             << "CPU " << env["cpu"]["model"].get<std::string>() << ", " << env["cpu"]["logical_cores"]
             << " cores, ISA " << join(env["cpu"]["isa"].get<std::vector<std::string>>(), " ") << "\n"
+            << "training devices: " << join(env["training_devices"].get<std::vector<std::string>>(), ", ")
+            << "\n"
             << "datasets: " << join(env["datasets"].get<std::vector<std::string>>(), ", ") << "\n"
             << "models: " << join(env["models"].get<std::vector<std::string>>(), ", ") << "\n"
             << "quantizers: " << join(env["quantizers"].get<std::vector<std::string>>(), ", ") << "\n";

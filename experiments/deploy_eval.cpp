@@ -46,10 +46,13 @@ void check_deployable(const std::string& backend, const std::string& method) {
                      "\" cannot be deployed: its binary activations are scaled by an input-dependent factor");
 }
 
-DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& input,
-                                   const data::Dataset& test, const DeployEvalOptions& options) {
+DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& input, const data::Dataset& test,
+                                   const DeployEvalOptions& options) {
   const bool was_training = model.is_training();
   model.eval();
+  // The deployment engines are the host's: the exported model, its agreement check and the test images all
+  // live there (a run trained on a GPU has finished with it by now).
+  model.to(torch::kCPU);
   struct Restore {
     nn::Network& m;
     bool training;
@@ -79,7 +82,9 @@ DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& inp
   std::int64_t hits = 0, agree = 0;
   deploy::FloatBatch first;
   for (std::int64_t b = 0; b < loader.size(); ++b) {
-    const data::Batch batch = loader[b];
+    data::Batch batch = loader[b];
+    batch.images = batch.images.cpu();
+    batch.labels = batch.labels.cpu();
     const deploy::FloatBatch x = to_batch(batch.images);
     if (b == 0) first = x;
     const std::vector<std::int64_t> deployed_class = predictions(plan->run(x));

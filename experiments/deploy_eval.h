@@ -28,8 +28,8 @@ struct DeployEvalResult {
 
 // Exports `model` (any mode; evaluated in eval mode) for inputs of `input` shape, plans it on the backend and
 // runs `test`. Throws InputError when the backend is unknown or unavailable, or the model cannot be exported.
-DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& input,
-                                   const data::Dataset& test, const DeployEvalOptions& options);
+DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& input, const data::Dataset& test,
+                                   const DeployEvalOptions& options);
 
 // Checks, before any training, that `backend` exists and can run here and that `method` can be exported (a
 // method with binary activations, XNOR-Net, cannot). Throws InputError naming the problem.

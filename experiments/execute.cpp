@@ -8,13 +8,14 @@
 #include "core/data/registry.h"
 #include "core/quant/registry.h"
 #include "core/spec/run_config.h"
-#include "experiments/deploy_eval.h"
-#include "core/train/checkpoint.h"
-#include "core/train/evaluate.h"
 #include "core/store/metric_names.h"
+#include "core/train/checkpoint.h"
+#include "core/train/device.h"
+#include "core/train/evaluate.h"
 #include "core/train/threads.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "experiments/deploy_eval.h"
 #include "losses/objective.h"
 #include "models/registry.h"
 
@@ -34,8 +35,10 @@ data::DataOptions data_options(const spec::DataConfig& d) {
 
 // The FP32 teacher, frozen, from its run's checkpoint.
 models::NetworkPtr load_teacher(const std::string& model_name, const nn::InputShape& shape,
-                                const std::filesystem::path& checkpoint, bool channels_last) {
+                                const std::filesystem::path& checkpoint, bool channels_last,
+                                const torch::Device& device) {
   models::NetworkPtr teacher = models::build_model(model_name, shape, quant::LayerFactory{});
+  teacher->to(device);
   train::load_weights(checkpoint, *teacher);
   teacher->eval();
   for (auto& p : teacher->parameters()) p.requires_grad_(false);
@@ -48,7 +51,8 @@ std::vector<int64_t> embedding_widths(nn::Network& model, const nn::InputShape& 
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  auto out = model.forward_with_stages(torch::zeros({1, shape.channels, shape.height, shape.width}));
+  const torch::Device device = nn::device_of(model);
+  auto out = model.forward_with_stages(torch::zeros({1, shape.channels, shape.height, shape.width}, device));
   model.train(was_training);
   std::vector<int64_t> widths;
   for (const auto& s : out.stages) widths.push_back(s.size(1));
@@ -56,7 +60,8 @@ std::vector<int64_t> embedding_widths(nn::Network& model, const nn::InputShape& 
 }
 
 // Which gradient made each attack's examples (DESIGN §1.7), stored with the run next to its metrics.
-json attack_provenance(const spec::RunConfig& c, const train::EvalPlan& plan, const std::string& teacher_key) {
+json attack_provenance(const spec::RunConfig& c, const train::EvalPlan& plan,
+                       const std::string& teacher_key) {
   const bool fp32 = c.quant.method == "fp32";
   const std::string own = fp32 ? "exact: white-box gradients of the full-precision model"
                                : "ste: white-box gradients through the straight-through estimators";
@@ -123,9 +128,25 @@ struct Prepared {
   std::unique_ptr<losses::Objective> objective;
 };
 
+// The run's device: "cpu", or "cuda" (the first visible GPU; check_runnable has made sure there is one).
+torch::Device run_device(const spec::RunConfig& c) {
+  return c.device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+}
+
+// In-memory datasets go to the device once, as uint8 (a GPU then never waits for the host between steps);
+// on-demand ones decode on the host and each batch goes over.
+void to_device(data::Dataset& d, const torch::Device& device) {
+  if (d.images.defined()) d.images = d.images.to(device);
+  if (d.labels.defined()) d.labels = d.labels.to(device);
+}
+
 Prepared prepare(const spec::RunSpec& run, const spec::RunConfig& c, const RunContext& ctx, int threads) {
   Prepared p;
+  const torch::Device device = run_device(c);
+  if (device.is_cuda()) train::set_deterministic(c.deterministic);
+  if (ctx.hooks) ctx.hooks->environment({{"device", train::device_facts(device, c.deterministic)}});
   p.data = data::load(data_options(c.dataset));
+  for (data::Dataset* d : {&p.data.train, &p.data.val, &p.data.test}) to_device(*d, device);
   if (ctx.hooks)
     ctx.hooks->environment({{"threads", threads},
                             {"data",
@@ -138,17 +159,19 @@ Prepared prepare(const spec::RunSpec& run, const spec::RunConfig& c, const RunCo
   p.shape = {info.channels, info.height, info.width, info.classes, info.mean, info.std};
   if (!run.teacher_key.empty()) {
     if (ctx.teacher_checkpoint.empty())
-      throw RunError("run " + run.key.substr(0, 12) + " needs its teacher run " + run.teacher_key.substr(0, 12) +
-                     " finished first");
-    p.teacher = load_teacher(c.model, p.shape, ctx.teacher_checkpoint, c.train.channels_last);
+      throw RunError("run " + run.key.substr(0, 12) + " needs its teacher run " +
+                     run.teacher_key.substr(0, 12) + " finished first");
+    p.teacher = load_teacher(c.model, p.shape, ctx.teacher_checkpoint, c.train.channels_last, device);
     if (ctx.hooks) ctx.hooks->environment({{"teacher", {{"run_key", run.teacher_key}}}});
   }
   train::seed_everything(c.seed);
   p.model = models::build_model(c.model, p.shape, quant::LayerFactory(c.quant));
+  p.model->to(device);
   if (c.train.init_from_teacher) nn::copy_weights(*p.teacher, *p.model);
   std::vector<int64_t> stage_widths;
   if (p.teacher && c.loss.adversarial > 0) stage_widths = embedding_widths(*p.teacher, p.shape);
   p.objective = std::make_unique<losses::Objective>(c.loss, *p.model, stage_widths);
+  p.objective->to(device);  // critics and power-iteration vectors
   return p;
 }
 
@@ -184,7 +207,8 @@ void train_epochs(const spec::RunSpec& run, const spec::RunConfig& c, const RunC
                                           {metric::kEpochSeconds, epoch, stats.seconds}};
     if (val) metrics.push_back({metric::kValAcc, epoch, *val});
     if (stats.terms.size() > 1)
-      for (const auto& [term, value] : stats.terms) metrics.push_back({metric::term_loss(term), epoch, value});
+      for (const auto& [term, value] : stats.terms)
+        metrics.push_back({metric::term_loss(term), epoch, value});
     if (ctx.hooks) ctx.hooks->epoch_done(epoch, metrics);
     train::save_checkpoint(ctx.checkpoint, run.key, *p.model, trainer.optimizer(), state, loss_state);
     if (ctx.hooks) ctx.hooks->checkpoint_saved(ctx.checkpoint, epoch);
@@ -194,11 +218,11 @@ void train_epochs(const spec::RunSpec& run, const spec::RunConfig& c, const RunC
   }
 }
 
-// Clean, FGSM, PGD and transfer accuracy on the test set, then the deployment backend when one is set; with the
-// training totals, the run's final metrics.
+// Clean, FGSM, PGD and transfer accuracy on the test set, then the deployment backend when one is set; with
+// the training totals, the run's final metrics.
 std::vector<store::Metric> final_metrics(const spec::RunSpec& run, const spec::RunConfig& c,
-                                         const RunContext& ctx, Prepared& p, const train::CheckpointState& state,
-                                         int threads) {
+                                         const RunContext& ctx, Prepared& p,
+                                         const train::CheckpointState& state, int threads) {
   using Clock = std::chrono::steady_clock;
   const auto eval_start = Clock::now();
   train::EvalPlan plan;
@@ -232,7 +256,8 @@ std::vector<store::Metric> final_metrics(const spec::RunSpec& run, const spec::R
   if (c.eval.backend) {
     const std::string& backend = *c.eval.backend;
     if (ctx.progress) ctx.progress->on_phase("deploying on " + backend, 0, 1);
-    const auto deployed = evaluate_deployed(*p.model, p.shape, p.data.test, {.backend = backend, .threads = threads});
+    const auto deployed =
+        evaluate_deployed(*p.model, p.shape, p.data.test, {.backend = backend, .threads = threads});
     if (ctx.hooks) ctx.hooks->environment({{"deploy", deployed.facts}});
     finals.push_back({metric::deploy_acc(backend), step, deployed.accuracy});
     finals.push_back({metric::deploy_agreement(backend), step, deployed.agreement});

@@ -9,14 +9,14 @@
 #include <thread>
 #include <vector>
 
-#include "experiments/execute.h"
+#include "core/store/checkpoints.h"
+#include "core/store/liveness.h"
 #include "core/util/build_info.h"
 #include "core/util/environment.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
-#include "core/store/checkpoints.h"
-#include "core/store/liveness.h"
 #include "core/util/process.h"
+#include "experiments/execute.h"
 
 namespace r2q::sweep {
 namespace {
@@ -203,7 +203,8 @@ class SweepRunner {
     }
     if (record->epoch > 0) observer_.on_run_resumed(run, record->epoch);
     StoreRecorder recorder(store_, run.key, me_.worker, observer_, options_.heartbeat_seconds, environment);
-    RunContext ctx{store::checkpoint_path(store_, run.key), options_.stop, &recorder, &recorder, teacher.checkpoint};
+    RunContext ctx{store::checkpoint_path(store_, run.key), options_.stop, &recorder, &recorder,
+                   teacher.checkpoint};
     try {
       auto finals = execute_run(run, ctx);
       store_.finish(run.key, me_.worker, finals);

@@ -17,23 +17,25 @@ namespace r2q::sweep {
 struct WorkerExit {
   int index = 0;  // 0-based
   pid_t pid = 0;
-  int exit_code = 0;      // its exit status; 0 when killed
-  int signal = 0;         // the signal that killed it, 0 when it exited
-  std::string runs;       // killed: the runs (key prefixes) it held, handed back or already taken over
+  int exit_code = 0;        // its exit status; 0 when killed
+  int signal = 0;           // the signal that killed it, 0 when it exited
+  std::string runs;         // killed: the runs (key prefixes) it held, handed back or already taken over
   bool taken_over = false;  // killed: another worker has already resumed its run
 };
 
 class WorkerPool {
  public:
-  // Starts one process per argument vector (argv[0] is the executable). Throws RunError when one cannot start.
+  // Starts one process per argument vector (argv[0] is the executable). Throws RunError when one cannot
+  // start.
   explicit WorkerPool(const std::vector<std::vector<std::string>>& argvs);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // One round: forwards SIGTERM to every live worker the first time `stop` is true, notes which run each worker
-  // holds, and reaps the workers that ended. A killed worker's runs are handed back (pending, checkpoint kept)
-  // unless another worker has already taken them over. Returns the workers that ended in this round.
+  // One round: forwards SIGTERM to every live worker the first time `stop` is true, notes which run each
+  // worker holds, and reaps the workers that ended. A killed worker's runs are handed back (pending,
+  // checkpoint kept) unless another worker has already taken them over. Returns the workers that ended in
+  // this round.
   std::vector<WorkerExit> poll(store::Store& store, bool stop);
   bool running() const { return running_ > 0; }
   bool stop_forwarded() const { return forwarded_; }

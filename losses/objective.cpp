@@ -32,7 +32,7 @@ Objective::Value Objective::compute(const Step& step) {
   Value value;
   for (auto& t : terms_) {
     torch::Tensor v = t.term->compute(step);
-    value.parts.emplace_back(t.name, v.item<double>());
+    value.parts.emplace_back(t.name, v.detach());  // no read back: on a GPU it would wait for the device
     value.total = value.total.defined() ? value.total + t.weight * v : t.weight * v;
   }
   return value;

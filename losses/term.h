@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/util/registry.h"
-#include "losses/config.h"
 #include "core/nn/network.h"
 #include "core/train/objective.h"
+#include "core/util/registry.h"
+#include "losses/config.h"
 
 namespace r2q::losses {
 

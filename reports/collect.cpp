@@ -215,7 +215,8 @@ class Collector {
   }
 
   InputError damaged(const std::string& key, const std::string& what) const {
-    return InputError(store_.path().string() + ": run " + key + ": the stored " + what + "; the store is damaged");
+    return InputError(store_.path().string() + ": run " + key + ": the stored " + what +
+                      "; the store is damaged");
   }
 
   // The tables' groups, in each experiment's run order; the footer's per-run digests.

@@ -121,12 +121,14 @@ void check(const ConvCall& call) {
   if (!(call.weights.shape() == shape))
     throw std::invalid_argument("shift-add conv: the weights were packed for a different convolution shape");
   if (call.act_bits < 1 || call.act_bits > 8)
-    throw std::invalid_argument("shift-add conv: act_bits = " + std::to_string(call.act_bits) + " is not in 1..8");
+    throw std::invalid_argument("shift-add conv: act_bits = " + std::to_string(call.act_bits) +
+                                " is not in 1..8");
   if (call.batch < 0)
     throw std::invalid_argument("shift-add conv: batch = " + std::to_string(call.batch) + " is negative");
   const bool accumulators = std::holds_alternative<std::int32_t*>(call.output);
   if (accumulators != (call.epilogue == nullptr))
-    throw std::invalid_argument("shift-add conv: an epilogue goes with float or code outputs, not accumulators");
+    throw std::invalid_argument(
+        "shift-add conv: an epilogue goes with float or code outputs, not accumulators");
   if (call.epilogue != nullptr) call.epilogue->validate(shape.out_channels);
   // |sum_j m_j a_j| <= K (2^k - 1)(2^l - 1) must fit the s32 accumulator (and 2 T, computed in 64 bits, then
   // truncates nothing).
@@ -140,8 +142,9 @@ void check(const ConvCall& call) {
     throw std::invalid_argument("shift-add conv: null input or output");
 }
 
-// Sizes the workspace for the call and fills what does not change between images: the word offsets of a patch,
-// the epilogue's per-element multiplier and bias of one output row, zeroed planes (their padding stays zero).
+// Sizes the workspace for the call and fills what does not change between images: the word offsets of a
+// patch, the epilogue's per-element multiplier and bias of one output row, zeroed planes (their padding stays
+// zero).
 void prepare(const ConvCall& call, const ActivationGeometry& geo, Workspace& ws) {
   const ConvShape& shape = call.shape;
   const PatchLayout& layout = call.weights.layout();
@@ -244,7 +247,8 @@ void convolve_image(const KernelTable& kernels, const ConvCall& call, const Acti
     e.relu = call.epilogue->relu;
     e.out_bits = call.epilogue->out_bits;
     e.out_scale = call.epilogue->out_scale;
-    e.out_float = std::holds_alternative<float*>(call.output) ? std::get<float*>(call.output) + row_index : nullptr;
+    e.out_float =
+        std::holds_alternative<float*>(call.output) ? std::get<float*>(call.output) + row_index : nullptr;
     e.out_codes = std::holds_alternative<std::uint8_t*>(call.output)
                       ? std::get<std::uint8_t*>(call.output) + row_index
                       : nullptr;
@@ -285,7 +289,8 @@ Workspace& workspace_or_default(Workspace* ws) {
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
                     int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa, Workspace* workspace) {
   detail::run_conv(kernels_for(resolve_isa(isa)),
-                   {shape, weights, input_nhwc, batch, act_bits, nullptr, acc_nhwc}, workspace_or_default(workspace));
+                   {shape, weights, input_nhwc, batch, act_bits, nullptr, acc_nhwc},
+                   workspace_or_default(workspace));
 }
 
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
@@ -295,7 +300,8 @@ void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, co
     throw std::invalid_argument("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
                                 " asks for codes, but the output is float (use out_bits = 0)");
   detail::run_conv(kernels_for(resolve_isa(isa)),
-                   {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc}, workspace_or_default(workspace));
+                   {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc},
+                   workspace_or_default(workspace));
 }
 
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
@@ -305,7 +311,8 @@ void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, co
     throw std::invalid_argument("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
                                 " gives float outputs, but the output is codes (use out_bits in 1..8)");
   detail::run_conv(kernels_for(resolve_isa(isa)),
-                   {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc}, workspace_or_default(workspace));
+                   {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc},
+                   workspace_or_default(workspace));
 }
 
 }  // namespace r2q::backends::cpu

@@ -7,8 +7,7 @@
 
 namespace r2q::attack {
 
-torch::Tensor pgd(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y,
-                  const PgdOptions& o) {
+torch::Tensor pgd(nn::Network& model, const torch::Tensor& x, const torch::Tensor& y, const PgdOptions& o) {
   const double step = o.step_size > 0 ? o.step_size : o.eps / 4;
   torch::NoGradGuard no_grad;
   auto lower = (x - o.eps).clamp_min(0.0), upper = (x + o.eps).clamp_max(1.0);

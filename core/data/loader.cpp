@@ -20,6 +20,11 @@ BatchLoader::BatchLoader(const Dataset& data, const LoaderOptions& options) : da
     for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(static_cast<uint64_t>(i) + 1)]);
   }
   batches_ = options.drop_last ? n / options.batch_size : (n + options.batch_size - 1) / options.batch_size;
+  // The epoch's order as an index on the images' device (once per epoch): batches are slices of it.
+  if (options.shuffle && data.images.defined()) {
+    order_index_ = torch::from_blob(order_.data(), {n}, torch::kInt64);
+    if (!data.images.is_cpu()) order_index_ = order_index_.to(data.images.device());
+  }
 }
 
 Batch BatchLoader::operator[](int64_t index) const {
@@ -50,7 +55,7 @@ Batch BatchLoader::operator[](int64_t index) const {
     images = data_.images.slice(0, begin, end);
     labels = data_.labels.slice(0, begin, end);
   } else {
-    auto idx = torch::from_blob(const_cast<int64_t*>(order_.data() + begin), {end - begin}, torch::kInt64);
+    const torch::Tensor idx = order_index_.slice(0, begin, end);
     images = data_.images.index_select(0, idx);
     labels = data_.labels.index_select(0, idx);
   }
@@ -62,34 +67,35 @@ Batch BatchLoader::operator[](int64_t index) const {
   return {images.to(torch::kFloat32).div_(255.0f), labels};
 }
 
+Batch on_device(Batch batch, const torch::Device& device) {
+  if (batch.images.device() != device) batch.images = batch.images.to(device);
+  if (batch.labels.device() != device) batch.labels = batch.labels.to(device);
+  return batch;
+}
+
 torch::Tensor augment_images(const torch::Tensor& input, int pad, uint64_t seed) {
-  torch::Tensor in = input.contiguous();
-  int64_t n = in.size(0), c = in.size(1), h = in.size(2), w = in.size(3);
-  torch::Tensor out = torch::zeros_like(in);
-  const uint8_t* src = in.data_ptr<uint8_t>();
-  uint8_t* dst = out.data_ptr<uint8_t>();
+  const int64_t n = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
+  // The draws are r2q's own generator's, on the host (3 per image, a few hundred bytes per batch), so that a
+  // run crops the same images on every device; applying them is batched tensor work on the images' device.
   Rng rng(seed);
+  std::vector<int64_t> rows(static_cast<size_t>(n * h)), cols(static_cast<size_t>(n * w));
   for (int64_t i = 0; i < n; ++i) {
     // Crop offset in the padded image, relative to the original's origin.
-    int64_t dy = static_cast<int64_t>(rng.below(2 * pad + 1)) - pad;
-    int64_t dx = static_cast<int64_t>(rng.below(2 * pad + 1)) - pad;
-    bool flip = rng.below(2) == 1;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const uint8_t* plane = src + (i * c + ch) * h * w;
-      uint8_t* target = dst + (i * c + ch) * h * w;
-      for (int64_t y = 0; y < h; ++y) {
-        int64_t sy = y + dy;
-        if (sy < 0 || sy >= h) continue;  // stays zero (padding)
-        const uint8_t* row = plane + sy * w;
-        uint8_t* out_row = target + y * w;
-        for (int64_t x = 0; x < w; ++x) {
-          int64_t sx = (flip ? w - 1 - x : x) + dx;
-          if (sx >= 0 && sx < w) out_row[x] = row[sx];
-        }
-      }
-    }
+    const int64_t dy = static_cast<int64_t>(rng.below(2 * pad + 1)) - pad;
+    const int64_t dx = static_cast<int64_t>(rng.below(2 * pad + 1)) - pad;
+    const bool flip = rng.below(2) == 1;
+    for (int64_t y = 0; y < h; ++y) rows[static_cast<size_t>(i * h + y)] = y + dy + pad;
+    for (int64_t x = 0; x < w; ++x) cols[static_cast<size_t>(i * w + x)] = (flip ? w - 1 - x : x) + dx + pad;
   }
-  return out;
+  const auto index_options = torch::TensorOptions().dtype(torch::kInt64);
+  const torch::Tensor row_index = torch::from_blob(rows.data(), {n, 1, h, 1}, index_options)
+                                      .to(input.device())
+                                      .expand({n, c, h, w + 2 * pad});
+  const torch::Tensor col_index =
+      torch::from_blob(cols.data(), {n, 1, 1, w}, index_options).to(input.device()).expand({n, c, h, w});
+  // Zero padding, then the rows of each image's crop, then its columns (mirrored when flipped).
+  const torch::Tensor padded = torch::constant_pad_nd(input, {pad, pad, pad, pad});
+  return padded.gather(2, row_index).gather(3, col_index);
 }
 
 }  // namespace r2q::data

@@ -38,8 +38,12 @@ class BatchLoader {
   const Dataset& data_;
   LoaderOptions options_;
   std::vector<std::int64_t> order_;
+  torch::Tensor order_index_;  // order_ on the images' device (a view of order_ on the CPU)
   std::int64_t batches_ = 0;
 };
+
+// The batch on `device` (in-memory data already is; on-demand data decodes on the host).
+Batch on_device(Batch batch, const torch::Device& device);
 
 // Random crop + flip of uint8 images, in place semantics: returns a new tensor of the same shape.
 torch::Tensor augment_images(const torch::Tensor& images, int pad, std::uint64_t seed);

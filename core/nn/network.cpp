@@ -31,6 +31,11 @@ int Network::to_deploy(nn::DeployBuilder& /*builder*/) const {
                    " cannot be exported yet: it has no Network::to_deploy (core/nn/network.h)");
 }
 
+torch::Device device_of(const torch::nn::Module& module) {
+  const auto parameters = module.parameters();
+  return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+}
+
 void Network::stage_output(const torch::Tensor& x) {
   if (stage_sink_) stage_sink_->push_back(x.dim() == 4 ? x.mean({2, 3}) : x);
 }
@@ -47,8 +52,8 @@ std::size_t copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
       return;
     }
     if (target->sizes() != source.sizes())
-      throw RunError("copy_weights: \"" + name + "\" has shape " + c10::str(source.sizes()) +
-                               " here and " + c10::str(target->sizes()) + " there");
+      throw RunError("copy_weights: \"" + name + "\" has shape " + c10::str(source.sizes()) + " here and " +
+                     c10::str(target->sizes()) + " there");
     target->copy_(source);
     ++copied;
   };

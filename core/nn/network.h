@@ -1,5 +1,6 @@
 // The interface every model implements (models/): takes [0, 1] pixels (normalisation is the first layer) and
-// returns logits. The trainer, the attacks, the losses and the deployment converter see models only through it.
+// returns logits. The trainer, the attacks, the losses and the deployment converter see models only through
+// it.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -46,6 +47,9 @@ class Network : public torch::nn::Module {
 };
 
 using NetworkPtr = std::shared_ptr<Network>;
+
+// The device the module's parameters are on (the CPU for one without parameters).
+torch::Device device_of(const torch::nn::Module& module);
 
 // Copies every parameter and buffer of `from` into the entry of `to` with the same name and shape (a student
 // starting from its FP32 teacher). Quantizer state of `to` (learned scales, their "initialized" flags) is

@@ -1,6 +1,6 @@
-// Conversion of a trained LibTorch model (eval mode) to the deployment IR (core/deploy): models describe their
-// forward pass to a DeployBuilder, which turns quantized layers into integer conv/linear layers with BatchNorm
-// folded.
+// Conversion of a trained LibTorch model (eval mode) to the deployment IR (core/deploy): models describe
+// their forward pass to a DeployBuilder, which turns quantized layers into integer conv/linear layers with
+// BatchNorm folded.
 #pragma once
 
 #include <torch/nn/modules/batchnorm.h>
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/deploy/model.h"
-#include "core/quant/layers.h"
 #include "core/nn/network.h"
+#include "core/quant/layers.h"
 
 namespace r2q::nn {
 

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "core/spec/run_config.h"
 #include "core/quant/quantizer.h"
+#include "core/spec/run_config.h"
 
 namespace r2q::quant {
 

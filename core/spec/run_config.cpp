@@ -28,8 +28,11 @@ RunConfig parse(const nlohmann::json& c, const nlohmann::json& execution) {
 
   r.seed = c.at("seed").get<std::uint64_t>();
   r.device = c.at("device").get<std::string>();
-  if (const nlohmann::json* threads = find_path(execution, "threads"); threads && threads->is_number_integer())
+  if (const nlohmann::json* threads = find_path(execution, "threads");
+      threads && threads->is_number_integer())
     r.threads = threads->get<int>();
+  if (const nlohmann::json* d = find_path(execution, "deterministic"); d && d->is_boolean())
+    r.deterministic = d->get<bool>();
 
   const auto& t = c.at("train");
   r.train.epochs = t.at("epochs").get<int>();

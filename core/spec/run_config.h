@@ -30,9 +30,9 @@ struct TrainConfig {
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4;
   bool augment = false;
   std::uint64_t seed = 0;
-  double ce_weight = 1.0;           // loss.ce, which the trainer's own objective uses when none is given
-  bool channels_last = true;        // NHWC weights and inputs (faster here, same results)
-  bool init_from_teacher = false;   // train.init resolved: start from the FP32 teacher's weights
+  double ce_weight = 1.0;          // loss.ce, which the trainer's own objective uses when none is given
+  bool channels_last = true;       // NHWC weights and inputs (faster here, same results)
+  bool init_from_teacher = false;  // train.init resolved: start from the FP32 teacher's weights
 };
 
 // The loss settings (DESIGN §1.4).
@@ -70,11 +70,13 @@ struct RunConfig {
   EvalConfig eval;
   std::uint64_t seed = 0;
   std::string device = "cpu";
-  int threads = 0;  // execution: 0 = all cores
+  int threads = 0;             // execution: 0 = all cores
+  bool deterministic = false;  // execution: cuDNN's deterministic algorithms on a GPU
 };
 
 // Parses a resolved run config and its execution fields (RunSpec::config, RunSpec::execution). A config that
 // lacks a field or has one of another type (only a damaged store row can) is an InputError.
-RunConfig run_config(const nlohmann::json& config, const nlohmann::json& execution = nlohmann::json::object());
+RunConfig run_config(const nlohmann::json& config,
+                     const nlohmann::json& execution = nlohmann::json::object());
 
 }  // namespace r2q::spec

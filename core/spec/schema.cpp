@@ -129,6 +129,11 @@ std::vector<Field> make_fields() {
   Field threads = number("threads", T::Int, 0, 0, 4096, "CPU threads for this run; 0 = all cores");
   threads.execution_only = true;
   f.push_back(threads);
+  Field deterministic = plain("deterministic", T::Bool, false,
+                              "GPU: cuDNN's deterministic algorithms (repeatable, slower); the CPU path is "
+                              "deterministic anyway");
+  deterministic.execution_only = true;
+  f.push_back(deterministic);
   return f;
 }
 

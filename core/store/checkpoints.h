@@ -1,6 +1,6 @@
-// Where a store keeps its runs' checkpoints: <store directory>/checkpoints/<run key>.pt, recorded in the store
-// relative to its directory, so that the store and its checkpoints can be used from any directory and moved
-// together.
+// Where a store keeps its runs' checkpoints: <store directory>/checkpoints/<run key>.pt, recorded in the
+// store relative to its directory, so that the store and its checkpoints can be used from any directory and
+// moved together.
 #pragma once
 
 #include <filesystem>

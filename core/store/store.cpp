@@ -637,7 +637,8 @@ class Merger {
     }
     for (const auto& [name, value] : here)
       if (!there.contains(name))
-        report_.conflicts.push_back(key + ": " + name + " " + shortest_decimal(value) + " here vs missing there");
+        report_.conflicts.push_back(key + ": " + name + " " + shortest_decimal(value) +
+                                    " here vs missing there");
   }
 
   std::map<std::string, double> test_metrics(std::string_view schema, const std::string& key) {
@@ -661,7 +662,8 @@ class Merger {
            "INSERT INTO main.runs(run_key, config, status, attempt, worker, host, pid, heartbeat, started, "
            "finished, epoch, error, checkpoint, git_commit, git_dirty, environment, created, seq) "
            "SELECT run_key, config, status, attempt, worker, host, pid, heartbeat, started, finished, epoch, "
-           "error, checkpoint, git_commit, git_dirty, environment, created, ?2 FROM src.runs WHERE run_key = ?1")
+           "error, checkpoint, git_commit, git_dirty, environment, created, ?2 FROM src.runs WHERE run_key = "
+           "?1")
         .bind(1, key)
         .bind(2, seq)
         .run();
@@ -674,7 +676,8 @@ class Merger {
     db_.prepare("DELETE FROM main.metrics WHERE run_key = ?1").bind(1, key).run();
     db_.prepare(
            "UPDATE main.runs SET (status, attempt, worker, host, pid, heartbeat, started, finished, epoch, "
-           "error, checkpoint, git_commit, git_dirty, environment) = (SELECT status, attempt, worker, host, pid, "
+           "error, checkpoint, git_commit, git_dirty, environment) = (SELECT status, attempt, worker, host, "
+           "pid, "
            "heartbeat, started, finished, epoch, error, checkpoint, git_commit, git_dirty, environment "
            "FROM src.runs s WHERE s.run_key = ?1) WHERE run_key = ?1")
         .bind(1, key)
@@ -696,8 +699,8 @@ class Merger {
     ResetGuard guard(bad);
     bad.bind(1, key);
     while (bad.step())
-      report_.skipped.push_back(key + ": metric " + bad.get_text(0) + " (step " + std::to_string(bad.get_int(1)) +
-                                ") is not a number");
+      report_.skipped.push_back(key + ": metric " + bad.get_text(0) + " (step " +
+                                std::to_string(bad.get_int(1)) + ") is not a number");
   }
 
   void unite_experiments() {
@@ -706,7 +709,8 @@ class Merger {
     db_.exec(
         "INSERT INTO main.experiment_runs(experiment, run_key, position) "
         "SELECT experiment, run_key, position FROM src.experiment_runs "
-        "WHERE run_key IN (SELECT run_key FROM main.runs) AND experiment IN (SELECT name FROM main.experiments) "
+        "WHERE run_key IN (SELECT run_key FROM main.runs) AND experiment IN (SELECT name FROM "
+        "main.experiments) "
         "ON CONFLICT(experiment, run_key) DO NOTHING");
   }
 

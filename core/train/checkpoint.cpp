@@ -98,10 +98,12 @@ std::string read_verified(const std::filesystem::path& path) {
   return payload;
 }
 
+// Tensors land on `device`, wherever they were saved from: a checkpoint written on a GPU resumes on the CPU
+// and back.
 void load_archive(torch::serialize::InputArchive& archive, const std::string& bytes,
-                  const std::filesystem::path& path) {
+                  const std::filesystem::path& path, const torch::Device& device) {
   try {
-    archive.load_from(bytes.data(), bytes.size());
+    archive.load_from(bytes.data(), bytes.size(), device);
   } catch (const std::exception& e) {
     throw DamagedCheckpoint(path.string() + ": the checkpoint is unreadable: " + one_line(e.what()));
   }
@@ -140,7 +142,7 @@ std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path
   torch::serialize::InputArchive archive;
   c10::IValue key;
   try {
-    load_archive(archive, read_verified(path), path);
+    load_archive(archive, read_verified(path), path, nn::device_of(model));
     try {
       archive.read("run_key", key);
     } catch (const std::exception& e) {
@@ -185,7 +187,7 @@ std::optional<CheckpointState> load_checkpoint(const std::filesystem::path& path
 
 void load_weights(const std::filesystem::path& path, nn::Network& model) {
   torch::serialize::InputArchive archive, model_archive;
-  load_archive(archive, read_verified(path), path);
+  load_archive(archive, read_verified(path), path, nn::device_of(model));
   try {
     archive.read("model", model_archive);
     model.load(model_archive);

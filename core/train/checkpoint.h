@@ -1,6 +1,7 @@
 // Epoch checkpoints: model parameters and buffers, optimizer state, the epoch reached and the training time
 // so far, written atomically and checksummed. Data order and augmentation are functions of (seed, epoch,
 // batch), so this is all a resumed run needs to continue exactly as the uninterrupted run would have.
+// Checkpoints are device-independent: they load onto the device of the model they load into.
 #pragma once
 
 #include <filesystem>

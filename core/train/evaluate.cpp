@@ -41,8 +41,9 @@ double accuracy(nn::Network& model, const data::Dataset& data, int64_t batch_siz
   torch::NoGradGuard no_grad;
   data::BatchLoader loader(data, {.batch_size = batch_size});
   int64_t hits = 0;
+  const torch::Device device = nn::device_of(model);
   for (int64_t b = 0; b < loader.size(); ++b) {
-    auto batch = loader[b];
+    auto batch = data::on_device(loader[b], device);
     hits += correct(model.forward(as_model_input(batch.images)), batch.labels);
   }
   return static_cast<double>(hits) / static_cast<double>(data.size());
@@ -60,8 +61,9 @@ RobustnessResult evaluate(nn::Network& model, const data::Dataset& data, const E
   data::BatchLoader loader(data, {.batch_size = plan.batch_size});
   int64_t clean_hits = 0;
   std::map<double, int64_t> fgsm_hits, pgd_hits, transfer_hits;
+  const torch::Device device = nn::device_of(model);
   for (int64_t b = 0; b < loader.size(); ++b) {
-    auto batch = loader[b];
+    auto batch = data::on_device(loader[b], device);
     const auto& x = batch.images = as_model_input(batch.images);
     const auto& y = batch.labels;
     torch::Tensor logits, sign;

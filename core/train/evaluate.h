@@ -25,7 +25,7 @@ struct EvalPlan {
   std::vector<double> fgsm_eps;  // eps = 0 is the clean accuracy
   std::vector<double> pgd_eps;
   int pgd_steps = 10;
-  double pgd_step_size = 0;                    // 0 = eps / 4
+  double pgd_step_size = 0;                // 0 = eps / 4
   nn::Network* transfer_source = nullptr;  // e.g. the FP32 teacher; FGSM at every fgsm eps > 0
   int64_t batch_size = 500;
 };

@@ -14,7 +14,7 @@ class CrossEntropyObjective : public Objective {
   std::vector<std::string> active() const override { return {"ce"}; }
   Value compute(const Step& step) override {
     torch::Tensor ce = torch::nn::functional::cross_entropy(step.student_out.logits, step.labels);
-    return {weight_ * ce, {{"ce", ce.item<double>()}}};
+    return {weight_ * ce, {{"ce", ce.detach()}}};
   }
 
  private:

@@ -33,8 +33,9 @@ class Objective : public torch::nn::Module {
   virtual std::vector<std::string> active() const = 0;
 
   struct Value {
-    torch::Tensor total;                                // what the step minimises
-    std::vector<std::pair<std::string, double>> parts;  // each part's unweighted value
+    torch::Tensor total;  // what the step minimises
+    std::vector<std::pair<std::string, torch::Tensor>>
+        parts;  // each part's unweighted value (detached scalars)
   };
   virtual Value compute(const Step& step) = 0;
 };

@@ -25,8 +25,7 @@ torch::Tensor as_model_input(const torch::Tensor& images) {
   return images.dim() == 4 ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
 }
 
-Trainer::Trainer(nn::Network& model, const TrainConfig& config, std::int64_t train_size,
-                 Guidance guidance)
+Trainer::Trainer(nn::Network& model, const TrainConfig& config, std::int64_t train_size, Guidance guidance)
     : model_(model), config_(config), objective_(guidance.objective), teacher_(guidance.teacher) {
   if (!objective_) {
     own_objective_ = cross_entropy_objective(config.ce_weight);
@@ -84,10 +83,16 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
                                    .seed = config_.seed,
                                    .epoch = epoch});
   EpochStats stats;
-  double loss_sum = 0;
-  std::vector<double> term_sums;
   if (teacher_) teacher_->eval();
-  std::int64_t hits = 0;
+  // The epoch's sums stay on the model's device: on a GPU, reading a number back waits for every queued
+  // kernel, so they are read every kStepsBetweenReads steps there (the divergence check and the progress
+  // line) and at the end. On the CPU a read costs nothing: every step, as before.
+  const torch::Device device = nn::device_of(model_);
+  const bool on_gpu = device.is_cuda();
+  const std::int64_t read_every = on_gpu ? kStepsBetweenReads : 1;
+  torch::Tensor loss_sum, hits;  // float64 and int64 scalars
+  std::vector<torch::Tensor> term_sums;
+  std::int64_t last_read = -1;
   const auto start = Clock::now();
   for (std::int64_t b = 0; b < loader.size(); ++b) {
     if (stop && stop->load(std::memory_order_relaxed))
@@ -95,13 +100,13 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
     const double lr = lr_at((epoch - 1) * batches_per_epoch_ + b);
     for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 
-    auto batch = loader[b];
+    auto batch = data::on_device(loader[b], device);
     if (config_.channels_last) batch.images = as_model_input(batch.images);
     torch::manual_seed(step_seed(config_.seed, epoch, b));
     optimizer_->zero_grad();
     const bool stages = objective_->needs_stages();
     nn::StagedOutput out = stages ? model_.forward_with_stages(batch.images)
-                                      : nn::StagedOutput{model_.forward(batch.images), {}};
+                                  : nn::StagedOutput{model_.forward(batch.images), {}};
     std::optional<nn::StagedOutput> teacher_out;
     if (objective_->needs_teacher()) {
       torch::NoGradGuard no_grad;
@@ -110,37 +115,50 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, int epoch, ProgressS
     }
     auto value =
         objective_->compute({model_, batch.images, batch.labels, out, teacher_out ? &*teacher_out : nullptr});
-    const torch::Tensor& logits = out.logits;
-    torch::Tensor loss = value.total;
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value))
-      throw RunError("training diverged: loss is " + std::string(std::isnan(loss_value) ? "nan" : "inf") +
-                     " in epoch " + std::to_string(epoch) + " at batch " + std::to_string(b) + " (lr " +
-                     shortest_decimal(lr) + "); lower train.lr");
+    const torch::Tensor& loss = value.total;
+    const std::int64_t n = batch.labels.size(0);
+    {
+      torch::NoGradGuard no_grad;
+      // Sums in float64 of (double) loss * n: the same numbers the per-step reads gave.
+      const torch::Tensor weighted = loss.detach().to(torch::kFloat64) * static_cast<double>(n);
+      loss_sum = loss_sum.defined() ? loss_sum + weighted : weighted;
+      if (term_sums.empty()) term_sums.resize(value.parts.size());
+      for (size_t i = 0; i < value.parts.size(); ++i) {
+        const torch::Tensor part = value.parts[i].second.to(torch::kFloat64) * static_cast<double>(n);
+        term_sums[i] = term_sums[i].defined() ? term_sums[i] + part : part;
+      }
+      const torch::Tensor batch_hits = out.logits.detach().argmax(1).eq(batch.labels).sum();
+      hits = hits.defined() ? hits + batch_hits : batch_hits;
+    }
+    stats.images += n;
+    if ((b + 1) % read_every == 0 || b + 1 == loader.size()) {
+      // A loss that is not finite makes the sum so: the run fails at the first read after it.
+      const double sum = loss_sum.item<double>();
+      if (!std::isfinite(sum))
+        throw RunError("training diverged: loss is " + std::string(std::isnan(sum) ? "nan" : "inf") +
+                       " in epoch " + std::to_string(epoch) + " at batch " +
+                       (read_every == 1
+                            ? std::to_string(b)
+                            : "between " + std::to_string(last_read + 1) + " and " + std::to_string(b)) +
+                       " (lr " + shortest_decimal(lr) + "); lower train.lr");
+      last_read = b;
+      if (progress) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        progress->on_batch({epoch, config_.epochs, b + 1, loader.size(),
+                            sum / static_cast<double>(stats.images),
+                            static_cast<double>(stats.images) / std::max(elapsed, 1e-9), lr, elapsed});
+      }
+    }
     loss.backward();
     optimizer_->step();
-
-    const std::int64_t n = batch.labels.size(0);
-    loss_sum += loss_value * static_cast<double>(n);
-    if (term_sums.empty()) term_sums.assign(value.parts.size(), 0.0);
-    for (size_t i = 0; i < value.parts.size(); ++i)
-      term_sums[i] += value.parts[i].second * static_cast<double>(n);
-    hits += logits.detach().argmax(1).eq(batch.labels).sum().item<std::int64_t>();
-    stats.images += n;
-    if (progress) {
-      double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      progress->on_batch({epoch, config_.epochs, b + 1, loader.size(),
-                          loss_sum / static_cast<double>(stats.images),
-                          static_cast<double>(stats.images) / std::max(elapsed, 1e-9), lr, elapsed});
-    }
   }
   stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  stats.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, stats.images));
-  stats.accuracy = static_cast<double>(hits) / static_cast<double>(std::max<std::int64_t>(1, stats.images));
+  const double images = static_cast<double>(std::max<std::int64_t>(1, stats.images));
+  stats.loss = loss_sum.defined() ? loss_sum.item<double>() / images : 0;
+  stats.accuracy = hits.defined() ? static_cast<double>(hits.item<std::int64_t>()) / images : 0;
   const auto names = objective_->active();
   for (size_t i = 0; i < term_sums.size(); ++i)
-    stats.terms.emplace_back(names[i],
-                             term_sums[i] / static_cast<double>(std::max<std::int64_t>(1, stats.images)));
+    stats.terms.emplace_back(names[i], term_sums[i].item<double>() / images);
   return stats;
 }
 

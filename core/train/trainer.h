@@ -23,7 +23,6 @@ using TrainConfig = spec::TrainConfig;
 void use_channels_last(nn::Network& model);
 torch::Tensor as_model_input(const torch::Tensor& images);
 
-
 struct EpochStats {
   double loss = 0, accuracy = 0, seconds = 0;
   std::int64_t images = 0;
@@ -36,6 +35,9 @@ struct Guidance {
   Objective* objective = nullptr;
   nn::Network* teacher = nullptr;
 };
+
+// On a GPU, how many steps run between two reads of the epoch's loss sum (each read waits for the device).
+inline constexpr std::int64_t kStepsBetweenReads = 50;
 
 // The seed of torch's generator for one training step.
 std::uint64_t step_seed(std::uint64_t seed, int epoch, std::int64_t batch);

@@ -1,5 +1,6 @@
 // What this host knows of a process by its pid: whether it exists, whether it is a zombie, when it started.
-// Used to judge whether the worker that holds a run is still at work (store::holder_alive, core/store/liveness.h).
+// Used to judge whether the worker that holds a run is still at work (store::holder_alive,
+// core/store/liveness.h).
 #pragma once
 
 #include <cstdint>

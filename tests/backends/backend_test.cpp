@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "tests/backends/allocation_counter.h"
-#include "tests/backends/backend_test_models.h"
 #include "backends/backend.h"
 #include "backends/cpu/batch_split.h"
 #include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/reference.h"
 #include "core/util/error.h"
+#include "tests/backends/allocation_counter.h"
+#include "tests/backends/backend_test_models.h"
 #include "tests/support/deploy_test_models.h"
 
 namespace r2q::backends {

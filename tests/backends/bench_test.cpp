@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <numeric>
 
-#include "tests/backends/backend_test_models.h"
 #include "backends/backend.h"
 #include "backends/bench.h"
+#include "tests/backends/backend_test_models.h"
 
 namespace r2q::backends {
 namespace {

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/backends/backend_test_models.h"
 #include "backends/backend.h"
 #include "core/deploy/reference.h"
 #include "core/util/error.h"
+#include "tests/backends/backend_test_models.h"
 #include "tests/support/deploy_test_models.h"
 
 namespace r2q::backends {

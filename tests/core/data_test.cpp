@@ -10,6 +10,7 @@
 #include "core/data/loader.h"
 #include "core/data/registry.h"
 #include "core/util/error.h"
+#include "core/util/rng.h"
 #include "tests/support/dataset_files.h"
 #include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
@@ -220,6 +221,38 @@ TEST(Augment, CropShiftsWithZeroPaddingAndFlipMirrors) {
         std::set<int>(nonzero.data_ptr<uint8_t>(), nonzero.data_ptr<uint8_t>() + nonzero.size(0)).size(),
         static_cast<size_t>(nonzero.size(0)));
   }
+}
+
+// Issue 17: augmentation is batched tensor work on the images' device. Its draws and results are those of the
+// per-image loop it replaced (written out here), so runs and the nightly golden results are unchanged.
+TEST(Augment, BatchedCropAndFlipEqualThePerImageLoop) {
+  auto loop = [](const torch::Tensor& in, int pad, std::uint64_t seed) {
+    const int64_t n = in.size(0), c = in.size(1), h = in.size(2), w = in.size(3);
+    torch::Tensor out = torch::zeros_like(in);
+    auto src = in.accessor<uint8_t, 4>();
+    auto dst = out.accessor<uint8_t, 4>();
+    Rng rng(seed);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t dy = static_cast<int64_t>(rng.below(2 * pad + 1)) - pad;
+      const int64_t dx = static_cast<int64_t>(rng.below(2 * pad + 1)) - pad;
+      const bool flip = rng.below(2) == 1;
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t y = 0; y < h; ++y)
+          for (int64_t x = 0; x < w; ++x) {
+            const int64_t sy = y + dy, sx = (flip ? w - 1 - x : x) + dx;
+            if (sy >= 0 && sy < h && sx >= 0 && sx < w) dst[i][ch][y][x] = src[i][ch][sy][sx];
+          }
+    }
+    return out;
+  };
+  torch::manual_seed(3);
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{16, 1, 28, 28}, {5, 3, 32, 32}, {2, 3, 7, 5}})
+    for (int pad : {0, 1, 4})
+      for (std::uint64_t seed : {0ull, 7ull, 123456789ull}) {
+        const torch::Tensor images = torch::randint(0, 256, shape, torch::kUInt8);
+        EXPECT_TRUE(torch::equal(augment_images(images, pad, seed), loop(images, pad, seed)))
+            << "pad " << pad << ", seed " << seed;
+      }
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 #include <functional>
 #include <iostream>
 
-#include "core/nn/to_deploy.h"
 #include "core/deploy/model_file.h"
 #include "core/deploy/reference.h"
+#include "core/nn/to_deploy.h"
 #include "core/quant/export.h"
 #include "core/util/error.h"
 #include "models/registry.h"
@@ -187,9 +187,8 @@ TEST(Export, ResNet20R2qW2A2MatchesTorch) {
 TEST(Export, Fp32ModelsMatchTorch) {
   for (const std::string name : {"lenet", "resnet20"}) {
     const bool lenet = name == "lenet";
-    const nn::InputShape shape =
-        lenet ? nn::InputShape{1, 28, 28, 10, {0.3}, {0.4}}
-              : nn::InputShape{3, 16, 16, 10, {0.5, 0.4, 0.3}, {0.25, 0.2, 0.3}};
+    const nn::InputShape shape = lenet ? nn::InputShape{1, 28, 28, 10, {0.3}, {0.4}}
+                                       : nn::InputShape{3, 16, 16, 10, {0.5, 0.4, 0.3}, {0.25, 0.2, 0.3}};
     auto model = trained_model(name, shape, quant::QuantConfig{});
     torch::manual_seed(1);
     torch::Tensor x = torch::rand({2, shape.channels, shape.height, shape.width});

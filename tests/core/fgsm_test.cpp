@@ -3,8 +3,8 @@
 #include <torch/torch.h>
 
 #include "core/attack/fgsm.h"
-#include "core/train/evaluate.h"
 #include "core/nn/network.h"
+#include "core/train/evaluate.h"
 
 namespace r2q::attack {
 namespace {

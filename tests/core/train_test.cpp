@@ -4,9 +4,9 @@
 #include <torch/torch.h>
 
 #include "core/spec/spec.h"
-#include "experiments/execute.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "experiments/execute.h"
 #include "models/registry.h"
 #include "tests/support/temp_dir.h"
 

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "core/spec/spec.h"
-#include "experiments/shard.h"
 #include "core/util/error.h"
+#include "experiments/shard.h"
 
 namespace r2q::sweep {
 namespace {

@@ -4,10 +4,10 @@
 #include <torch/torch.h>
 
 #include "core/spec/spec.h"
-#include "experiments/execute.h"
 #include "core/store/checkpoints.h"
-#include "experiments/sweep.h"
 #include "core/util/error.h"
+#include "experiments/execute.h"
+#include "experiments/sweep.h"
 #include "tests/support/temp_dir.h"
 
 namespace r2q::sweep {

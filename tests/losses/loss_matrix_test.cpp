@@ -60,11 +60,11 @@ class LossMatrix : public testing::TestWithParam<ModelCase> {};
 TEST_P(LossMatrix, EveryTermAndLipschitzModeTrainsAStep) {
   const ModelCase& m = GetParam();
   const nn::InputShape shape{m.channels,
-                                 m.size,
-                                 m.size,
-                                 10,
-                                 std::vector<double>(m.channels, 0.5),
-                                 std::vector<double>(m.channels, 0.25)};
+                             m.size,
+                             m.size,
+                             10,
+                             std::vector<double>(m.channels, 0.5),
+                             std::vector<double>(m.channels, 0.25)};
   torch::manual_seed(0);
   data::Dataset data;
   data.images = torch::randint(0, 256, {4, m.channels, m.size, m.size}, torch::kUInt8);

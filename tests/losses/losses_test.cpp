@@ -181,9 +181,10 @@ TEST(Objective, BuildsOnlyTheTermsThatAreOnAndSumsThemWithTheirWeights) {
   nn::StagedOutput teacher{out.logits.detach() * 2, {}};
   auto v = objective.compute({*f.model, f.images, f.labels, out, &teacher});
   ASSERT_EQ(v.parts.size(), 3u);
-  EXPECT_NEAR(value(v.total), 0.5 * v.parts[0].second + 2 * v.parts[1].second + 0.01 * v.parts[2].second,
+  EXPECT_NEAR(value(v.total),
+              0.5 * value(v.parts[0].second) + 2 * value(v.parts[1].second) + 0.01 * value(v.parts[2].second),
               1e-4);
-  EXPECT_GT(v.parts[2].second, 0.0);
+  EXPECT_GT(value(v.parts[2].second), 0.0);
 
   LossConfig none;
   none.ce = 0;
@@ -224,7 +225,7 @@ TEST(Objective, CriticsAndTheirOptimizerSurviveACheckpoint) {
   auto va = a.compute({*f.model, f.images, f.labels, out, &teacher});
   torch::manual_seed(9);
   auto vb = b.compute({*f.model, f.images, f.labels, out, &teacher});
-  EXPECT_DOUBLE_EQ(va.parts[1].second, vb.parts[1].second);
+  EXPECT_DOUBLE_EQ(value(va.parts[1].second), value(vb.parts[1].second));
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/util/error.h"
 #include "core/nn/network.h"
+#include "core/util/error.h"
 #include "models/registry.h"
 
 namespace r2q::models {

@@ -24,7 +24,7 @@ class DorefaWeight : public Quantizer {
     torch::Tensor unit = t / (2 * t.abs().max()) + 0.5;  // in [0, 1]
     torch::Tensor c = round_ste(unit * qmax_);           // 0 .. 2^k - 1
     // w_q = 2 c / (2^k - 1) - 1 = (2 c - (2^k - 1)) / (2^k - 1): odd codes on a fixed scale.
-    return {2 * c - qmax_, torch::full({1}, 1.0 / qmax_)};
+    return {2 * c - qmax_, torch::full({1}, 1.0 / qmax_, w.options())};
   }
   int64_t min_code() const override { return -static_cast<int64_t>(qmax_); }
   int64_t max_code() const override { return static_cast<int64_t>(qmax_); }
@@ -47,7 +47,7 @@ class DorefaAct : public Quantizer {
 
   Quantized quantize(const torch::Tensor& a) override {
     torch::Tensor clipped = a.clamp(signed_ ? -1.0 : 0.0, 1.0);
-    return {round_ste(clipped * qmax_), activation_scale()};
+    return {round_ste(clipped * qmax_), torch::full({1}, 1.0 / qmax_, a.options())};
   }
   torch::Tensor activation_scale() const override { return torch::full({1}, 1.0 / qmax_); }
   int64_t min_code() const override { return signed_ ? -static_cast<int64_t>(qmax_) : 0; }

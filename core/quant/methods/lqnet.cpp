@@ -45,8 +45,9 @@ torch::Tensor solve_basis(const torch::Tensor& x, const torch::Tensor& nearest, 
       codes.index_select(0, nearest.flatten()).view({x.size(0), x.size(1), codes.size(1)});  // [G,N,K]
   torch::Tensor bbt = torch::matmul(b.transpose(1, 2), b);                                   // [G,K,K]
   torch::Tensor bx = torch::matmul(b.transpose(1, 2), x.unsqueeze(2)).squeeze(2);            // [G,K]
-  auto eye = torch::eye(codes.size(1)).expand_as(bbt);
-  return torch::linalg::solve(bbt + ridge * eye, (bx + ridge * old).unsqueeze(2), /*left=*/true).squeeze(2);
+  auto eye = torch::eye(codes.size(1), bbt.options()).expand_as(bbt);
+  // linalg_solve: declared in both LibTorch 1.13 and 2.x (torch::linalg::solve is not in 2.11).
+  return torch::linalg_solve(bbt + ridge * eye, (bx + ridge * old).unsqueeze(2), /*left=*/true).squeeze(2);
 }
 
 class LqNet : public Quantizer {
@@ -78,7 +79,7 @@ class LqNet : public Quantizer {
     // Straight-through: weights pass the gradient everywhere; activations below the largest level only.
     torch::Tensor surrogate = input;
     if (!weights_) surrogate = torch::min(input, a.levels.max().detach());
-    return {straight_through(q, surrogate), torch::ones({1})};
+    return {straight_through(q, surrogate), torch::ones({1}, input.options())};
   }
   bool integer_grid() const override { return false; }
   int64_t min_code() const override { return signed_ ? -((int64_t{1} << bits_) - 1) : 0; }

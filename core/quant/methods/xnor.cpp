@@ -22,7 +22,7 @@ class XnorWeight : public Quantizer {
 // filter (computed with the layer's stride and padding), held constant in the backward pass.
 class XnorAct : public Quantizer {
  public:
-  Quantized quantize(const torch::Tensor& x) override { return {sign_ste(x), torch::ones({1})}; }
+  Quantized quantize(const torch::Tensor& x) override { return {sign_ste(x), torch::ones({1}, x.options())}; }
   std::optional<torch::Tensor> output_scale(const torch::Tensor& x, int64_t kernel, int64_t stride,
                                             int64_t padding) override {
     torch::NoGradGuard g;
