@@ -3,6 +3,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/cpu_backend.h"
+#include "backends/plugin/plugin_backend.h"
 
 namespace r2q::backends {
 
@@ -10,8 +11,10 @@ void register_builtins(BackendRegistry& r) {
   auto cpu = std::make_unique<cpu::CpuBackend>();
   const std::string name = cpu->name();
   r.add(name, std::move(cpu));
-  // "cuda" is not built in: it will be a plugin library loaded at run time (DESIGN §6, ggml-style versioned
-  // C ABI), registered here when its library is found, so that this binary runs without the CUDA runtime.
+  // Plugins (backends/plugin): libraries loaded at run time through a versioned C ABI, so that this binary
+  // runs without their runtimes. "cuda" is expected: without its library it is listed as unavailable, saying
+  // why.
+  plugin::register_plugins(r, {"cuda"});
 }
 
 BackendRegistry& backend_registry() {

@@ -35,9 +35,12 @@ int cmd_backends(const std::vector<std::string>& args) {
     return kOk;
   }
   for (const auto& b : list) {
-    std::cout << b["name"].get<std::string>() << ": "
-              << (b["available"].get<bool>() ? "available"
-                                             : "not available: " + b["reason"].get<std::string>())
+    if (!b["available"].get<bool>()) {
+      std::cout << b["name"].get<std::string>() << ": not available: " << b["reason"].get<std::string>()
+                << "\n";
+      continue;
+    }
+    std::cout << b["name"].get<std::string>() << ": available"
               << "\n  device   " << b["device"]["description"].get<std::string>() << ", "
               << b["device"]["threads"].get<int>() << " threads, "
               << join(b["device"]["features"].get<std::vector<std::string>>(), " ") << "\n  engines  "

@@ -178,6 +178,26 @@ TEST_F(Cli, BackendsListsEachBackendWithItsEnginesAndDevice) {
   EXPECT_EQ(r2q({"backends", "--format", "yaml"}).exit_code, 2);
 }
 
+// Issue 18: "cuda" is listed with the reason it cannot run here; a plugin library on R2Q_BACKEND_PATH is a
+// backend like the built-in one, for `r2q backends` and `r2q bench` alike.
+TEST_F(Cli, PluginBackendsAreListedAndBenchmarked) {
+  auto text = r2q({"backends"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("cuda: not available: its plugin library libr2q-backend-cuda.so is not installed"),
+            std::string::npos)
+      << text.out;
+  ::setenv("R2Q_BACKEND_PATH", R2Q_TEST_PLUGIN_DIR, 1);
+  auto listed = r2q({"backends"});
+  auto bench = r2q({"bench", "--backend", "cpu-plugin", "--engines", "shift-add", "--arch", "lenet",
+                    "--batch", "1", "--threads", "1", "--min-time", "0.01", "-f", "json"});
+  ::unsetenv("R2Q_BACKEND_PATH");
+  EXPECT_NE(listed.out.find("cpu-plugin: available"), std::string::npos) << listed.out;
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const json out = json::parse(bench.out);
+  ASSERT_EQ(out["results"].size(), 1u);
+  EXPECT_EQ(out["results"][0]["engine"].get<std::string>().rfind("shift-add", 0), 0u) << out.dump();
+}
+
 // `r2q` runs the store commands itself and hands the others to r2q-engine beside it; without the engine those
 // fail with exit code 2 and say where it was expected, while the store commands still work.
 TEST_F(Cli, CommandsThatNeedLibTorchRunInTheEngineBesideR2q) {
