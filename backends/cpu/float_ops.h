@@ -82,11 +82,11 @@ std::string float_loops_label(const deploy::Conv& c);
 
 // Conv/linear layer `l` with a float side, input shape `in`, output shape `out`, on n images: both sides in
 // double, the products exact, summed in the reference's order (ci, ky, kx) and rounded to float once, so
-// y holds the reference's very floats. `weights` from take_float_loop_weights; `scratch` is grown to the
-// input's size and reused.
+// y holds the reference's very floats, NCHW or (`nhwc_out`) NHWC. `weights` from take_float_loop_weights;
+// `scratch` is grown to the input's size and reused.
 void run_float_loops(const deploy::Layer& l, const float* weights, const deploy::Shape& in,
                      const deploy::Shape& out, const float* x, float* y, int64_t n,
-                     std::vector<double>& scratch);
+                     std::vector<double>& scratch, bool nhwc_out = false);
 
 // Integer conv/linear layer `l` through the reference's own integer convolution (it allocates its codes and
 // accumulators on every call), then the reference's float epilogue. With `acc`, also its accumulators.

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <new>
 #include <span>
 #include <string>
@@ -117,15 +118,17 @@ class PackedConvWeights {
 };
 
 // Per output channel y = acc * multiplier + bias (folded BatchNorm and the weight and activation scales),
-// optionally ReLU; then either float out, or the next layer's unsigned codes
-//   q = round(clamp(y / out_scale, 0, 1) * (2^out_bits - 1))
-// as in DESIGN §1.2, where round is std::round (halves away from zero). Computed in float, multiply then add
-// (no fused multiply-add), so a float reference written the same way matches exactly.
+// optionally ReLU (and a clip at `upper`, ReLU6's 6); then either float out, or the next layer's unsigned
+// codes by the export format's rule (docs/EXPORT_FORMAT.md, deploy::quantize_activation):
+//   q = int(clamp(y / out_scale, 0, 2^out_bits - 1) + 0.5f)
+// Computed in float, multiply then add (no fused multiply-add), so a float reference written the same way
+// matches exactly.
 struct Epilogue {
   std::vector<float> multiplier, bias;  // out_channels each
   bool relu = false;
-  int out_bits = 0;        // 0: float output; 1..8: u8 codes
-  float out_scale = 1.0f;  // the next layer's clip (beta), > 0
+  float upper = std::numeric_limits<float>::infinity();  // codes: the activation's upper clip
+  int out_bits = 0;                                      // 0: float output; 1..8: u8 codes
+  float out_scale = 1.0f;  // the next layer's activation scale (its code step), > 0
   // Throws r2q::InputError naming the bad field.
   void validate(int out_channels) const;
 };

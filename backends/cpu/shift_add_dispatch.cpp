@@ -245,6 +245,7 @@ void convolve_image(const KernelTable& kernels, const ConvCall& call, const Acti
     e.multiplier = ws.row_multiplier.data();
     e.bias = ws.row_bias.data();
     e.relu = call.epilogue->relu;
+    e.upper = call.epilogue->upper;
     e.out_bits = call.epilogue->out_bits;
     e.out_scale = call.epilogue->out_scale;
     e.out_float =

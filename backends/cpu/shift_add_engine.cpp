@@ -1,8 +1,10 @@
-// The shift-add engine: a plan of one step per layer over reused activation buffers. Kernel layers quantize
-// their NCHW float input to NHWC u8 codes, run shift_add_conv with the fused float epilogue and transpose
-// back; every other layer runs the shared loops of float_ops.h, in the reference interpreter's order and
-// precision, so that the float values feeding the next layer's quantizer are bit-identical to the
-// reference's, and so are the next layer's codes and accumulators.
+// The shift-add engine: a plan of one step per layer over reused activation buffers. Each value has a layout
+// chosen at plan time (issue 19): kernel layers write NHWC, the kernels' own order, either floats or, when
+// every reader is a kernel layer with the same input quantizer, the readers' u8 codes straight from the fused
+// epilogue (codes stay codes: no float tensor, no layout change in between); adds and shortcut subsampling
+// keep NHWC; every other layer reads and writes NCHW through the shared loops of float_ops.h (an NHWC input
+// is transposed for it). Every float is computed in the reference interpreter's order and precision, so the
+// values feeding each quantizer are bit-identical to the reference's, and so are the codes and accumulators.
 #include "backends/cpu/shift_add_engine.h"
 
 #include <algorithm>
@@ -40,10 +42,15 @@ enum class StepKind {
   kOther,         // every other op: run_other
 };
 
-// Where a value lives during a run: a buffer slot, or the caller's input (slot -1).
+// How a value is stored: NCHW floats (the IR's order), NHWC floats, or NHWC u8 codes of its readers' input
+// quantizer.
+enum class Layout { kNchw, kNhwc, kCodes };
+
+// Where a value lives during a run: a buffer slot, or the caller's input (slot -1), and its layout.
 struct Operand {
   int slot = -1;
   Shape shape;
+  Layout layout = Layout::kNchw;
 };
 
 struct Step {
@@ -59,6 +66,9 @@ struct Step {
   ConvShape conv_shape;
   PackedConvWeights packed;
   Epilogue epilogue;
+  // When the output is the readers' codes: their quantizer, and the epilogue that writes them.
+  deploy::InputQuant output_quant;
+  Epilogue codes_epilogue;
   // kFloatLoops: the weights [O, K] as float (integer codes are exact in float)
   std::vector<float> weights;
 };
@@ -85,6 +95,28 @@ std::string kernel_refusal(const deploy::Conv& c, const Shape& in) {
   return "";
 }
 
+// Copies n images of shape `sh` between NCHW and NHWC.
+void nchw_to_nhwc(const float* x, float* y, const Shape& sh, int64_t n) {
+  const std::size_t c = to_size(sh.c), plane = to_size(sh.h * sh.w);
+  for (std::size_t b = 0; b < to_size(n); ++b)
+    for (std::size_t ch = 0; ch < c; ++ch) {
+      const float* src = x + (b * c + ch) * plane;
+      float* dst = y + b * plane * c + ch;
+      for (std::size_t p = 0; p < plane; ++p) dst[p * c] = src[p];
+    }
+}
+
+// Writes each output plane in order (stores a plane apart, often 4 KiB, would fall into one cache set).
+void nhwc_to_nchw(const float* x, float* y, const Shape& sh, int64_t n) {
+  const std::size_t c = to_size(sh.c), plane = to_size(sh.h * sh.w);
+  for (std::size_t b = 0; b < to_size(n); ++b)
+    for (std::size_t ch = 0; ch < c; ++ch) {
+      const float* src = x + b * plane * c + ch;
+      float* dst = y + (b * c + ch) * plane;
+      for (std::size_t p = 0; p < plane; ++p) dst[p] = src[p * c];
+    }
+}
+
 class ShiftAddPlan final : public ExecutingPlan {
  public:
   ShiftAddPlan(const deploy::Model& model, const PlanOptions& options);
@@ -99,20 +131,28 @@ class ShiftAddPlan final : public ExecutingPlan {
 
  private:
   void plan_step(const Layer& layer, std::size_t index, const std::map<int, Shape>& shapes, Step& step);
-  void assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes);
+  std::map<int, Layout> plan_layouts(const deploy::Model& model);
+  void assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes,
+                    const std::map<int, Layout>& layouts);
   void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) override;
   const float* read(const Operand& o, const FloatBatch& input) const {
     return o.slot < 0 ? input.data.data() : slots_[static_cast<std::size_t>(o.slot)].data();
   }
+  float* write(const Operand& o) { return slots_[static_cast<std::size_t>(o.slot)].data(); }
+  // Input `i` of step `s` in `want` (NCHW or NHWC floats): the value itself, or a transposed copy.
+  const float* read_as(const Step& s, std::size_t i, Layout want, const FloatBatch& input, int64_t n);
 
+  const std::uint8_t* input_codes(const Step& s, const float* x, int64_t n);
   void run_shift_add(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc);
+  void run_layout_op(const Step& s, const FloatBatch& input, float* y, int64_t n);
 
   Shape input_shape_;
   Operand output_;
   Isa isa_ = Isa::Scalar;
   std::vector<Step> steps_;
   std::size_t weight_bytes_ = 0;
-  // Activation buffers, reused across layers by liveness: slot s holds slot_image_[s] floats per image.
+  // Activation buffers, reused across layers by liveness: slot s holds slot_image_[s] floats per image (codes
+  // use them as bytes).
   std::vector<std::size_t> slot_image_;
   std::vector<std::vector<float>> slots_;
   // Scratch of the conv steps, grown to the largest layer on the first run of a batch size.
@@ -120,8 +160,9 @@ class ShiftAddPlan final : public ExecutingPlan {
   std::vector<std::uint8_t> plane_codes_;  // one channel's codes, before the NHWC scatter
   std::vector<float> out_nhwc_;
   std::vector<std::int32_t> acc_nhwc_;
-  std::vector<double> x_double_;
-  std::vector<const float*> inputs_;  // of the step being run (kOther)
+  std::vector<double> x_double_, sums_;
+  std::vector<std::vector<float>> transposed_;  // inputs in another layout, by input index
+  std::vector<const float*> inputs_;            // of the step being run (kOther)
   Workspace workspace_;
 };
 
@@ -136,7 +177,7 @@ ShiftAddPlan::ShiftAddPlan(const deploy::Model& model, const PlanOptions& option
   input_shape_ = model.input;
   steps_.resize(model.layers.size());
   for (std::size_t i = 0; i < model.layers.size(); ++i) plan_step(model.layers[i], i, shapes, steps_[i]);
-  assign_slots(model, shapes);
+  assign_slots(model, shapes, plan_layouts(model));
 }
 
 void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::map<int, Shape>& shapes,
@@ -196,15 +237,61 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   s.epilogue.bias = c.bias;
   // ReLU6's upper clip is applied after the kernel (its epilogue has ReLU only).
   s.epilogue.relu = layer.activation != Activation::None;
-  // Requantisation is not fused: the kernel's rule (round(clamp(y / beta, 0, 1) * qmax), std::round) is not
-  // the export format's (floor(|y / scale| + 0.5f) after the clamp, in float32), so the next layer's codes
-  // could differ at ties; the consumer quantizes with deploy::quantize_activation instead.
+  // ReLU6's clip at 6, for an epilogue that writes the next layer's codes (plan_layouts decides).
+  if (layer.activation == Activation::Relu6) s.epilogue.upper = 6.0f;
   c.weights.planes.clear();
   c.weights.codes.clear();
   s.path += ": shift-add " + std::string(isa_name(isa_)) + " " + bits_label(c);
 }
 
-void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes) {
+// Each value's layout, in execution order: a kernel layer writes its readers' codes when every reader is a
+// kernel layer with the same input quantizer (and the value is not the logits), else NHWC floats; an add
+// writes NHWC when an input is NHWC, a shortcut subsample keeps its input's layout; everything else NCHW.
+std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
+  std::map<int, std::vector<const Step*>> readers;
+  for (const Step& s : steps_)
+    for (int v : s.layer.inputs) readers[v].push_back(&s);
+  std::map<int, Layout> layouts = {{deploy::kInputValue, Layout::kNchw}};
+  for (Step& s : steps_) {
+    const Layer& l = s.layer;
+    Layout out = Layout::kNchw;
+    if (s.kind == StepKind::kShiftAdd) {
+      const auto& r = readers[l.output];
+      const bool codes =
+          l.output != model.output && !r.empty() && std::all_of(r.begin(), r.end(), [&](const Step* reader) {
+            return reader->kind == StepKind::kShiftAdd &&
+                   reader->layer.conv.input_quant == r.front()->layer.conv.input_quant;
+          });
+      out = codes ? Layout::kCodes : Layout::kNhwc;
+      if (codes) {
+        s.output_quant = r.front()->layer.conv.input_quant;
+        s.codes_epilogue = s.epilogue;
+        s.codes_epilogue.out_bits = s.output_quant.bits;
+        s.codes_epilogue.out_scale = s.output_quant.scale;
+        s.path += " -> codes";
+      }
+    } else if (s.kind == StepKind::kFloatLoops) {
+      // The stem: NHWC when every reader takes it without a transpose.
+      const auto& r = readers[l.output];
+      const bool nhwc =
+          l.output != model.output && !r.empty() && std::all_of(r.begin(), r.end(), [](const Step* x) {
+            return x->kind == StepKind::kShiftAdd || x->layer.op == Op::Add ||
+                   x->layer.op == Op::ChannelPadSubsample || x->layer.op == Op::GlobalAvgPool;
+          });
+      out = nhwc ? Layout::kNhwc : Layout::kNchw;
+    } else if (l.op == Op::Add) {
+      for (int v : l.inputs)
+        if (layouts.at(v) == Layout::kNhwc) out = Layout::kNhwc;
+    } else if (l.op == Op::ChannelPadSubsample) {
+      out = layouts.at(l.inputs.front()) == Layout::kNhwc ? Layout::kNhwc : Layout::kNchw;
+    }
+    layouts[l.output] = out;
+  }
+  return layouts;
+}
+
+void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes,
+                                const std::map<int, Layout>& layouts) {
   // A value's buffer is free for reuse after its last reader; the logits are kept to the end.
   const std::size_t never = std::numeric_limits<std::size_t>::max();
   std::map<int, std::size_t> last_read;
@@ -218,6 +305,7 @@ void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, 
     Operand o;
     o.shape = shapes.at(value);
     o.slot = value == deploy::kInputValue ? -1 : slot_of.at(value);
+    o.layout = layouts.at(value);
     return o;
   };
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
@@ -235,8 +323,10 @@ void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, 
     busy[static_cast<std::size_t>(slot)] = true;
     slot_of[l.output] = slot;
     s.output = operand(l.output);
+    const std::size_t values = to_size(s.output.shape.size());
+    const std::size_t floats = s.output.layout == Layout::kCodes ? (values + 3) / 4 : values;
     std::size_t& size = slot_image_[static_cast<std::size_t>(slot)];
-    size = std::max(size, to_size(s.output.shape.size()));
+    size = std::max(size, floats);
     for (int v : l.inputs)
       if (v != deploy::kInputValue && last_read.at(v) == i)
         busy[static_cast<std::size_t>(slot_of.at(v))] = false;
@@ -244,6 +334,21 @@ void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, 
   }
   slots_.resize(slot_image_.size());
   output_ = operand(model.output);
+}
+
+const float* ShiftAddPlan::read_as(const Step& s, std::size_t i, Layout want, const FloatBatch& input,
+                                   int64_t n) {
+  const Operand& o = s.inputs[i];
+  const float* x = read(o, input);
+  if (o.layout == want) return x;
+  if (transposed_.size() <= i) transposed_.resize(i + 1);
+  std::vector<float>& t = transposed_[i];
+  t.resize(to_size(n * o.shape.size()));
+  if (want == Layout::kNchw)
+    nhwc_to_nchw(x, t.data(), o.shape, n);
+  else
+    nchw_to_nhwc(x, t.data(), o.shape, n);
+  return t.data();
 }
 
 void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) {
@@ -255,27 +360,26 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
   for (const Step& s : steps_) {
     const LayerTimer timer(profile_, s.index);
     const Layer& l = s.layer;
-    const float* x = read(s.inputs.front(), input);
-    float* y = slots_[static_cast<std::size_t>(s.output.slot)].data();
+    float* y = write(s.output);
     IntBatch* acc = nullptr;
     if (accumulators != nullptr && l.conv.integer() && (l.op == Op::Conv2d || l.op == Op::Linear))
       acc = &(*accumulators)[s.index];
     switch (s.kind) {
       case StepKind::kShiftAdd:
-        run_shift_add(s, x, y, n, acc);
+        run_shift_add(s, read(s.inputs.front(), input), y, n, acc);
         break;
       case StepKind::kIntegerLoops:
         // The reference's own integer convolution: these layers (int8 first/last layers, signed inputs)
         // move to oneDNN int8 later.
-        run_integer_loops(l, s.inputs.front().shape, x, y, n, acc);
+        run_integer_loops(l, s.inputs.front().shape, read_as(s, 0, Layout::kNchw, input, n), y, n, acc);
         break;
       case StepKind::kFloatLoops:
-        run_float_loops(l, s.weights.data(), s.inputs.front().shape, s.output.shape, x, y, n, x_double_);
+        run_float_loops(l, s.weights.data(), s.inputs.front().shape, s.output.shape,
+                        read_as(s, 0, Layout::kNchw, input, n), y, n, x_double_,
+                        s.output.layout == Layout::kNhwc);
         break;
       case StepKind::kOther:
-        inputs_.clear();  // keeps its capacity: no allocation after the first run
-        for (const Operand& o : s.inputs) inputs_.push_back(read(o, input));
-        run_other(l, inputs_, s.in_shapes, s.output.shape, y, n);
+        run_layout_op(s, input, y, n);
         break;
     }
   }
@@ -283,22 +387,74 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
   logits_.n = n;
   logits_.shape = output_.shape;
   const float* logits = read(output_, input);
-  logits_.data.assign(logits, logits + to_size(n * output_.shape.size()));
+  logits_.data.resize(to_size(n * output_.shape.size()));
+  if (output_.layout == Layout::kNhwc)
+    nhwc_to_nchw(logits, logits_.data.data(), output_.shape, n);
+  else
+    std::copy(logits, logits + logits_.data.size(), logits_.data.begin());
 }
 
-void ShiftAddPlan::run_shift_add(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc) {
-  const deploy::Conv& c = s.layer.conv;
-  const Shape& in = s.inputs.front().shape;
+// A non-conv layer in its planned layout: adds and shortcut subsampling in NHWC where planned, global average
+// pooling of an NHWC input directly (the same sums per channel, in the same order), the rest in NCHW.
+void ShiftAddPlan::run_layout_op(const Step& s, const FloatBatch& input, float* y, int64_t n) {
+  const Layer& l = s.layer;
   const Shape& out = s.output.shape;
-  const std::size_t channels = to_size(in.c), in_plane = to_size(in.h * in.w);
-  const std::size_t o_count = to_size(out.c), out_plane = to_size(out.h * out.w);
-  const auto batch = static_cast<int>(n);
+  if (s.output.layout == Layout::kNhwc && l.op == Op::ChannelPadSubsample) {
+    const Shape& is = s.inputs.front().shape;
+    const float* x = read(s.inputs.front(), input);
+    const deploy::PadSubsample& p = l.shortcut;
+    std::fill(y, y + to_size(n * out.size()), 0.0f);
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < out.h; ++i)
+        for (int64_t j = 0; j < out.w; ++j) {
+          const float* src = x + to_size(((b * is.h + i * p.stride) * is.w + j * p.stride) * is.c);
+          std::copy(src, src + is.c, y + to_size(((b * out.h + i) * out.w + j) * out.c + p.pad_before));
+        }
+    return;
+  }
+  if (l.op == Op::GlobalAvgPool && s.inputs.front().layout == Layout::kNhwc) {
+    const Shape& is = s.inputs.front().shape;
+    const float* x = read(s.inputs.front(), input);
+    const std::size_t c = to_size(is.c), plane = to_size(is.h * is.w);
+    sums_.resize(c);
+    for (std::size_t b = 0; b < to_size(n); ++b) {
+      std::fill(sums_.begin(), sums_.end(), 0.0);
+      for (std::size_t p = 0; p < plane; ++p)
+        for (std::size_t ch = 0; ch < c; ++ch) sums_[ch] += x[(b * plane + p) * c + ch];
+      for (std::size_t ch = 0; ch < c; ++ch)
+        y[b * c + ch] = static_cast<float>(sums_[ch] / static_cast<double>(plane));
+    }
+    return;
+  }
+  const Layout want = s.output.layout == Layout::kNhwc ? Layout::kNhwc : Layout::kNchw;
+  inputs_.clear();  // keeps its capacity: no allocation after the first run
+  for (std::size_t i = 0; i < s.inputs.size(); ++i) inputs_.push_back(read_as(s, i, want, input, n));
+  run_other(l, inputs_, s.in_shapes, out, y, n);
+}
 
-  // NCHW floats -> NHWC codes, by the export format's rule (the same function as the reference): each
-  // channel's plane quantised in a contiguous loop that vectorises (the quantizer is a local copy, which byte
-  // stores cannot alias), then scattered to its NHWC positions.
-  const deploy::InputQuant quant = c.input_quant;
+// The kernel's NHWC input codes of step `s`: the value itself when it is codes, else quantized by the export
+// format's rule from NHWC (contiguous) or NCHW floats.
+const std::uint8_t* ShiftAddPlan::input_codes(const Step& s, const float* x, int64_t n) {
+  const Operand& in = s.inputs.front();
+  if (in.layout == Layout::kCodes) return reinterpret_cast<const std::uint8_t*>(x);
+  const deploy::InputQuant quant = s.layer.conv.input_quant;  // a local copy, which byte stores cannot alias
+  const std::size_t channels = to_size(in.shape.c), in_plane = to_size(in.shape.h * in.shape.w);
   codes_nhwc_.resize(to_size(n) * channels * in_plane);
+  if (in.layout == Layout::kNhwc) {
+    // deploy::quantize_activation for unsigned codes (the kernels' only input kind: min_code >= 0), written
+    // with selects so that it vectorises: the same float operations, so the same codes (inputs are finite).
+    std::uint8_t* __restrict dst = codes_nhwc_.data();
+    const float scale = quant.scale, lo = static_cast<float>(quant.min_code),
+                hi = static_cast<float>(quant.max_code);
+    for (std::size_t i = 0, count = codes_nhwc_.size(); i < count; ++i) {
+      float v = x[i] / scale;
+      v = v < lo ? lo : v;
+      v = hi < v ? hi : v;
+      dst[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
+    }
+    return codes_nhwc_.data();
+  }
+  // NCHW: each channel's plane quantised in a contiguous loop that vectorises, then scattered to NHWC.
   plane_codes_.resize(in_plane);
   for (std::size_t b = 0; b < to_size(n); ++b)
     for (std::size_t ch = 0; ch < channels; ++ch) {
@@ -309,38 +465,55 @@ void ShiftAddPlan::run_shift_add(const Step& s, const float* x, float* y, int64_
       std::uint8_t* dst = codes_nhwc_.data() + b * in_plane * channels + ch;
       for (std::size_t p = 0; p < in_plane; ++p) dst[p * channels] = plane[p];
     }
+  return codes_nhwc_.data();
+}
 
+void ShiftAddPlan::run_shift_add(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc) {
+  const deploy::Conv& c = s.layer.conv;
+  const Shape& out = s.output.shape;
+  const Layout layout = s.output.layout;
+  const std::size_t o_count = to_size(out.c), out_plane = to_size(out.h * out.w);
+  const std::size_t count = to_size(n) * o_count * out_plane;
+  const auto batch = static_cast<int>(n);
+  const std::uint8_t* codes = input_codes(s, x, n);
   if (acc == nullptr) {
-    out_nhwc_.resize(to_size(n) * o_count * out_plane);
-    shift_add_conv(s.conv_shape, s.packed, codes_nhwc_.data(), batch, c.input_quant.bits, s.epilogue,
-                   out_nhwc_.data(), isa_, &workspace_);
-    // NHWC -> NCHW, writing each output plane in order (stores a plane apart, often 4 KiB, would fall into
-    // one cache set); ReLU6's upper clip after (the kernel's epilogue applies ReLU).
-    for (std::size_t b = 0; b < to_size(n); ++b)
-      for (std::size_t o = 0; o < o_count; ++o) {
-        const float* src = out_nhwc_.data() + b * out_plane * o_count + o;
-        float* dst = y + (b * o_count + o) * out_plane;
-        for (std::size_t p = 0; p < out_plane; ++p) dst[p] = src[p * o_count];
-      }
-    if (s.layer.activation == Activation::Relu6) {
-      float* end = y + to_size(n) * o_count * out_plane;
-      for (float* v = y; v != end; ++v) *v = std::min(*v, 6.0f);
+    if (layout == Layout::kCodes) {
+      shift_add_conv(s.conv_shape, s.packed, codes, batch, c.input_quant.bits, s.codes_epilogue,
+                     reinterpret_cast<std::uint8_t*>(y), isa_, &workspace_);
+      return;
     }
+    float* nhwc = y;
+    if (layout == Layout::kNchw) {
+      out_nhwc_.resize(count);
+      nhwc = out_nhwc_.data();
+    }
+    shift_add_conv(s.conv_shape, s.packed, codes, batch, c.input_quant.bits, s.epilogue, nhwc, isa_,
+                   &workspace_);
+    // ReLU6's upper clip after (the kernel's float epilogue applies ReLU).
+    if (s.layer.activation == Activation::Relu6)
+      for (float* v = nhwc; v != nhwc + count; ++v) *v = std::min(*v, 6.0f);
+    if (layout == Layout::kNchw) nhwc_to_nchw(nhwc, y, out, n);
     return;
   }
 
-  // With accumulators: the kernel's int32 output, transposed to NCHW, then the epilogue here.
-  acc_nhwc_.resize(to_size(n) * o_count * out_plane);
-  shift_add_conv(s.conv_shape, s.packed, codes_nhwc_.data(), batch, c.input_quant.bits, acc_nhwc_.data(),
-                 isa_, &workspace_);
+  // With accumulators: the kernel's int32 output (NCHW for the caller), then the epilogue here, in the
+  // planned layout, by the same float operations.
+  acc_nhwc_.resize(count);
+  shift_add_conv(s.conv_shape, s.packed, codes, batch, c.input_quant.bits, acc_nhwc_.data(), isa_,
+                 &workspace_);
   *acc = IntBatch(n, out);
   for (std::size_t b = 0; b < to_size(n); ++b)
     for (std::size_t p = 0; p < out_plane; ++p)
       for (std::size_t o = 0; o < o_count; ++o) {
-        const std::size_t at = (b * o_count + o) * out_plane + p;
-        const int32_t a = acc_nhwc_[(b * out_plane + p) * o_count + o];
-        acc->data[at] = a;
-        y[at] = activate(static_cast<float>(a) * c.mul[o] + c.bias[o], s.layer.activation);
+        const std::size_t nchw = (b * o_count + o) * out_plane + p, nhwc = (b * out_plane + p) * o_count + o;
+        const int32_t a = acc_nhwc_[nhwc];
+        acc->data[nchw] = a;
+        const float v = activate(static_cast<float>(a) * c.mul[o] + c.bias[o], s.layer.activation);
+        if (layout == Layout::kCodes)
+          reinterpret_cast<std::uint8_t*>(y)[nhwc] =
+              static_cast<std::uint8_t>(deploy::quantize_activation(v, s.output_quant));
+        else
+          y[layout == Layout::kNhwc ? nhwc : nchw] = v;
       }
 }
 

@@ -32,25 +32,25 @@ void epilogue_float(const EpilogueRowJob& e) {
   }
 }
 
-// q = round(clamp(y / scale, 0, 1) * qmax) with round = std::round. For x in [0, qmax], std::round(x) is
-// trunc(x) + (x - trunc(x) >= 0.5) exactly (the difference is exact in float), which vectorises; a libm call
-// would not. ReLU needs no separate step: the clamp at 0 is one.
+// The next layer's unsigned codes by the export format's rule (deploy::quantize_activation of
+// deploy::activate): y clipped by the activation, v = clamp(y / scale, 0, qmax), q = int(v + 0.5f), each step
+// the same float operation as there, so the codes are the reference's. Written with selects, it vectorises.
 void epilogue_codes(const EpilogueRowJob& e) {
   const std::int32_t* __restrict acc = e.acc;
   const float* __restrict multiplier = e.multiplier;
   const float* __restrict bias = e.bias;
   std::uint8_t* __restrict out = e.out_codes;
   const float qmax = static_cast<float>((1 << e.out_bits) - 1);
-  const float scale = e.out_scale;
+  const float scale = e.out_scale, upper = e.upper;
+  const bool relu = e.relu;
   for (int i = 0, n = e.count; i < n; ++i) {
-    const float y = static_cast<float>(acc[i]) * multiplier[i] + bias[i];
-    float x = y / scale;
-    x = x < 0.0f ? 0.0f : x;
-    x = x > 1.0f ? 1.0f : x;
-    x *= qmax;
-    int q = static_cast<int>(x);
-    q += (x - static_cast<float>(q) >= 0.5f) ? 1 : 0;
-    out[i] = static_cast<std::uint8_t>(q);
+    float y = static_cast<float>(acc[i]) * multiplier[i] + bias[i];
+    y = relu && y < 0.0f ? 0.0f : y;
+    y = y > upper ? upper : y;
+    float v = y / scale;
+    v = v < 0.0f ? 0.0f : v;
+    v = v > qmax ? qmax : v;
+    out[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
   }
 }
 

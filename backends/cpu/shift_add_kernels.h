@@ -42,6 +42,7 @@ struct EpilogueRowJob {
   const float* multiplier = nullptr;  // [count]
   const float* bias = nullptr;        // [count]
   bool relu = false;
+  float upper = 0;  // codes only: the activation's upper clip (6 for ReLU6), +infinity for none
   int out_bits = 0;
   float out_scale = 1.0f;
   float* out_float = nullptr;         // when out_bits == 0

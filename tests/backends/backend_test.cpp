@@ -307,11 +307,13 @@ TEST(BackendRegistry, FindsTheCpuBackendAndListsKnownNames) {
   EXPECT_NE(std::find(every.begin(), every.end(), &cpu), every.end());
 
   try {
-    get("cuda");
+    get("tpu");
     ADD_FAILURE() << "an unknown backend was found";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("known: cpu"), std::string::npos) << e.what();
   }
+  // "cuda" is a plugin: without its library it is listed, not available, and says why.
+  EXPECT_NE(get("cuda").available().find("libr2q-backend-cuda.so"), std::string::npos);
 }
 
 TEST(BackendRegistry, DuplicateNamesAreAnError) {

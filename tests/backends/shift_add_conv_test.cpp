@@ -12,6 +12,7 @@
 
 #include "backends/cpu/shift_add_conv.h"
 #include "backends/cpu/shift_add_kernels.h"
+#include "core/deploy/codes.h"
 #include "core/util/error.h"
 #include "core/util/rng.h"
 
@@ -287,16 +288,23 @@ TEST_P(BitsTest, EpilogueMatchesFloatReference) {
     for (std::size_t i = 0; i < acc.size(); ++i)
       ASSERT_EQ(out[i], reference(i)) << "relu " << relu << ", element " << i << ", acc " << acc[i];
   }
+  // Codes by the export format's rule: deploy::quantize_activation of the activated float.
   for (int out_bits : {1, 2, 4, 8}) {
     e.relu = true;
     e.out_bits = out_bits;
+    const float qmax = static_cast<float>((1 << out_bits) - 1);
+    e.out_scale = 1.3f / qmax;
     std::vector<std::uint8_t> out(acc.size());
     shift_add_conv(s, packed, a.data(), batch, act_bits, e, out.data(), path.isa);
-    const float qmax = static_cast<float>((1 << out_bits) - 1);
+    const deploy::InputQuant quant{.kind = deploy::ActKind::Unsigned,
+                                   .bits = out_bits,
+                                   .scale = e.out_scale,
+                                   .min_code = 0,
+                                   .max_code = (1 << out_bits) - 1};
     std::vector<int> seen(static_cast<std::size_t>(qmax) + 1, 0);
     for (std::size_t i = 0; i < acc.size(); ++i) {
-      const float want = std::round(std::clamp(reference(i) / e.out_scale, 0.0f, 1.0f) * qmax);
-      ASSERT_EQ(out[i], static_cast<std::uint8_t>(want)) << out_bits << " bits, element " << i;
+      const int want = deploy::quantize_activation(reference(i), quant);
+      ASSERT_EQ(out[i], want) << out_bits << " bits, element " << i;
       ++seen[out[i]];
     }
     EXPECT_GT(seen.front(), 0) << "the test should reach both ends of the code range";
@@ -316,7 +324,7 @@ TEST(ShiftAddEpilogue, RoundsHalvesAwayFromZero) {
   e.multiplier = {0.25f};
   e.bias = {0.0f};
   e.out_bits = 1;
-  e.out_scale = 2.0f;  // code = round(clamp(acc / 8, 0, 1)), every step exact: 4 ones give exactly 0.5
+  e.out_scale = 2.0f;  // code = int(clamp(acc / 8, 0, 1) + 0.5f), every step exact: 4 ones give exactly 0.5
   for (Isa isa : available_isas())
     for (int ones = 0; ones <= 8; ++ones) {
       std::vector<std::uint8_t> a(8, 0);
