@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 
+#include "backends/cpu/shift_add_conv.h"
 #include "core/util/cpu.h"
 
 namespace r2q::backends::bench {
@@ -63,14 +64,27 @@ double fp32_peak_macs_per_cycle() {
   return 4;  // one 4-lane SSE multiply and add
 }
 
+double model_one_bit_products_per_cycle(cpu::Isa isa) {
+  switch (isa) {
+    case cpu::Isa::Avx512:
+      return 341.3;
+    case cpu::Isa::Avx2:
+      return cpu_info().model.find("AMD") != std::string::npos ? 170.7 : 128.0;
+    default:
+      return 64.0;  // one AND + POPCNT + ADD per 64 one-bit products
+  }
+}
+
 double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) {
   if (layer.op != deploy::Op::Conv2d && layer.op != deploy::Op::Linear) return 0;
   const CpuInfo& cpu = cpu_info();
   const double bits = static_cast<double>(layer.conv.weights.bits * layer.conv.input_quant.bits);
   if (contains(path, ": shift-add ") && bits > 0) {
-    if (contains(path, "avx512")) return 341.3 / bits;
-    if (contains(path, "avx2")) return (cpu.model.find("AMD") != std::string::npos ? 170.7 : 128.0) / bits;
-    return 64.0 / bits;  // scalar: one AND + POPCNT + ADD per 64 one-bit products
+    const cpu::Isa isa = contains(path, "avx512") ? cpu::Isa::Avx512
+                         : contains(path, "avx2") ? cpu::Isa::Avx2
+                                                  : cpu::Isa::Scalar;
+    if (const double measured = cpu::one_bit_products_per_cycle(isa); measured > 0) return measured / bits;
+    return model_one_bit_products_per_cycle(isa) / bits;
   }
   if (contains(path, "s8s32")) {
     if (cpu.avx512_vnni) return 128;

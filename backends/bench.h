@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/model.h"
 
 namespace r2q::backends::bench {
@@ -30,10 +31,14 @@ std::vector<double> layer_macs(const deploy::Model& model);
 
 // A layer's peak multiply-accumulates per cycle per core on its path (a layer_paths() line) on this CPU:
 // fp32 FMA (32 with AVX-512, 16 with AVX2 + FMA), int8 (128 with AVX-512 VNNI, 64 with AVX-512 BW, 32 with
-// AVX2's vpmaddubsw + vpmaddwd), the shift-add kernels' own rooflines (341 / (w a) with AVX-512 VPOPCNTDQ,
-// 171 / (w a) with AVX2 on 4 vector pipes (AMD Zen), 128 / (w a) on 3 ports (Intel), for w weight and a
-// activation bits; derivations in the kernel files). 0 for layers without MACs.
+// AVX2's vpmaddubsw + vpmaddwd), and for the shift-add kernels their roofline measured on this CPU
+// (cpu::one_bit_products_per_cycle) divided by w weight x a activation bits. 0 for layers without MACs.
 double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer);
+// The shift-add kernels' rooflines from the port model in their source files, for an ISA that cannot run
+// here (and to set beside the measured ones): 341 one-bit products per cycle with AVX-512 VPOPCNTDQ (3 ALU
+// uops on Intel's two 512-bit ports), 171 with AVX2 on AMD Zen's 4 vector pipes, 128 on Intel's 3 ports, 64
+// scalar.
+double model_one_bit_products_per_cycle(cpu::Isa isa);
 // The same for LibTorch's fp32 kernels.
 double fp32_peak_macs_per_cycle();
 

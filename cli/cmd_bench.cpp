@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "backends/bench.h"
 #include "backends/bench_session.h"
+#include "backends/cpu/shift_add_conv.h"
 #include "cli/bench_models.h"
 #include "cli/common.h"
 #include "core/util/build_info.h"
@@ -21,6 +22,7 @@ namespace {
 
 using nlohmann::json;
 namespace bench = backends::bench;
+namespace cpu = backends::cpu;
 
 constexpr const char* kEager = "libtorch-eager";
 constexpr int kRounds = 5;  // turns of side-by-side measurement
@@ -79,6 +81,16 @@ json to_json(const bench::EngineResult& r) {
   return j;
 }
 
+// Each shift-add kernel that runs here: its measured roofline and the port model's, in one-bit products per
+// cycle.
+std::vector<std::pair<std::string, std::pair<double, double>>> shift_add_rooflines() {
+  std::vector<std::pair<std::string, std::pair<double, double>>> out;
+  for (cpu::Isa isa : cpu::available_isas())
+    out.push_back({std::string(cpu::isa_name(isa)),
+                   {cpu::one_bit_products_per_cycle(isa), bench::model_one_bit_products_per_cycle(isa)}});
+  return out;
+}
+
 std::string or_dash(const std::optional<double>& v, int digits) {
   return v ? fixed(*v, digits) : "-";
 }
@@ -88,7 +100,11 @@ void print_text(const bench::Results& results, const std::string& label, double 
   std::cout << "model    " << label << "\n         " << fixed(macs_per_image / 1e6, 2) << " MMAC per image, "
             << layers << " layers\n"
             << "cpu      " << cpu.model << ", " << cpu.logical_cores << " threads, clock "
-            << fixed(clock_ghz, 2) << " GHz (measured), " << join(cpu.flags(), " ") << "\n\n";
+            << fixed(clock_ghz, 2) << " GHz (measured), " << join(cpu.flags(), " ") << "\n";
+  std::cout << "roofline shift-add one-bit products per cycle, measured (port model):";
+  for (const auto& [isa, rates] : shift_add_rooflines())
+    std::cout << " " << isa << " " << fixed(rates.first, 0) << " (" << fixed(rates.second, 0) << ")";
+  std::cout << "; a k-bit x l-bit MAC is k l of them\n\n";
   std::printf("%-26s %5s %7s %12s %12s %9s %7s %12s\n", "engine", "batch", "threads", "latency", "us/image",
               "GMAC/s", "% peak", "weights");
   for (const auto& r : results.results)
@@ -195,6 +211,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     layer_list.push_back({{"name", m.model.layers[i].name},
                           {"op", deploy::to_string(m.model.layers[i].op)},
                           {"macs", macs[i]}});
+  json rooflines = json::object();
+  for (const auto& [isa, rates] : shift_add_rooflines())
+    rooflines[isa] = {{"measured", rates.first}, {"port_model", rates.second}};
   json out = {{"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}}},
               {"model", {{"label", m.label}, {"macs_per_image", macs_per_image}, {"layers", layer_list}}},
               {"cpu",
@@ -202,7 +221,8 @@ int cmd_bench(const std::vector<std::string>& args) {
                 {"threads", cpu.logical_cores},
                 {"features", cpu.flags()},
                 {"clock_ghz", request.clock_ghz},
-                {"peak_fp32_mac_per_cycle", bench::fp32_peak_macs_per_cycle()}}},
+                {"peak_fp32_mac_per_cycle", bench::fp32_peak_macs_per_cycle()},
+                {"shift_add_one_bit_products_per_cycle", rooflines}}},
               {"min_time_s", min_time},
               {"reference", results.reference},
               {"results", json::array()},

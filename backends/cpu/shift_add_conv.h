@@ -53,6 +53,11 @@ std::vector<Isa> available_isas();
 // r2q::InputError naming the ISA (and the variable, if it came from R2Q_KERNEL_ISA) when it cannot run here.
 Isa resolve_isa(Isa requested);
 
+// The kernel's roofline on this CPU, measured (once per process, about 0.3 s): one-bit products per cycle of
+// its inner loop on an ideal row (whole tiles, no padding, operands in L1). A k-bit x l-bit MAC is k l
+// one-bit products. 0 where the kernel cannot run here.
+double one_bit_products_per_cycle(Isa isa);
+
 // A 2-D convolution in PyTorch's terms. A linear layer is a 1x1 convolution on a 1x1 input.
 struct ConvShape {
   int in_channels = 0, out_channels = 0;

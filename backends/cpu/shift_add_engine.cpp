@@ -268,8 +268,13 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
         s.codes_epilogue = s.epilogue;
         s.codes_epilogue.out_bits = s.output_quant.bits;
         s.codes_epilogue.out_scale = s.output_quant.scale;
-        s.path += " -> codes";
       }
+      // The conversions this layer still does, so that the per-layer table shows them (issue 19, item 4).
+      const Layout in = layouts.at(l.inputs.front());
+      s.path += in == Layout::kCodes  ? ", codes in"
+                : in == Layout::kNhwc ? ", NHWC float in (quantized here)"
+                                      : ", NCHW float in (transposed and quantized here)";
+      s.path += codes ? " -> codes out" : " -> NHWC float out";
     } else if (s.kind == StepKind::kFloatLoops) {
       // The stem: NHWC when every reader takes it without a transpose.
       const auto& r = readers[l.output];

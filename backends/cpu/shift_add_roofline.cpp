@@ -1,0 +1,110 @@
+// The shift-add kernels' measured roofline: each kernel's own row routine on an ideal, L1-resident row.
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "backends/cpu/shift_add_conv.h"
+#include "backends/cpu/shift_add_kernels.h"
+#include "core/util/cpu.h"
+
+namespace r2q::backends::cpu {
+namespace {
+
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+const detail::KernelTable* table_for(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar:
+      return &detail::scalar_kernels();
+#ifdef R2Q_X86_KERNELS
+    case Isa::Avx2:
+      return &detail::avx2_kernels();
+    case Isa::Avx512:
+      return &detail::avx512_kernels();
+#endif
+    default:
+      return nullptr;
+  }
+}
+
+// One-bit products per cycle of `kernels.conv_row` on a row with no padding and no tails: 64 pixels (whole
+// tiles), 16 output channels (whole blocks), 1-bit weights and activations (one (i, l) pass, so no per-pass
+// overhead), 72 patch words (a long inner loop, and two of AVX2's byte-counter flushes), every operand in L1.
+double measure(const detail::KernelTable& kernels) {
+  constexpr int kPixels = 64, kChannels = 16, kWords = 72;
+  constexpr int kBlock = PackedConvWeights::kBlock, kBlocks = kChannels / kBlock;
+  constexpr std::size_t kPlaneWords = kPixels + kWords;  // pixel p's patch: words [p, p + kWords)
+  std::vector<std::uint64_t, CacheAlignedAllocator<std::uint64_t>> weights(static_cast<std::size_t>(kBlocks) *
+                                                                           kWords * kBlock);
+  std::vector<std::uint64_t> planes(2 * kPlaneWords);  // low nibbles, then high (AVX2)
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&x] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17; };
+  for (auto& w : weights) w = next();
+  for (auto& a : planes) a = next() & (kernels.nibble_planes ? 0x0F0F0F0F0F0F0F0Full : ~0ull);
+  std::vector<std::int32_t> offsets(kWords), code_sums(kPixels, 0), out(kPixels * kChannels);
+  for (int t = 0; t < kWords; ++t) offsets[static_cast<std::size_t>(t)] = t * 8;
+
+  detail::ConvRowJob job;
+  job.origin = reinterpret_cast<const std::uint8_t*>(planes.data());
+  job.plane_stride = static_cast<std::ptrdiff_t>(kPlaneWords * 8);
+  job.nibble_offset = job.plane_stride;
+  job.pixel_step = 8;
+  job.word_offsets = offsets.data();
+  job.words = kWords;
+  job.pixels = kPixels;
+  job.act_bits = 1;
+  job.code_sums = code_sums.data();
+  job.weights = weights.data();
+  job.block_words = static_cast<std::size_t>(kWords) * kBlock;
+  job.blocks = kBlocks;
+  job.weight_bits = 1;
+  job.out_channels = kChannels;
+  job.out = out.data();
+  job.out_stride = kChannels;
+  const double products_per_row = static_cast<double>(kPixels) * kChannels * kWords * 64;
+
+  // Products per cycle in each of several trials, each a clock measurement next to a kernel measurement, so
+  // that a change of the machine's speed (a shared host) moves both; the median trial.
+  kernels.conv_row(job);  // warm the caches and the vector units
+  std::vector<double> per_cycle;
+  for (int trial = 0; trial < 5; ++trial) {
+    const double clock_hz = measure_clock_ghz() * 1e9;
+    long rows = 0;
+    const double start = thread_seconds();
+    double seconds = 0;
+    do {
+      for (int i = 0; i < 16; ++i) kernels.conv_row(job);
+      rows += 16;
+      seconds = thread_seconds() - start;
+    } while (seconds < 0.01);
+    if (clock_hz > 0) per_cycle.push_back(products_per_row * static_cast<double>(rows) / seconds / clock_hz);
+  }
+  if (per_cycle.empty()) return 0;
+  std::nth_element(per_cycle.begin(), per_cycle.begin() + per_cycle.size() / 2, per_cycle.end());
+  return per_cycle[per_cycle.size() / 2];
+}
+
+}  // namespace
+
+double one_bit_products_per_cycle(Isa isa) {
+  static std::mutex mutex;
+  static std::array<double, 4> measured{};
+  if (isa == Isa::Auto) isa = resolve_isa(Isa::Auto);
+  if (!isa_unavailable_reason(isa).empty()) return 0;
+  const detail::KernelTable* kernels = table_for(isa);
+  if (kernels == nullptr) return 0;
+  const std::lock_guard<std::mutex> lock(mutex);
+  double& slot = measured[static_cast<std::size_t>(isa)];
+  if (slot == 0) slot = measure(*kernels);
+  return slot;
+}
+
+}  // namespace r2q::backends::cpu
