@@ -1,9 +1,11 @@
-// r2q verify --db F --against GOLDEN: every golden value must be matched within its tolerance.
+// r2q verify --db F --against GOLDEN: every golden value must be matched within its tolerance (--mode
+// tolerance), or every golden mean over seeds by the current one within k standard errors (--mode stats).
 #include <iostream>
 
 #include "cli/common.h"
 #include "core/store/store.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 #include "reports/collect.h"
 #include "reports/verify.h"
 
@@ -18,8 +20,14 @@ int cmd_verify(const std::vector<std::string>& args) {
       "absolute tolerance of every accuracy metric, in accuracy points")(
       "tolerance-for", po::value<std::vector<std::string>>()->composing()->value_name("METRIC=TOL"),
       "tolerance of one metric in its shown unit (repeatable); metrics without one, like timings, are not "
-      "compared unless named here")("experiment,e", po::value<std::vector<std::string>>()->composing(),
-                                    "only this experiment of the golden results (repeatable)");
+      "compared unless named here")(
+      "mode", po::value<std::string>()->default_value("tolerance")->value_name("MODE"),
+      "tolerance: each value within its tolerance (same machine level and math: docs/REPORTS.md); stats: "
+      "means over seeds within k standard errors, for results whose bits cannot match")(
+      "k", po::value<double>()->default_value(3.0), "--mode stats: standard errors a mean may move")(
+      "min-seeds", po::value<int>()->default_value(3), "--mode stats: seeds needed on each side")(
+      "experiment,e", po::value<std::vector<std::string>>()->composing(),
+      "only this experiment of the golden results (repeatable)");
   po::variables_map vm;
   if (!parse("verify", "--db F --against GOLDEN [options]", args, options, {}, vm)) return kOk;
 
@@ -39,7 +47,17 @@ int cmd_verify(const std::vector<std::string>& args) {
       tolerances.per_metric[text.substr(0, eq)] = value;
     }
 
-  auto golden = reports::load_golden(vm["against"].as<std::string>());
+  const std::string mode = vm["mode"].as<std::string>();
+  if (mode != "tolerance" && mode != "stats")
+    throw UsageError("--mode: \"" + mode + "\" is not a mode (known: tolerance, stats)");
+  reports::StatsOptions stats;
+  stats.k = vm["k"].as<double>();
+  stats.min_seeds = vm["min-seeds"].as<int>();
+  if (!(stats.k > 0)) throw UsageError("--k: must be > 0");
+  if (stats.min_seeds < 2) throw UsageError("--min-seeds: must be >= 2 (a standard error needs two seeds)");
+
+  auto golden_file = reports::load_golden_file(vm["against"].as<std::string>());
+  auto& golden = golden_file.rows;
   if (vm.count("experiment")) {
     const auto wanted = vm["experiment"].as<std::vector<std::string>>();
     std::erase_if(golden, [&](const reports::ResultRow& r) {
@@ -59,12 +77,29 @@ int cmd_verify(const std::vector<std::string>& args) {
             collect.experiments.end())
       collect.experiments.push_back(row.experiment);
   std::vector<reports::ResultRow> current;
-  if (!collect.experiments.empty()) current = reports::result_rows(reports::collect(store, collect));
+  std::vector<std::string> notes;
+  if (!collect.experiments.empty()) {
+    const reports::Report report = reports::collect(store, collect);
+    current = reports::result_rows(report);
+    if (mode == "tolerance") notes = reports::origin_differences(golden_file.footer, report.footer);
+  }
+  for (const auto& note : notes) std::cout << "verify: note: " << note << "\n";
+  if (!notes.empty()) std::cout << "\n";
 
-  const auto result = reports::verify(golden, current, tolerances);
+  const auto result = mode == "stats" ? reports::verify_stats(golden, current, tolerances, stats)
+                                      : reports::verify(golden, current, tolerances);
+  if (mode == "stats")
+    for (const auto& d : result.drifts)
+      if (d.problem.starts_with("too few seeds"))
+        throw InputError("--mode stats: " + d.experiment + " " + d.label + " " + d.metric + ": " + d.problem +
+                         "; run more seeds (a \"seed\" grid axis) or use --mode tolerance");
   if (result.ok()) {
-    std::cout << "verify: ok: " << result.compared << " values of " << result.rows
-              << " configurations within tolerance of " << vm["against"].as<std::string>() << "\n";
+    std::cout << "verify: ok: " << result.compared << " values of " << result.rows << " configurations "
+              << (mode == "stats"
+                      ? "within " + std::to_string(stats.k).substr(0, std::to_string(stats.k).find('.') + 2) +
+                            " standard errors of "
+                      : std::string("within tolerance of "))
+              << vm["against"].as<std::string>() << "\n";
     return kOk;
   }
   std::cout << "verify: " << result.drifts.size() << " problem(s) against " << vm["against"].as<std::string>()

@@ -36,6 +36,9 @@ int cmd_version(const std::vector<std::string>& args) {
             << "compiler " << env["compiler"].get<std::string>() << "\n"
             << "CPU " << env["cpu"]["model"].get<std::string>() << ", " << env["cpu"]["logical_cores"]
             << " cores, ISA " << join(env["cpu"]["isa"].get<std::vector<std::string>>(), " ") << "\n"
+            << "math " << env["math"]["mode"].get<std::string>() << " (LibTorch kernels "
+            << env["math"]["aten_cpu_capability"].get<std::string>() << ", oneDNN "
+            << env["math"]["onednn_isa"].get<std::string>() << ")\n"
             << "training devices: " << join(env["training_devices"].get<std::vector<std::string>>(), ", ")
             << "\n"
             << "datasets: " << join(env["datasets"].get<std::vector<std::string>>(), ", ") << "\n"

@@ -38,6 +38,10 @@ int dispatch(int argc, char** argv);
 // Replaces this process with r2q-engine (beside this executable) and the same arguments; returns only on
 // failure, after saying why (exit code 2).
 int exec_engine(int argc, char** argv);
+// r2q-engine, first thing in main: when the math mode (--math before the command, else R2Q_MATH) is portable
+// and its variables are not all set, sets them and executes itself again, so that the libraries load with
+// them (core/util/math_mode.h). Exits with kFailed when that fails.
+void ensure_math_environment(int argc, char** argv);
 std::filesystem::path engine_path();
 
 // Parses `args` against `options` (+ positionals). Prints help and returns false on --help.

@@ -5,19 +5,23 @@
 #include <exception>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/common.h"
 #include "core/util/error.h"
+#include "core/util/math_mode.h"
 #include "core/util/text.h"
 
 namespace {
 
 void print_usage(std::ostream& out) {
-  out << "usage: r2q <command> [options]   (r2q <command> --help for its options; r2q --debug <command> "
-         "prints "
-         "errors in full)\n\ncommands:\n";
+  out << "usage: r2q [--debug] [--math portable|native] <command> [options]\n"
+         "  r2q <command> --help: its options; --debug: errors in full; --math portable: the same result "
+         "bits\n"
+         "  on every x86-64 CPU with AVX2 (R2Q_MATH; docs/REPORTS.md), native (the default): fastest\n\n"
+         "commands:\n";
   for (const auto& c : r2q::cli::commands()) {
     std::string name = c.name;
     out << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') << c.summary << "\n";
@@ -30,10 +34,35 @@ namespace r2q::cli {
 
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  // --debug, before the command: full error messages (R2Q_DEBUG=1, which r2q-engine and -j workers inherit).
-  if (!args.empty() && args[0] == "--debug") {
-    ::setenv("R2Q_DEBUG", "1", 1);
-    args.erase(args.begin());  // r2q-engine gets the original arguments and strips it again
+  // Options before the command, which r2q-engine and -j workers inherit through the environment (r2q-engine
+  // gets the original arguments and strips them again): --debug, full error messages (R2Q_DEBUG=1);
+  // --math portable|native, the math mode (R2Q_MATH, core/util/math_mode.h).
+  try {
+    std::optional<MathMode> math;
+    while (!args.empty()) {
+      if (args[0] == "--debug") {
+        ::setenv("R2Q_DEBUG", "1", 1);
+        args.erase(args.begin());
+      } else if (args[0] == "--math" || args[0].starts_with("--math=")) {
+        std::string value;
+        if (args[0] != "--math") {
+          value = args[0].substr(7);
+          args.erase(args.begin());
+        } else if (args.size() < 2) {
+          throw InputError("--math: expects portable or native");
+        } else {
+          value = args[1];
+          args.erase(args.begin(), args.begin() + 2);
+        }
+        math = parse_math_mode(value, "--math");
+      } else {
+        break;
+      }
+    }
+    apply_math_mode(math ? *math : current_math_mode());  // also checks R2Q_MATH
+  } catch (const InputError& e) {
+    std::cerr << "r2q: error: " << e.what() << "\n";
+    return kBadInput;
   }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_usage(args.empty() ? std::cerr : std::cout);

@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <system_error>
 
 #include "cli/common.h"
+#include "core/util/error.h"
+#include "core/util/math_mode.h"
 
 namespace r2q::cli {
 
@@ -16,6 +19,34 @@ std::filesystem::path engine_path() {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   return (ec ? std::filesystem::path(".") : self.parent_path()) / "r2q-engine";
+}
+
+void ensure_math_environment(int argc, char** argv) {
+  MathMode mode = MathMode::Native;
+  try {
+    mode = current_math_mode();
+    for (int i = 1; i < argc; ++i) {  // the options before the command, as dispatch() reads them
+      const std::string arg = argv[i];
+      if (arg == "--debug") continue;
+      if (arg == "--math" && i + 1 < argc) {
+        mode = parse_math_mode(argv[++i], "--math");
+      } else if (arg.starts_with("--math=")) {
+        mode = parse_math_mode(arg.substr(7), "--math");
+      } else {
+        break;
+      }
+    }
+  } catch (const InputError&) {
+    return;  // dispatch() reports it
+  }
+  if (mode != MathMode::Portable || portable_environment_is_set()) return;
+  apply_math_mode(mode);
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) ::execv(self.c_str(), argv);
+  std::cerr << "r2q: error: portable math needs r2q-engine restarted with its variables set, which failed ("
+            << (ec ? ec.message() : std::string(std::strerror(errno))) << "); start it through r2q\n";
+  std::exit(kFailed);
 }
 
 int exec_engine(int argc, char** argv) {

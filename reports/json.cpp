@@ -55,9 +55,9 @@ void write_json(std::ostream& out, const Report& report) {
                       {"rows", rows}});
   }
   const Footer& f = report.footer;
-  json footer = {{"store", f.store_path},         {"results_sha256", f.store_hash}, {"seeds", f.seeds},
-                 {"commits", f.commits},          {"versions", f.versions},         {"cpus", f.cpus},
-                 {"generated_by", f.generated_by}};
+  json footer = {{"store", f.store_path}, {"results_sha256", f.store_hash}, {"seeds", f.seeds},
+                 {"commits", f.commits},  {"versions", f.versions},         {"cpus", f.cpus},
+                 {"math", f.math},        {"generated_by", f.generated_by}};
   json doc = {
       {"schema", "r2q-report/1"}, {"bootstrap", report.bootstrap}, {"tables", tables}, {"footer", footer}};
   out << doc.dump(2) << "\n";

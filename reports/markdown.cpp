@@ -71,7 +71,8 @@ void write_markdown(std::ostream& out, const Report& report) {
   out << ".\n\nSeeds: " << (seeds.empty() ? "–" : join(seeds, ", "))
       << ". Code: " << (f.commits.empty() ? "–" : join(f.commits, ", "))
       << ". Versions: " << (versions.empty() ? "–" : join(versions, "; "))
-      << ". CPU: " << (f.cpus.empty() ? "–" : join(f.cpus, ", ")) << ". Store: " << f.store_path
+      << ". CPU: " << (f.cpus.empty() ? "–" : join(f.cpus, ", "))
+      << ". Math: " << (f.math.empty() ? "–" : join(f.math, "; ")) << ". Store: " << f.store_path
       << " (results sha256 " << f.store_hash.substr(0, 16) << "). " << f.generated_by << ".\n";
 }
 

@@ -297,14 +297,28 @@ std::string results_hash(const std::vector<RunResult>& runs) {
   return results_hash(std::move(digests));
 }
 
+std::string math_item(const json& env) {
+  if (!env.contains("math") || !env["math"].is_object()) return "unrecorded";
+  const json& m = env["math"];
+  std::string level = "baseline";
+  if (env.contains("cpu") && env["cpu"].contains("isa") && env["cpu"]["isa"].is_array())
+    for (const json& flag : env["cpu"]["isa"]) {
+      if (flag == "avx512f") level = "avx512";
+      if (flag == "avx2" && level == "baseline") level = "avx2";
+    }
+  return m.value("mode", "?") + ", CPU " + level + ", LibTorch " + m.value("aten_cpu_capability", "?") +
+         ", oneDNN " + m.value("onednn_isa", "?");
+}
+
 Footer make_footer(const std::string& store_path, FooterRuns runs, const std::vector<json>& environments) {
   Footer f;
   f.store_path = store_path;
   f.store_hash = results_hash(std::move(runs.digests));
   f.generated_by = std::string("r2q ") + build_version();
-  std::set<std::string> cpus;
+  std::set<std::string> cpus, math;
   for (const json& env : environments) {
     if (!env.is_object()) continue;
+    math.insert(math_item(env));
     for (const char* name : {"libtorch", "onednn", "sqlite", "compiler"})
       if (env.contains(name) && env[name].is_string()) {
         auto& v = f.versions[name];
@@ -322,6 +336,7 @@ Footer make_footer(const std::string& store_path, FooterRuns runs, const std::ve
   f.seeds.assign(runs.seeds.begin(), runs.seeds.end());
   f.commits.assign(runs.commits.begin(), runs.commits.end());
   f.cpus.assign(cpus.begin(), cpus.end());
+  f.math.assign(math.begin(), math.end());
   return f;
 }
 

@@ -64,7 +64,10 @@ struct Footer {
   std::vector<std::string> commits;             // "abc123456789" or "abc123456789+dirty"
   std::map<std::string, std::string> versions;  // r2q, libtorch, onednn, sqlite, compiler (of the runs)
   std::vector<std::string> cpus;                // CPU models the runs ran on
-  std::string generated_by;                     // r2q version that wrote the report
+  // How the runs did their math (core/util/math_mode.h), one item per distinct setting: "portable, CPU
+  // avx512, LibTorch avx2, oneDNN avx2"; "unrecorded" for runs stored before r2q recorded it.
+  std::vector<std::string> math;
+  std::string generated_by;  // r2q version that wrote the report
 
   // As text items: "0", "1", ...; "libtorch 1.13.0", ...
   std::vector<std::string> seed_items() const;

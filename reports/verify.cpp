@@ -44,10 +44,13 @@ std::vector<ResultRow> result_rows(const Report& report) {
   std::vector<ResultRow> rows;
   for (const auto& t : report.tables)
     for (const auto& row : t.rows) {
-      ResultRow r{t.experiment, row.config, label_of(t.axes, row.axes), row.finished, {}, {}};
+      ResultRow r{t.experiment, row.config, label_of(t.axes, row.axes), row.finished, {}, {}, {}};
       for (size_t c = 0; c < t.columns.size(); ++c) {
         r.units[t.columns[c].metric] = t.columns[c].unit;
-        if (row.cells[c].stat.n > 0) r.metrics[t.columns[c].metric] = row.cells[c].stat.mean;
+        if (row.cells[c].stat.n > 0) {
+          r.metrics[t.columns[c].metric] = row.cells[c].stat.mean;
+          r.stats[t.columns[c].metric] = row.cells[c].stat;
+        }
       }
       rows.push_back(std::move(r));
     }
@@ -55,12 +58,17 @@ std::vector<ResultRow> result_rows(const Report& report) {
 }
 
 std::vector<ResultRow> load_golden(const std::filesystem::path& path) {
+  return load_golden_file(path).rows;
+}
+
+GoldenFile load_golden_file(const std::filesystem::path& path) {
   const std::string text = read_input_file(path, "golden results (an r2q store or report JSON)");
   if (text.starts_with("SQLite format 3")) {
     store::Store store(path, store::Store::Mode::ReadOnly);
     CollectOptions all;
     all.report.metrics = {"*"};
-    return result_rows(collect(store, all));
+    Report report = collect(store, all);
+    return {result_rows(report), report.footer};
   }
   if (const int depth = json_depth(text); depth > kMaxJsonDepth)
     throw InputError(path.string() + ": JSON nested " + std::to_string(depth) +
@@ -76,8 +84,16 @@ std::vector<ResultRow> load_golden(const std::filesystem::path& path) {
         path.string() + ": \"schema\" is " +
         (doc.is_object() && doc.contains("schema") ? doc["schema"].dump() : std::string("missing")) +
         ", expected \"r2q-report/1\" (write it with r2q report --format json)");
-  std::vector<ResultRow> rows;
+  GoldenFile golden;
+  std::vector<ResultRow>& rows = golden.rows;
   try {
+    if (doc.contains("footer") && doc["footer"].is_object()) {
+      const json& f = doc["footer"];
+      golden.footer.cpus = f.value("cpus", std::vector<std::string>{});
+      golden.footer.math = f.value("math", std::vector<std::string>{});
+      golden.footer.versions = f.value("versions", std::map<std::string, std::string>{});
+      golden.footer.store_hash = f.value("results_sha256", std::string());
+    }
     for (const auto& t : doc.at("tables")) {
       std::map<std::string, std::string> units;
       for (const auto& c : t.at("columns")) units[c.at("metric")] = c.at("unit");
@@ -85,15 +101,48 @@ std::vector<ResultRow> load_golden(const std::filesystem::path& path) {
       for (const auto& row : t.at("rows")) {
         std::map<std::string, json> values = row.at("axes");
         ResultRow r{
-            t.at("experiment"), row.at("config"), label_of(axes, values), row.at("finished"), {}, units};
-        for (const auto& [metric, m] : row.at("metrics").items()) r.metrics[metric] = m.at("mean");
+            t.at("experiment"), row.at("config"), label_of(axes, values), row.at("finished"), {}, units, {}};
+        for (const auto& [metric, m] : row.at("metrics").items()) {
+          r.metrics[metric] = m.at("mean");
+          r.stats[metric] = {m.at("mean").get<double>(), m.value("std", 0.0), m.value("n", 1)};
+        }
         rows.push_back(std::move(r));
       }
     }
   } catch (const json::exception& e) {
     throw InputError(path.string() + ": malformed report JSON: " + e.what());
   }
-  return rows;
+  return golden;
+}
+
+std::vector<std::string> origin_differences(const Footer& golden, const Footer& current) {
+  std::vector<std::string> out;
+  const std::string advice =
+      ": bits are not expected to match; use r2q --math portable for both, or verify "
+      "--mode stats (docs/REPORTS.md)";
+  auto listed = [](const std::vector<std::string>& items) {
+    return items.empty() ? std::string("unrecorded") : join(items, "; ");
+  };
+  const auto unrecorded = [](const std::vector<std::string>& math) {
+    return math.empty() || math == std::vector<std::string>{"unrecorded"};
+  };
+  if (unrecorded(golden.math)) {
+    if (!unrecorded(current.math))
+      out.push_back(
+          "the golden results do not record their math mode (made before r2q recorded it); this "
+          "store: " +
+          listed(current.math) + ". If they differ, bits are not expected to match");
+  } else if (golden.math != current.math) {
+    out.push_back("golden made with " + listed(golden.math) + " math; this store: " + listed(current.math) +
+                  advice);
+  }
+  for (const char* library : {"libtorch", "onednn", "compiler"}) {
+    const auto g = golden.versions.find(library), c = current.versions.find(library);
+    if (g != golden.versions.end() && c != current.versions.end() && g->second != c->second)
+      out.push_back(std::string(library) + " " + g->second + " made the golden results, " + c->second +
+                    " this store's" + advice);
+  }
+  return out;
 }
 
 std::optional<double> Tolerances::for_metric(const std::string& metric, const std::string& unit) const {
@@ -136,6 +185,54 @@ VerifyResult verify(const std::vector<ResultRow>& golden, const std::vector<Resu
       const double got = found->second * scale;
       if (!(std::abs(got - *want) <= *tolerance))
         result.drifts.push_back({g.experiment, g.label, metric, want, got, *tolerance, "drift"});
+    }
+  }
+  return result;
+}
+
+VerifyResult verify_stats(const std::vector<ResultRow>& golden, const std::vector<ResultRow>& current,
+                          const Tolerances& tolerances, const StatsOptions& options) {
+  std::map<std::string, const ResultRow*> index;
+  for (const auto& row : current) index[match_key(row.experiment, row.config)] = &row;
+  VerifyResult result;
+  for (const auto& g : golden) {
+    ++result.rows;
+    auto it = index.find(match_key(g.experiment, g.config));
+    if (it == index.end()) {
+      result.drifts.push_back(
+          {g.experiment, g.label, "", std::nullopt, std::nullopt, 0, "missing configuration"});
+      continue;
+    }
+    const ResultRow& c = *it->second;
+    for (const auto& [metric, gs] : g.stats) {
+      const std::string unit = g.units.count(metric) ? g.units.at(metric) : "";
+      if (!tolerances.for_metric(metric, unit)) continue;  // the metrics the plain mode compares
+      const double scale = scale_of(unit);
+      auto found = c.stats.find(metric);
+      if (found == c.stats.end()) {
+        result.drifts.push_back(
+            {g.experiment, g.label, metric, gs.mean * scale, std::nullopt, 0, "missing metric"});
+        continue;
+      }
+      const Stat& cs = found->second;
+      if (gs.n < options.min_seeds || cs.n < options.min_seeds) {
+        result.drifts.push_back({g.experiment, g.label, metric, gs.mean * scale, cs.mean * scale, 0,
+                                 "too few seeds (golden " + std::to_string(gs.n) + ", current " +
+                                     std::to_string(cs.n) + "; at least " +
+                                     std::to_string(options.min_seeds) + " each)"});
+        continue;
+      }
+      ++result.compared;
+      const double se = std::sqrt(gs.std * gs.std / gs.n + cs.std * cs.std / cs.n) * scale;
+      const double delta = (cs.mean - gs.mean) * scale;
+      const double allowed = options.k * se;
+      if (std::abs(delta) > allowed) {
+        char z[32];
+        std::snprintf(z, sizeof z, "%.1f", se > 0 ? std::abs(delta) / se : INFINITY);
+        result.drifts.push_back({g.experiment, g.label, metric, gs.mean * scale, cs.mean * scale, allowed,
+                                 std::string("shift: the current mean is ") +
+                                     (delta > 0 ? "higher" : "lower") + " by " + z + " standard errors"});
+      }
     }
   }
   return result;

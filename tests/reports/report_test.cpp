@@ -91,6 +91,7 @@ Report sample_report(const ReportOptions& options = {}) {
   report.footer.commits = {"0123456789ab"};
   report.footer.versions = {{"libtorch", "1.13.0"}, {"r2q", "0.1.0"}};
   report.footer.cpus = {"Test CPU"};
+  report.footer.math = {"portable, CPU avx512, LibTorch avx2, oneDNN avx2"};
   report.footer.generated_by = "r2q test";
   return report;
 }
@@ -236,8 +237,67 @@ TEST(Verify, ReadsReportJsonAsGolden) {
   const auto current = result_rows(sample_report());
   ASSERT_EQ(golden.size(), current.size());
   EXPECT_TRUE(verify(golden, current, Tolerances{}).ok());
+  const GoldenFile file = load_golden_file(path);  // with its origin and the spread over seeds
+  EXPECT_EQ(file.footer.math, sample_report().footer.math);
+  EXPECT_EQ(file.footer.cpus, sample_report().footer.cpus);
+  EXPECT_EQ(file.rows.at(0).stats.at("test/acc").n, 2);
+  EXPECT_NEAR(file.rows.at(0).stats.at("test/acc").std, 0.0141421, 1e-6);
   EXPECT_THROW(load_golden(dir.write("bad.json", "{\"schema\": \"other\"}")), InputError);
   EXPECT_THROW(load_golden(dir.write("text.txt", "not json")), InputError);
+}
+
+// verify --mode stats (issue 21): a mean may move by k standard errors of the difference; fewer seeds than
+// the minimum on either side is reported, not passed.
+TEST(Verify, StatsModeComparesMeansWithinKStandardErrors) {
+  ResultRow golden{"e", {{"quant", {{"method", "r2q"}}}}, "quant.method=r2q", 3, {}, {{"test/acc", "%"}}, {}};
+  golden.metrics["test/acc"] = 0.60;
+  golden.stats["test/acc"] = {0.60, 0.03, 3};  // se 0.0173
+  ResultRow current = golden;
+  StatsOptions options;  // k = 3, min_seeds = 3
+  // sqrt(2) * 0.0173 = 0.0245 standard error of the difference; 3 of them = 0.0735.
+  current.stats["test/acc"] = {0.67, 0.03, 3};
+  auto within = verify_stats({golden}, {current}, Tolerances{}, options);
+  EXPECT_TRUE(within.ok()) << drift_table(within);
+  EXPECT_EQ(within.compared, 1);
+  current.stats["test/acc"] = {0.50, 0.03, 3};  // 0.10 lower: 4.1 standard errors
+  auto shifted = verify_stats({golden}, {current}, Tolerances{}, options);
+  ASSERT_EQ(shifted.drifts.size(), 1u);
+  EXPECT_EQ(shifted.drifts[0].problem, "shift: the current mean is lower by 4.1 standard errors");
+  options.k = 5;
+  EXPECT_TRUE(verify_stats({golden}, {current}, Tolerances{}, options).ok());
+  // A change far beyond any tolerance-mode threshold passes when the seeds scatter that much.
+  current.stats["test/acc"] = {0.50, 0.20, 4};
+  EXPECT_TRUE(verify_stats({golden}, {current}, Tolerances{}, StatsOptions{}).ok());
+
+  current.stats["test/acc"] = {0.60, 0.0, 1};
+  auto few = verify_stats({golden}, {current}, Tolerances{}, StatsOptions{});
+  ASSERT_EQ(few.drifts.size(), 1u);
+  EXPECT_EQ(few.drifts[0].problem.rfind("too few seeds (golden 3, current 1", 0), 0u)
+      << few.drifts[0].problem;
+  EXPECT_EQ(few.compared, 0);
+  EXPECT_EQ(verify_stats({golden}, {}, Tolerances{}, StatsOptions{}).drifts.at(0).problem,
+            "missing configuration");
+}
+
+// Goldens know where they came from (issue 21): verify names the difference in math or library versions.
+TEST(Verify, OriginDifferencesNameTheMathAndTheLibraries) {
+  Footer golden, current;
+  golden.math = current.math = {"portable, CPU avx2, LibTorch avx2, oneDNN avx2"};
+  golden.versions = current.versions = {{"libtorch", "1.13.0"}, {"onednn", "2.6.3"}};
+  EXPECT_TRUE(origin_differences(golden, current).empty());
+  current.math = {"native, CPU avx512, LibTorch avx2, oneDNN avx512_core_bf16"};
+  current.versions["libtorch"] = "2.1.0";
+  const auto notes = origin_differences(golden, current);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_NE(notes[0].find("golden made with portable, CPU avx2"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("this store: native, CPU avx512"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("--math portable"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[1].find("libtorch 1.13.0 made the golden results, 2.1.0"), std::string::npos) << notes[1];
+  golden.math.clear();  // a golden file from before r2q recorded the math
+  current.versions = golden.versions;
+  const auto unrecorded = origin_differences(golden, current);
+  ASSERT_EQ(unrecorded.size(), 1u);
+  EXPECT_NE(unrecorded[0].find("do not record their math"), std::string::npos) << unrecorded[0];
 }
 
 // Issue 22, found by CI's fuzzing: on this damaged store the metrics pass, which runs on a second thread,
