@@ -1,5 +1,6 @@
 // r2q's command line: dispatches to one file per subcommand and turns errors into messages and exit codes
 // (0 ok, 1 a run or check failed, 2 bad usage or input). Shared by the two executables (cli/main.cpp).
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -33,6 +34,10 @@ void print_usage(std::ostream& out) {
 namespace r2q::cli {
 
 int dispatch(int argc, char** argv) {
+  // A write past the file-size limit (ulimit -f, RLIMIT_FSIZE) would kill the process without a word;
+  // ignored, it fails with EFBIG ("File too large") and is handled like a full disk: the command says which
+  // file, the store stays intact. The setting is inherited by r2q-engine and the sweep workers.
+  ::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   // Options before the command, which r2q-engine and -j workers inherit through the environment (r2q-engine
   // gets the original arguments and strips them again): --debug, full error messages (R2Q_DEBUG=1);

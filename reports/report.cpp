@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "core/spec/schema.h"
 #include "core/store/metric_names.h"
 #include "core/util/build_info.h"
 #include "core/util/error.h"
@@ -124,6 +125,13 @@ Where parse_where(const std::string& text) {
     throw InputError("--where \"" + text + "\": expected PATH=VALUE, e.g. quant.method=r2q");
   Where w;
   w.path = text.substr(0, eq);
+  // A path no run config has would match nothing, and "no runs match" would hide the typo.
+  if (!spec::find_field(w.path) && !spec::is_object_path(w.path)) {
+    const std::string hint = closest_match(w.path, spec::field_paths());
+    throw InputError(
+        "--where \"" + text + "\": \"" + w.path + "\" is not a run config field" +
+        (hint.empty() ? " (docs/CLI.md lists the spec fields)" : " (did you mean \"" + hint + "\"?)"));
+  }
   const std::string value = text.substr(eq + 1);
   try {
     w.value = json_depth(value) > kMaxJsonDepth ? json(value) : json::parse(value);

@@ -39,8 +39,13 @@ fs::path require_dir(const fs::path& dir) {
 std::vector<std::string> class_folders(const fs::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;  // a dangling link or a link loop: named, not a std::filesystem_error
+    const bool is_dir = it->is_directory(entry_ec);
+    if (entry_ec && it->is_symlink())
+      throw InputError(it->path().string() + ": a symbolic link that leads nowhere: " + entry_ec.message());
+    if (is_dir) names.push_back(it->path().filename().string());
+  }
   if (ec) throw InputError(dir.string() + ": cannot list: " + ec.message());
   std::sort(names.begin(), names.end());
   return names;
@@ -50,9 +55,29 @@ std::vector<std::string> class_folders(const fs::path& dir) {
 std::vector<fs::path> class_images(const fs::path& dir) {
   std::vector<fs::path> images;
   std::error_code ec;
+  // Directory links are followed (as torchvision does); one that leads back into a directory being listed
+  // would recurse until the path is too long, so the open directories are tracked by their real path.
+  std::vector<fs::path> open = {fs::canonical(dir, ec)};
   for (fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
-       !ec && it != end; it.increment(ec))
-    if (it->is_regular_file() && is_image_file(it->path())) images.push_back(it->path());
+       !ec && it != end; it.increment(ec)) {
+    open.resize(static_cast<std::size_t>(it.depth()) + 1);
+    std::error_code entry_ec;
+    const fs::file_status status = it->status(entry_ec);
+    if (entry_ec && it->is_symlink()) {
+      if (entry_ec == std::errc::too_many_symbolic_link_levels)
+        throw InputError(it->path().string() + ": a symbolic link loop");
+      continue;  // a dangling link is no image: skipped, like any other file that is not one
+    }
+    if (fs::is_directory(status)) {
+      const fs::path real = fs::canonical(it->path(), entry_ec);
+      if (!entry_ec && std::find(open.begin(), open.end(), real) != open.end())
+        throw InputError(it->path().string() + ": a symbolic link loop (it leads back to " + real.string() +
+                         ")");
+      open.push_back(real);
+    } else if (fs::is_regular_file(status) && is_image_file(it->path())) {
+      images.push_back(it->path());
+    }
+  }
   if (ec) throw InputError(dir.string() + ": cannot list: " + ec.message());
   if (images.empty()) throw InputError(dir.string() + ": class folder without .jpg/.jpeg/.png images");
   std::sort(images.begin(), images.end());

@@ -299,8 +299,13 @@ Experiment parse_experiment(const std::string& text, const std::string& source,
       if (!include[i].is_object() || include[i].empty())
         throw InputError(where + ": expected a non-empty object of \"path\": value");
       std::vector<std::pair<std::string, std::vector<json>>> sub;
-      for (auto it = include[i].begin(); it != include[i].end(); ++it)
-        sub.emplace_back(it.key(), alternatives(it.key(), json::parse(it.value().dump())));
+      for (auto it = include[i].begin(); it != include[i].end(); ++it) {
+        auto values = alternatives(it.key(), json::parse(it.value().dump()));
+        // An empty list would make the whole entry add nothing, silently (a grid refuses it too).
+        if (values.empty())
+          throw InputError(where + ": " + it.key() + ": expected a non-empty list of values, got []");
+        sub.emplace_back(it.key(), std::move(values));
+      }
       auto extra = product(sub);
       if (points.size() + extra.size() > options.max_runs)
         throw InputError(source + ": spec expands to more than " + std::to_string(options.max_runs) +

@@ -195,13 +195,34 @@ Store::Store(const std::filesystem::path& path, Mode mode) : path_(path) {
     throw InputError(path.string() + ": written by a newer r2q (store schema version " +
                      std::to_string(version) + "; this r2q reads up to " + std::to_string(kSchemaVersion) +
                      "); upgrade r2q");
+  std::int64_t tables = 0;
   if (app == 0) {
-    Statement& s = db_->prepare("SELECT count(*) FROM sqlite_master");
+    Statement& s = db_->prepare(
+        "SELECT count(*), count(CASE WHEN name IN ('experiments', 'runs', 'metrics') THEN 1 END) "
+        "FROM sqlite_master WHERE type = 'table'");
     ResetGuard guard(s);
-    if (s.step() && s.get_int(0) > 0)
+    if (s.step()) tables = s.get_int(0);
+    if (tables > 0 && s.get_int(1) == 3)
+      // r2q's tables without r2q's header fields: what `sqlite3 .dump` and reloading, or a copy by another
+      // tool, leaves. The data may be intact; r2q does not guess.
+      throw InputError(
+          path.string() +
+          ": has r2q's tables but not r2q's application id and schema version "
+          "(reloaded from an SQL dump, or copied table by table?); restore the original store file: "
+          "r2q cannot tell which schema version these tables have");
+    if (tables > 0)
       throw InputError(path.string() + ": an SQLite database, but not an r2q store (it has other tables)");
   }
   if (mode == Mode::ReadOnly) {
+    if (app == 0 && version == 0 && tables == 0)
+      // Nothing committed in the main file: a store that was never written, or one whose -wal file, which
+      // held everything not yet checkpointed, is gone.
+      throw InputError(path.string() + ": an empty database, not an r2q store yet" +
+                       (std::filesystem::exists(path.string() + "-shm", ec)
+                            ? std::string(" (its -shm file exists but no -wal: if the -wal file was deleted, "
+                                          "what it held is lost)")
+                            : std::string(" (nothing has been written to it; run `r2q sweep SPEC --db ") +
+                                  path.string() + "`)"));
     // Reports scan whole tables: reading pages through a mapping saves a copy per page.
     db_->exec("PRAGMA mmap_size = 1073741824");
     if (version < kSchemaVersion)

@@ -184,6 +184,18 @@ TEST_F(BadInput, AFullDiskFailsTheRunAndKeepsTheStore) {
     auto status = r2q({"status", "--db", db().string()});
     EXPECT_EQ(status.exit_code, 0) << status.err;
   }
+  // merge and report -o under the limit: a message and exit 1, not death by SIGXFSZ (exit 153), which the
+  // limit sends by default (issue 20); the store read is untouched.
+  testing::SpawnOptions tiny;
+  tiny.file_size_limit = rlim_t{4} << 10;
+  auto merge = r2q({"merge", (dir / "merged.db").string(), db().string()}, tiny);
+  EXPECT_EQ(merge.exit_code, 1) << merge.err;
+  EXPECT_NE(merge.err.find("File too large"), std::string::npos) << merge.err;
+  auto report =
+      r2q({"report", "--db", db().string(), "--format", "html", "-o", (dir / "r.html").string()}, tiny);
+  EXPECT_EQ(report.exit_code, 1) << report.err;
+  EXPECT_NE(report.err.find("File too large"), std::string::npos) << report.err;
+  expect_store_intact();
 }
 
 }  // namespace

@@ -399,5 +399,27 @@ TEST(ImageFolder, LayoutErrorsNameThePath) {
   EXPECT_NE(absent.find("<root>/train/<class>/"), std::string::npos) << absent;
 }
 
+// Issue 20: links that loop are bad input naming the link (exit 2), not a filesystem error (exit 1); a
+// dangling link is skipped like any file that is not an image; a link to another folder is followed.
+TEST(ImageFolder, SymbolicLinkLoopsAreNamedAndDanglingLinksSkipped) {
+  TempDir dir;
+  auto root = write_folder(dir);
+  namespace fs = std::filesystem;
+  fs::create_directory_symlink(root / "val" / "emu", root / "train" / "emu" / "more");  // followed: 2 more
+  fs::create_symlink(root / "train" / "cat" / "gone.jpg", root / "train" / "cat" / "dangling.jpg");
+  const auto& entry = dataset_registry().get("imagefolder");
+  EXPECT_NO_THROW(entry.load(root, {})) << error_of([&] { entry.load(root, {}); });
+
+  fs::create_directory_symlink(root / "train" / "dog", root / "train" / "dog" / "sub" / "back");
+  auto loop = error_of([&] { entry.load(root, {}); });
+  EXPECT_NE(loop.find((root / "train" / "dog" / "sub" / "back").string() + ": a symbolic link loop"),
+            std::string::npos)
+      << loop;
+  fs::remove(root / "train" / "dog" / "sub" / "back");
+  fs::create_symlink("self", root / "train" / "self");  // a link to itself: ELOOP on every stat
+  auto self = error_of([&] { entry.load(root, {}); });
+  EXPECT_NE(self.find((root / "train" / "self").string() + ": a symbolic link"), std::string::npos) << self;
+}
+
 }  // namespace
 }  // namespace r2q::data

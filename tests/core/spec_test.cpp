@@ -76,6 +76,8 @@ TEST(SpecErrors, GridValuesAreCheckedWhereWritten) {
   expect_error(R"({"name": "x", "grid": {"train.lrate": [0.1]}})",
                {"grid.train.lrate", "did you mean \"train.lr\""});
   expect_error(R"({"name": "x", "include": [{"seed": -1}]})", {"seed=-1", "seed"});
+  // An empty list in an include entry would add nothing, silently (issue 20).
+  expect_error(R"({"name": "x", "include": [{"seed": []}]})", {"include[0]: seed", "non-empty list", "[]"});
   expect_error(R"({"name": "x", "exclude": [{"sed": 1}]})", {"exclude[0]", "unknown field \"sed\""});
 }
 

@@ -85,6 +85,37 @@ TEST(Store, RefusesFilesThatAreNotR2qStores) {
   EXPECT_EQ(db.pragma_int("user_version"), 0);
 }
 
+// Issue 20: the real cause, not "schema version 0 needs an upgrade" or "has other tables".
+TEST(Store, AnEmptyFileAndAStoreWithoutItsHeaderFieldsAreNamed) {
+  TempDir dir;
+  auto message = [](const std::filesystem::path& path) -> std::string {
+    try {
+      Store s(path, Store::Mode::ReadOnly);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "opened";
+  };
+  const auto empty = dir.write("empty.db", "");
+  EXPECT_NE(message(empty).find("an empty database, not an r2q store yet (nothing has been written"),
+            std::string::npos)
+      << message(empty);
+  dir.write("empty.db-shm", "");  // what is left when the -wal file of a fresh store is deleted
+  EXPECT_NE(message(empty).find("if the -wal file was deleted, what it held is lost"), std::string::npos)
+      << message(empty);
+
+  // What `sqlite3 s.db .dump | sqlite3 t.db` gives: the tables, without application_id and user_version.
+  const auto dumped = dir / "dumped.db";
+  { Store s(dumped, Store::Mode::ReadWrite); }
+  {
+    Database db(dumped, Database::Mode::ReadWrite);
+    db.exec("PRAGMA application_id = 0");
+    db.exec("PRAGMA user_version = 0");
+  }
+  EXPECT_NE(message(dumped).find("has r2q's tables but not r2q's application id"), std::string::npos)
+      << message(dumped);
+}
+
 TEST(Store, ReadOnlyOpenOfAMissingStoreSaysWhatToDo) {
   TempDir dir;
   try {

@@ -136,8 +136,19 @@ TEST(Report, WhereFiltersAndMetricSelection) {
   EXPECT_TRUE(matches(config, {parse_where("quant.method=r2q")}));
   EXPECT_TRUE(matches(config, {parse_where("quant.weight_bits=2"), parse_where("seed=1.0")}));
   EXPECT_FALSE(matches(config, {parse_where("quant.method=lsq")}));
-  EXPECT_FALSE(matches(config, {parse_where("quant.missing=1")}));
+  EXPECT_FALSE(matches(config, {Where{"quant.missing", 1}}));
   EXPECT_THROW(parse_where("quant.method"), InputError);
+  // A path no run config has is a typo, named with the closest field (issue 20), not "no runs match".
+  try {
+    parse_where("quant.methd=fp32");
+    FAIL() << "accepted an unknown field";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"quant.methd\" is not a run config field (did you mean "
+                                         "\"quant.method\"?)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(parse_where("quant={\"method\": \"r2q\"}"));  // a whole object of the schema
   // A number JSON cannot hold (out_of_range while parsing) is taken as text, like any non-JSON value.
   EXPECT_EQ(parse_where("loss.kd=1e999").value, "1e999");
 

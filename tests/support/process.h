@@ -26,7 +26,8 @@ namespace r2q::testing {
 struct SpawnOptions {
   // The child's working directory (default: the test's).
   std::optional<std::filesystem::path> cwd;
-  // RLIMIT_FSIZE in bytes, with SIGXFSZ ignored: a write past it fails with EFBIG, like a full disk.
+  // RLIMIT_FSIZE in bytes, with SIGXFSZ at its default (the process is killed by it unless it ignores the
+  // signal, as r2q does: then a write past the limit fails with EFBIG, like a full disk).
   std::optional<rlim_t> file_size_limit;
   std::optional<mode_t> umask;
   // Run as this uid/gid (with no supplementary groups); for permission tests when the suite runs as root.
@@ -61,7 +62,7 @@ class Process {
       if (options.cwd && ::chdir(options.cwd->c_str()) != 0) ::_exit(126);
       if (options.umask) ::umask(*options.umask);
       if (options.file_size_limit) {
-        ::signal(SIGXFSZ, SIG_IGN);
+        ::signal(SIGXFSZ, SIG_DFL);
         struct rlimit limit {
           *options.file_size_limit, *options.file_size_limit
         };
