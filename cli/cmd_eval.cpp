@@ -258,7 +258,10 @@ int cmd_eval(const std::vector<std::string>& args) {
   if (!model_run.empty()) say << " (run " << short_key(model_run) << ")";
   say << ", sha256 " << sha256.substr(0, 16) << "\n";
   say << "dataset   " << dataset << " test set, " << n << " images"
-      << (info.root.empty() ? "" : " (" + info.root + ")") << "\n";
+      << (info.root.empty()          ? ""
+          : info.root.front() == '(' ? " " + info.root  // "(generated)"
+                                     : " (" + info.root + ")")
+      << "\n";
   say << "engine    " << facts["backend"].get<std::string>() << ": " << facts["engine"].get<std::string>()
       << ", " << threads << " thread" << (threads == 1 ? "" : "s") << "\n";
   say << "accuracy  " << fraction(correct, n) << "\n";
