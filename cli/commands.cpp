@@ -19,6 +19,7 @@ int cmd_version(const std::vector<std::string>& args);
 int cmd_merge(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
 int cmd_backends(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 
@@ -31,6 +32,9 @@ const std::vector<Command>& commands() {
       {"report", "comparison tables over seeds (markdown, csv, json, latex, html)", cmd_report},
       {"verify", "compare a store's results with golden ones; exit 1 on drift or missing runs", cmd_verify},
       {"export", "write a finished run's model as a deployment file (.r2q)", R2Q_ENGINE_COMMAND(cmd_export)},
+      {"eval",
+       "accuracy of a model file on a backend over a test set; agreement with a run's fake-quant model",
+       R2Q_ENGINE_COMMAND(cmd_eval)},
       {"backends", "deployment backends: available here or why not, device, engines", cmd_backends},
       {"bench", "deployment latency per engine and layer: LibTorch eager, oneDNN fp32 / int8, shift-add",
        R2Q_ENGINE_COMMAND(cmd_bench)},

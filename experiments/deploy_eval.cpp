@@ -46,6 +46,63 @@ void check_deployable(const std::string& backend, const std::string& method) {
                      "\" cannot be deployed: its binary activations are scaled by an input-dependent factor");
 }
 
+std::int64_t DeployedPredictions::correct() const {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < predictions.size(); ++i) n += predictions[i] == labels[i];
+  return n;
+}
+
+std::int64_t DeployedPredictions::agreeing() const {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < predictions.size() && i < reference.size(); ++i)
+    n += predictions[i] == reference[i];
+  return n;
+}
+
+std::unique_ptr<backends::Plan> plan_deployed(const deploy::Model& model, const std::string& backend_name,
+                                              const std::string& engine, int threads, nlohmann::json& facts) {
+  backends::Backend& backend = backends::get(backend_name);
+  if (const std::string why = backend.available(); !why.empty())
+    throw InputError("backend \"" + backend_name + "\" is not available here: " + why);
+  backends::PlanOptions plan_options;
+  plan_options.engine = engine.empty() ? backend.engines().front() : engine;
+  plan_options.threads = std::max(1, threads);
+  std::unique_ptr<backends::Plan> plan = backend.plan(model, plan_options);
+  facts = {{"backend", backend.name()},
+           {"engine", plan->engine()},
+           {"threads", plan_options.threads},
+           {"weight_bytes", plan->weight_bytes()},
+           {"layers", plan->layer_paths()}};
+  if (model.metadata.contains("float_inputs")) facts["float_inputs"] = model.metadata["float_inputs"];
+  return plan;
+}
+
+DeployedPredictions predict_deployed(backends::Plan& plan, const data::Dataset& test, std::int64_t batch_size,
+                                     nn::Network* reference, bool keep_logits) {
+  DeployedPredictions out;
+  if (test.size() == 0) return out;
+  torch::NoGradGuard no_grad;
+  data::BatchLoader loader(test, {.batch_size = batch_size});
+  for (std::int64_t b = 0; b < loader.size(); ++b) {
+    data::Batch batch = loader[b];
+    batch.images = batch.images.cpu();
+    const torch::Tensor labels = batch.labels.cpu().contiguous();
+    const deploy::FloatBatch& logits = plan.run(to_batch(batch.images));
+    out.classes = logits.shape.c;
+    const std::vector<std::int64_t> deployed_class = predictions(logits);
+    out.predictions.insert(out.predictions.end(), deployed_class.begin(), deployed_class.end());
+    const std::int64_t* label = labels.data_ptr<std::int64_t>();
+    out.labels.insert(out.labels.end(), label, label + labels.size(0));
+    if (keep_logits) out.logits.insert(out.logits.end(), logits.data.begin(), logits.data.end());
+    if (reference) {
+      const torch::Tensor torch_class = reference->forward(batch.images).argmax(1).contiguous();
+      const std::int64_t* c = torch_class.data_ptr<std::int64_t>();
+      out.reference.insert(out.reference.end(), c, c + torch_class.size(0));
+    }
+  }
+  return out;
+}
+
 DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& input, const data::Dataset& test,
                                    const DeployEvalOptions& options) {
   const bool was_training = model.is_training();
@@ -60,46 +117,22 @@ DeployEvalResult evaluate_deployed(nn::Network& model, const nn::InputShape& inp
   } restore{model, was_training};
 
   const deploy::Model deployed = nn::to_deploy_model(model, {input.channels, input.height, input.width});
-  backends::Backend& backend = backends::get(options.backend);
-  backends::PlanOptions plan_options;
-  plan_options.engine = backend.engines().front();
-  plan_options.threads = std::max(1, options.threads);
-  std::unique_ptr<backends::Plan> plan = backend.plan(deployed, plan_options);
-
   DeployEvalResult result;
-  std::vector<std::string> paths = plan->layer_paths();
-  result.facts = {{"backend", backend.name()},
-                  {"engine", plan->engine()},
-                  {"threads", plan_options.threads},
-                  {"weight_bytes", plan->weight_bytes()},
-                  {"layers", paths}};
-  if (deployed.metadata.contains("float_inputs"))
-    result.facts["float_inputs"] = deployed.metadata["float_inputs"];
+  std::unique_ptr<backends::Plan> plan =
+      plan_deployed(deployed, options.backend, "", options.threads, result.facts);
   if (test.size() == 0) return result;
 
-  torch::NoGradGuard no_grad;
-  data::BatchLoader loader(test, {.batch_size = options.batch_size});
-  std::int64_t hits = 0, agree = 0;
-  deploy::FloatBatch first;
-  for (std::int64_t b = 0; b < loader.size(); ++b) {
-    data::Batch batch = loader[b];
-    batch.images = batch.images.cpu();
-    batch.labels = batch.labels.cpu();
-    const deploy::FloatBatch x = to_batch(batch.images);
-    if (b == 0) first = x;
-    const std::vector<std::int64_t> deployed_class = predictions(plan->run(x));
-    const torch::Tensor torch_class = model.forward(batch.images).argmax(1).contiguous();
-    const torch::Tensor labels = batch.labels.contiguous();
-    for (std::size_t i = 0; i < deployed_class.size(); ++i) {
-      hits += deployed_class[i] == labels.data_ptr<std::int64_t>()[i];
-      agree += deployed_class[i] == torch_class.data_ptr<std::int64_t>()[i];
-    }
-  }
-  result.accuracy = static_cast<double>(hits) / static_cast<double>(test.size());
-  result.agreement = static_cast<double>(agree) / static_cast<double>(test.size());
+  const DeployedPredictions p = predict_deployed(*plan, test, options.batch_size, &model, false);
+  result.accuracy = static_cast<double>(p.correct()) / static_cast<double>(test.size());
+  result.agreement = static_cast<double>(p.agreeing()) / static_cast<double>(test.size());
 
   // Latency: batch-1 runs of the first test images, on a plan already sized for batch 1 by the warm-up.
   using Clock = std::chrono::steady_clock;
+  deploy::FloatBatch first;
+  {
+    torch::NoGradGuard no_grad;
+    first = to_batch(data::BatchLoader(test, {.batch_size = options.batch_size})[0].images.cpu());
+  }
   const std::int64_t timed = std::max<std::int64_t>(1, std::min(options.latency_images, first.n));
   deploy::FloatBatch one(1, first.shape);
   const std::size_t image = one.data.size();
