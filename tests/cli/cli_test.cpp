@@ -46,7 +46,7 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, BadUsageExitsWithTwoAndSaysWhatIsWrong) {
   auto none = r2q({});
   EXPECT_EQ(none.exit_code, 2);
-  EXPECT_NE(none.err.find("usage: r2q <command>"), std::string::npos);
+  EXPECT_NE(none.err.find("usage: r2q [--debug] [--math portable|native] <command>"), std::string::npos);
   auto typo = r2q({"swep"});
   EXPECT_EQ(typo.exit_code, 2);
   EXPECT_NE(typo.err.find("did you mean \"sweep\""), std::string::npos) << typo.err;
