@@ -151,20 +151,33 @@ std::optional<double> Tolerances::for_metric(const std::string& metric, const st
   return std::nullopt;
 }
 
-VerifyResult verify(const std::vector<ResultRow>& golden, const std::vector<ResultRow>& current,
-                    const Tolerances& tolerances) {
+namespace {
+
+// Pairs each golden row with the current row of the same experiment and config (counted in result.rows) and
+// calls compare(golden, current) on it; a golden row without one is a "missing configuration".
+template <class Compare>
+VerifyResult compare_rows(const std::vector<ResultRow>& golden, const std::vector<ResultRow>& current,
+                          Compare compare) {
   std::map<std::string, const ResultRow*> index;
   for (const auto& row : current) index[match_key(row.experiment, row.config)] = &row;
   VerifyResult result;
   for (const auto& g : golden) {
     ++result.rows;
     auto it = index.find(match_key(g.experiment, g.config));
-    if (it == index.end()) {
+    if (it == index.end())
       result.drifts.push_back(
           {g.experiment, g.label, "", std::nullopt, std::nullopt, 0, "missing configuration"});
-      continue;
-    }
-    const ResultRow& c = *it->second;
+    else
+      compare(g, *it->second, result);
+  }
+  return result;
+}
+
+}  // namespace
+
+VerifyResult verify(const std::vector<ResultRow>& golden, const std::vector<ResultRow>& current,
+                    const Tolerances& tolerances) {
+  return compare_rows(golden, current, [&](const ResultRow& g, const ResultRow& c, VerifyResult& result) {
     if (c.finished < g.finished)
       result.drifts.push_back({g.experiment, g.label, "", std::nullopt, std::nullopt, 0,
                                "missing runs (" + std::to_string(c.finished) + " of " +
@@ -186,24 +199,12 @@ VerifyResult verify(const std::vector<ResultRow>& golden, const std::vector<Resu
       if (!(std::abs(got - *want) <= *tolerance))
         result.drifts.push_back({g.experiment, g.label, metric, want, got, *tolerance, "drift"});
     }
-  }
-  return result;
+  });
 }
 
 VerifyResult verify_stats(const std::vector<ResultRow>& golden, const std::vector<ResultRow>& current,
                           const Tolerances& tolerances, const StatsOptions& options) {
-  std::map<std::string, const ResultRow*> index;
-  for (const auto& row : current) index[match_key(row.experiment, row.config)] = &row;
-  VerifyResult result;
-  for (const auto& g : golden) {
-    ++result.rows;
-    auto it = index.find(match_key(g.experiment, g.config));
-    if (it == index.end()) {
-      result.drifts.push_back(
-          {g.experiment, g.label, "", std::nullopt, std::nullopt, 0, "missing configuration"});
-      continue;
-    }
-    const ResultRow& c = *it->second;
+  return compare_rows(golden, current, [&](const ResultRow& g, const ResultRow& c, VerifyResult& result) {
     for (const auto& [metric, gs] : g.stats) {
       const std::string unit = g.units.count(metric) ? g.units.at(metric) : "";
       if (!tolerances.for_metric(metric, unit)) continue;  // the metrics the plain mode compares
@@ -234,8 +235,7 @@ VerifyResult verify_stats(const std::vector<ResultRow>& golden, const std::vecto
                                      (delta > 0 ? "higher" : "lower") + " by " + z + " standard errors"});
       }
     }
-  }
-  return result;
+  });
 }
 
 std::string drift_table(const VerifyResult& result) {
