@@ -1,7 +1,7 @@
 // Training throughput of r2q's own loop (data pipeline + augmentation + forward/backward/SGD step) on
 // ResNet-20, for comparison with the same model and step in Python PyTorch (bench/train_throughput.py).
 // Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20] [--method fp32|r2q|...]
-//        [--bits 2] [--layout nhwc|nchw] [--device cpu|cuda]; prints one JSON line. With a quantization
+//        [--bits 2] [--layout nhwc|nchw] [--device cpu|cuda] [--math native|portable]; prints one JSON line. With a quantization
 //        method it measures the fake-quant training step. On a GPU the dataset is there from the start (as in
 //        a run).
 #include <ATen/Parallel.h>
@@ -16,6 +16,7 @@
 #include "core/quant/registry.h"
 #include "core/train/threads.h"
 #include "core/train/trainer.h"
+#include "core/util/math_mode.h"
 #include "models/registry.h"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,13 @@ int main(int argc, char** argv) {
       layout = value;
     } else if (flag == "--device" && (value == "cpu" || value == "cuda")) {
       device_name = value;
+    } else if (flag == "--math" && (value == "native" || value == "portable")) {
+      // Before any kernel is chosen: portable restarts this program with its variables pinned, as r2q does.
+      const std::string cause = r2q::restart_in_math_mode(r2q::parse_math_mode(value, "--math"), argv);
+      if (!cause.empty()) {
+        std::cerr << "train_throughput: --math portable: restart failed: " << cause << "\n";
+        return 1;
+      }
     } else {
       std::cerr << "train_throughput: bad flag " << flag << " " << value << "\n";
       return 2;
@@ -77,6 +85,7 @@ int main(int argc, char** argv) {
                         {"threads", threads},
                         {"layout", layout},
                         {"device", device_name},
+                        {"math", r2q::math_environment()},
                         {"batch", batch},
                         {"batches", batches},
                         {"images_per_s", static_cast<double>(stats.images) / stats.seconds}};

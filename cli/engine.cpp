@@ -40,12 +40,9 @@ void ensure_math_environment(int argc, char** argv) {
     return;  // dispatch() reports it
   }
   if (mode != MathMode::Portable || portable_environment_is_set()) return;
-  apply_math_mode(mode);
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) ::execv(self.c_str(), argv);
+  const std::string cause = restart_in_math_mode(mode, argv);
   std::cerr << "r2q: error: portable math needs r2q-engine restarted with its variables set, which failed ("
-            << (ec ? ec.message() : std::string(std::strerror(errno))) << "); start it through r2q\n";
+            << cause << "); start it through r2q\n";
   std::exit(kFailed);
 }
 

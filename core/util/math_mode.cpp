@@ -1,7 +1,13 @@
 // Portable math.
 #include "core/util/math_mode.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "core/util/error.h"
 
@@ -46,6 +52,17 @@ void apply_math_mode(MathMode mode) {
   ::setenv(kMathVariable, to_string(mode).c_str(), 1);
   if (mode == MathMode::Portable)
     for (const auto& [name, value] : portable_variables()) ::setenv(name.c_str(), value.c_str(), 1);
+}
+
+std::string restart_in_math_mode(MathMode mode, char** argv) {
+  const bool restart = mode == MathMode::Portable && !portable_environment_is_set();
+  apply_math_mode(mode);
+  if (!restart) return {};
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return ec.message();
+  ::execv(self.c_str(), argv);
+  return std::strerror(errno);
 }
 
 nlohmann::json math_environment() {

@@ -41,6 +41,12 @@ bool portable_environment_is_set();
 // the purpose); for native it removes nothing: a user's own ATEN_CPU_CAPABILITY stays theirs.
 void apply_math_mode(MathMode mode);
 
+// Puts this process in `mode` before its libraries choose kernels: applies the mode and, when that changed a
+// pinned variable (portable, not yet set), replaces the process with itself (/proc/self/exe, same `argv`) so
+// the libraries load again with the pinned values. Returns only when no restart was needed (empty string) or
+// when the restart failed (its cause).
+std::string restart_in_math_mode(MathMode mode, char** argv);
+
 // For a run's stored environment: {"mode": ..., "pinned": {variable: value}} with the pinned variables as
 // this process sees them (for native, whichever of them the user set).
 nlohmann::json math_environment();
