@@ -64,7 +64,7 @@ std::vector<EngineChoice> choose_engines(const std::string& backend_name, const 
   } else {
     Backend& b = get(backend_name);
     if (const std::string why = b.available(); !why.empty())
-      throw InputError("backend \"" + backend_name + "\" is not available here: " + why);
+      throw InputError("backend " + quoted_value(backend_name) + " is not available here: " + why);
     chosen.push_back(&b);
   }
   std::vector<std::string> known;
@@ -82,7 +82,8 @@ std::vector<EngineChoice> choose_engines(const std::string& backend_name, const 
       for (const std::string& name : b->engines())
         if (name == e) owner = b;
     if (!owner)
-      throw InputError("--engines: unknown engine \"" + e + "\" (known: " + join(known, ", ") + ")");
+      throw InputError("--engines: unknown engine " + quoted_value(e) + " (known: " + join(known, ", ") +
+                       ")");
     engines.push_back({owner, e});
   }
   return engines;

@@ -35,7 +35,7 @@ nn::InputShape parse_input(const std::string& text, nn::InputShape shape) {
       ok = false;
     }
   }
-  if (!ok) throw UsageError("--input: \"" + text + "\" (expected CxHxW, e.g. 3x32x32)");
+  if (!ok) throw UsageError("--input: " + quoted_value(text) + " (expected CxHxW, e.g. 3x32x32)");
   if (dims[0] != shape.channels) {
     shape.mean.assign(static_cast<std::size_t>(dims[0]), 0.5);
     shape.std.assign(static_cast<std::size_t>(dims[0]), 0.25);

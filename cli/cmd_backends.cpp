@@ -14,7 +14,7 @@ int cmd_backends(const std::vector<std::string>& args) {
   if (!parse("backends", "[options]", args, options, {}, vm)) return kOk;
   const std::string format = vm["format"].as<std::string>();
   if (format != "text" && format != "json")
-    throw UsageError("--format: \"" + format + "\" (expected text or json)");
+    throw UsageError("--format: " + quoted_value(format) + " (expected text or json)");
 
   nlohmann::json list = nlohmann::json::array();
   for (const backends::Backend* b : backends::all()) {

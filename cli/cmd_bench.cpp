@@ -43,8 +43,8 @@ std::vector<int> int_list(const std::string& option, const std::string& text, in
       }
     } catch (const std::exception&) {
     }
-    throw UsageError(option + ": \"" + part + "\" (expected positive integers" + (all ? " or all" : "") +
-                     ", comma-separated)");
+    throw UsageError(option + ": " + quoted_value(part) + " (expected positive integers" +
+                     (all ? " or all" : "") + ", comma-separated)");
   }
   if (out.empty()) throw UsageError(option + " is empty");
   return out;
@@ -163,7 +163,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   if (!parse("bench", "[--model FILE | --arch NAME] [options]", args, options, {}, vm)) return kOk;
   const std::string format = vm["format"].as<std::string>();
   if (format != "text" && format != "json")
-    throw UsageError("--format: \"" + format + "\" (expected text or json)");
+    throw UsageError("--format: " + quoted_value(format) + " (expected text or json)");
   const double min_time = vm["min-time"].as<double>();
   if (!(min_time >= 0.01 && min_time <= 600)) throw UsageError("--min-time: must be in [0.01, 600] seconds");
   const CpuInfo& cpu = cpu_info();

@@ -98,7 +98,7 @@ int cmd_eval(const std::vector<std::string>& args) {
 
   const std::string format = vm["format"].as<std::string>();
   if (format != "text" && format != "json")
-    throw UsageError("--format: \"" + format + "\" is not available (available: text, json)");
+    throw UsageError("--format: " + quoted_value(format) + " is not available (available: text, json)");
   const int threads_asked = int_option(vm, "threads", 0, kMaxThreads);
   const int threads =
       threads_asked > 0 ? threads_asked : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -173,6 +173,24 @@ int cmd_eval(const std::vector<std::string>& args) {
                      model_path.string() + " has " + std::to_string(classes) + " outputs");
   const data::Dataset& test = data.test;
   if (test.size() == 0) throw InputError("--dataset " + dataset + ": its test set is empty");
+  // Same shape, another dataset (MNIST for a Fashion-MNIST model): allowed, but the number is then not the
+  // model's accuracy, so it is said, on stderr (and in json); the same for the --against run.
+  std::vector<std::string> warnings;
+  // The model's metadata says {"dataset": NAME}, a run's config {"dataset": {"name": NAME, ...}}.
+  const auto name_in = [](const json& j, const char* field) -> std::string {
+    return j.is_object() && j.contains(field) && j[field].is_string() ? j[field].get<std::string>() : "";
+  };
+  if (const std::string was = name_in(model.metadata, "dataset"); !was.empty() && was != dataset)
+    warnings.push_back(model_path.string() + " was trained on " + quoted_value(was) +
+                       " (its metadata), not on " + quoted_value(dataset) +
+                       ": this is not its accuracy on the data it was made for");
+  if (against)
+    if (const std::string was =
+            run->config.contains("dataset") ? name_in(run->config["dataset"], "name") : "";
+        !was.empty() && was != dataset)
+      warnings.push_back("--against " + short_key(run->key) + " was trained on " + quoted_value(was) +
+                         ", not on " + quoted_value(dataset));
+  for (const auto& w : warnings) std::cerr << "r2q eval: warning: " << w << "\n";
 
   // The deployed model, and the run's fake-quant model on the same images.
   json facts;
@@ -244,6 +262,7 @@ int cmd_eval(const std::vector<std::string>& args) {
               {"engine", facts["engine"]},
               {"threads", threads}};
     if (!model_run.empty()) j["model_run_key"] = model_run;
+    if (!warnings.empty()) j["warnings"] = warnings;
     if (against) {
       j["against"] = run->key;
       j["agreeing"] = p.agreeing();

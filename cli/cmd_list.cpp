@@ -7,6 +7,7 @@
 #include "core/store/metric_names.h"
 #include "core/store/store.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::cli {
 namespace {
@@ -30,14 +31,14 @@ int cmd_list(const std::vector<std::string>& args) {
   if (!parse("list", "[options]", args, options, {}, vm)) return kOk;
   const std::string format = vm["format"].as<std::string>();
   if (format != "table" && format != "json")
-    throw UsageError("--format: \"" + format + "\" (expected table or json)");
+    throw UsageError("--format: " + quoted_value(format) + " (expected table or json)");
   std::optional<store::RunStatus> only;
   if (vm.count("status")) {
     try {
       only = store::parse_status(vm["status"].as<std::string>());
     } catch (const InputError&) {
-      throw UsageError("--status: \"" + vm["status"].as<std::string>() +
-                       "\" (expected pending, running, finished or failed)");
+      throw UsageError("--status: " + quoted_value(vm["status"].as<std::string>()) +
+                       " (expected pending, running, finished or failed)");
     }
   }
   store::Store store(db_path(vm), store::Store::Mode::ReadOnly);

@@ -30,8 +30,8 @@ int cmd_report(const std::vector<std::string>& args) {
   const std::string format = vm["format"].as<std::string>();
   const auto& formats = reports::report_formats();
   if (std::find(formats.begin(), formats.end(), format) == formats.end())
-    throw UsageError("--format: \"" + format + "\" is not available (available: " + join(formats, ", ") +
-                     ")");
+    throw UsageError("--format: " + quoted_value(format) +
+                     " is not available (available: " + join(formats, ", ") + ")");
 
   reports::CollectOptions collect;
   if (vm.count("experiment")) collect.experiments = vm["experiment"].as<std::vector<std::string>>();

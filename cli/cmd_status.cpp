@@ -30,7 +30,8 @@ int cmd_status(const std::vector<std::string>& args) {
     experiments = {vm["experiment"].as<std::string>()};
     auto known = store.experiments();
     if (std::find(known.begin(), known.end(), experiments[0]) == known.end())
-      throw InputError("--experiment: no experiment \"" + experiments[0] + "\" in " + store.path().string());
+      throw InputError("--experiment: no experiment " + quoted_value(experiments[0]) + " in " +
+                       store.path().string());
   } else {
     experiments = store.experiments();
   }

@@ -60,6 +60,9 @@ int dry_run(const spec::Experiment& exp, const std::filesystem::path& db) {
   std::cout << "\n";
   for (const auto& [status, n] : counts) std::cout << status << ": " << n << "  ";
   std::cout << "\n";
+  if (const int leaving = store ? sweep::finished_runs_leaving(*store, exp) : 0; leaving > 0)
+    std::cout << "the stored experiment " << quoted_value(exp.name) << " has " << leaving
+              << " finished run(s) this spec leaves out: the sweep needs --replace (or another name)\n";
   // Which devices the runs train on (scripts/slurm/submit asks for GPUs when one is "cuda").
   std::map<std::string, int> devices;
   for (const auto& run : exp.runs) ++devices[run.config.value("device", std::string("cpu"))];
@@ -177,6 +180,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
   options.add_options()("spec", po::value<std::string>()->required(), "experiment spec (JSON)")(
       "dry-run,n", po::bool_switch(), "list the runs with their keys and status; run nothing")(
       "retry-failed", po::bool_switch(), "run failed runs again")(
+      "replace", po::bool_switch(),
+      "the spec changed and leaves out finished runs of the experiment of this name: point the name at the "
+      "new spec, keeping the earlier version as NAME~k")(
       "threads,t", po::value<int>()->default_value(0),
       "CPU threads per run (0: the spec's value, else all cores)")(
       "yes,y", po::bool_switch(), "accept a spec that expands to more than 10000 runs")(
@@ -214,12 +220,19 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   if (vm["dry-run"].as<bool>()) return dry_run(exp, db);
 
-  store::Store store(db, store::Store::Mode::ReadWrite);  // created and migrated once, before any worker
-  if (jobs > 1) return run_workers(exp, base_db, shard, vm, jobs, store);
   sweep::SweepOptions sweep_options;
   sweep_options.threads = threads;
   sweep_options.retry_failed = vm["retry-failed"].as<bool>();
   sweep_options.stale_after_seconds = stale_after;
+  sweep_options.replace_changed_spec = vm["replace"].as<bool>();
+  store::Store store(db, store::Store::Mode::ReadWrite);  // created and migrated once, before any worker
+  // Registered once here, so a changed spec is refused or its earlier version kept before any worker starts.
+  if (const auto kept = sweep::register_experiment(store, exp, sweep_options))
+    std::cerr << "r2q sweep: the spec of " << quoted_value(exp.name)
+              << " changed; its earlier version and its "
+              << "runs stay in the store as " << quoted_value(*kept) << " (r2q report --experiment " << *kept
+              << ")\n";
+  if (jobs > 1) return run_workers(exp, base_db, shard, vm, jobs, store);
   sweep_options.stop = install_stop_handler();
   std::cerr << "r2q sweep: " << exp.name << ", " << exp.runs.size() << " runs, store " << db.string() << "\n";
   const int worker_index = vm["worker-index"].as<int>();

@@ -43,13 +43,14 @@ int cmd_verify(const std::vector<std::string>& args) {
       } catch (const std::exception&) {
       }
       if (eq == std::string::npos || eq == 0 || !(value >= 0))
-        throw UsageError("--tolerance-for \"" + text + "\": expected METRIC=TOLERANCE, e.g. test/acc=1");
+        throw UsageError("--tolerance-for " + quoted_value(text) +
+                         ": expected METRIC=TOLERANCE, e.g. test/acc=1");
       tolerances.per_metric[text.substr(0, eq)] = value;
     }
 
   const std::string mode = vm["mode"].as<std::string>();
   if (mode != "tolerance" && mode != "stats")
-    throw UsageError("--mode: \"" + mode + "\" is not a mode (known: tolerance, stats)");
+    throw UsageError("--mode: " + quoted_value(mode) + " is not a mode (known: tolerance, stats)");
   reports::StatsOptions stats;
   stats.k = vm["k"].as<double>();
   stats.min_seeds = vm["min-seeds"].as<int>();

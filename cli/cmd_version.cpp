@@ -26,7 +26,7 @@ int cmd_version(const std::vector<std::string>& args) {
     std::cout << env.dump(2) << "\n";
     return kOk;
   }
-  if (format != "text") throw UsageError("--format: \"" + format + "\" (expected text or json)");
+  if (format != "text") throw UsageError("--format: " + quoted_value(format) + " (expected text or json)");
   const auto& r = env["r2q"];
   std::cout << "r2q " << r["version"].get<std::string>() << " ("
             << r["git_commit"].get<std::string>().substr(0, 12)

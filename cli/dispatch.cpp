@@ -82,8 +82,8 @@ int dispatch(int argc, char** argv) {
   }
   if (!command) {
     std::string hint = closest_match(args[0], names);
-    std::cerr << "r2q: unknown command \"" << args[0] << "\""
-              << (hint.empty() ? "" : "; did you mean \"" + hint + "\"?") << "\n";
+    std::cerr << "r2q: unknown command " << quoted_value(args[0])
+              << (hint.empty() ? "" : "; did you mean " + quoted_value(hint) + "?") << "\n";
     print_usage(std::cerr);
     return kBadInput;
   }

@@ -8,6 +8,7 @@
 #include "core/store/checkpoints.h"
 #include "core/train/checkpoint.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::cli {
 namespace {
@@ -47,7 +48,7 @@ store::RunRecord find_run(store::Store& store, const std::string& wanted) {
     for (std::size_t i = 0; i < finished.size() && i < 10; ++i)
       known += (i ? ", " : "") + short_key(finished[i].key);
     if (finished.size() > 10) known += ", ...";
-    throw InputError("no run with key \"" + wanted + "\" in " + db + " (" +
+    throw InputError("no run with key " + quoted_value(wanted) + " in " + db + " (" +
                      (finished.empty() ? "it has no finished run"
                                        : "finished runs: " + known + "; `r2q list` shows them all") +
                      ")");
@@ -57,7 +58,7 @@ store::RunRecord find_run(store::Store& store, const std::string& wanted) {
     listed += std::string(i ? ", " : "") + short_key(matches[i].key) + " (" +
               store::to_string(matches[i].status) + ")";
   if (matches.size() > 10) listed += ", ...";
-  throw InputError("run key prefix \"" + wanted + "\" is ambiguous in " + db + ": it matches " +
+  throw InputError("run key prefix " + quoted_value(wanted) + " is ambiguous in " + db + ": it matches " +
                    std::to_string(matches.size()) + " runs (" + listed + "); give more of the key");
 }
 

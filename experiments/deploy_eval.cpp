@@ -12,6 +12,7 @@
 #include "core/nn/to_deploy.h"
 #include "core/quant/registry.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::sweep {
 namespace {
@@ -40,10 +41,10 @@ std::vector<std::int64_t> predictions(const deploy::FloatBatch& logits) {
 void check_deployable(const std::string& backend, const std::string& method) {
   backends::Backend& b = backends::get(backend);
   if (const std::string why = b.available(); !why.empty())
-    throw InputError("backend \"" + backend + "\" is not available here: " + why);
+    throw InputError("backend " + quoted_value(backend) + " is not available here: " + why);
   if (quant::method_registry().get(method).binary_activations)
-    throw InputError("quant.method \"" + method +
-                     "\" cannot be deployed: its binary activations are scaled by an input-dependent factor");
+    throw InputError("quant.method " + quoted_value(method) +
+                     " cannot be deployed: its binary activations are scaled by an input-dependent factor");
 }
 
 std::int64_t DeployedPredictions::correct() const {
@@ -63,7 +64,7 @@ std::unique_ptr<backends::Plan> plan_deployed(const deploy::Model& model, const 
                                               const std::string& engine, int threads, nlohmann::json& facts) {
   backends::Backend& backend = backends::get(backend_name);
   if (const std::string why = backend.available(); !why.empty())
-    throw InputError("backend \"" + backend_name + "\" is not available here: " + why);
+    throw InputError("backend " + quoted_value(backend_name) + " is not available here: " + why);
   backends::PlanOptions plan_options;
   plan_options.engine = engine.empty() ? backend.engines().front() : engine;
   plan_options.threads = std::max(1, threads);

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::sweep {
 namespace {
@@ -31,8 +32,8 @@ Shard parse_shard(const std::string& text) {
   static const std::regex pattern(R"((\d{1,6})/(\d{1,6}))");
   std::smatch m;
   if (!std::regex_match(text, m, pattern))
-    throw InputError("--shard: expected INDEX/COUNT with 0 <= INDEX < COUNT (e.g. 0/4), got \"" + text +
-                     "\"");
+    throw InputError("--shard: expected INDEX/COUNT with 0 <= INDEX < COUNT (e.g. 0/4), got " +
+                     quoted_value(text));
   return checked(std::stol(m[1]), std::stol(m[2]), "--shard " + text);
 }
 

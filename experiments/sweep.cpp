@@ -6,6 +6,7 @@
 #include <chrono>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/process.h"
+#include "core/util/text.h"
 #include "experiments/execute.h"
 
 namespace r2q::sweep {
@@ -241,8 +243,18 @@ class SweepRunner {
 
 }  // namespace
 
-SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
-                       SweepObserver& observer) {
+int finished_runs_leaving(store::Store& store, const spec::Experiment& experiment) {
+  std::set<std::string> keys;
+  for (const auto& run : experiment.runs) keys.insert(run.key);
+  int leaving = 0;
+  for (const auto& key : store.experiment_runs(experiment.name))
+    if (!keys.count(key))
+      if (auto record = store.run(key); record && record->status == store::RunStatus::Finished) ++leaving;
+  return leaving;
+}
+
+std::optional<std::string> register_experiment(store::Store& store, const spec::Experiment& experiment,
+                                               const SweepOptions& options) {
   // Everything that can be checked without running is checked before the first run starts.
   for (size_t i = 0; i < experiment.runs.size(); ++i) {
     const auto& run = experiment.runs[i];
@@ -251,8 +263,28 @@ SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, 
   }
   std::vector<store::RunToAdd> to_add;
   for (const auto& run : experiment.runs) to_add.push_back({run.key, run.config});
+  std::optional<std::string> kept;
+  if (options.replace_experiment_runs) {
+    const int leaving = finished_runs_leaving(store, experiment);
+    if (leaving > 0 && !options.replace_changed_spec)
+      throw InputError(
+          experiment.source + ": experiment " + quoted_value(experiment.name) + " in " +
+          store.path().string() + " has " + std::to_string(leaving) + " finished run" +
+          (leaving == 1 ? "" : "s") +
+          " that this spec no longer contains (the spec changed): give the new spec another name, "
+          "or sweep with --replace to point the name at it (the earlier version stays reachable "
+          "as " +
+          quoted_value(experiment.name + "~1") + ", or the next free ~k)");
+    if (leaving > 0) kept = store.keep_experiment_version(experiment.name);
+  }
   store.add_experiment(experiment.name, experiment.spec, experiment.source, to_add,
                        options.replace_experiment_runs);
+  return kept;
+}
+
+SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
+                       SweepObserver& observer) {
+  register_experiment(store, experiment, options);
   return SweepRunner(store, experiment, options, observer).run();
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/spec/spec.h"
@@ -22,6 +23,9 @@ struct SweepOptions {
   const std::atomic<bool>* stop = nullptr;
   // false: add the runs to the experiment instead of making it exactly these runs (`r2q run`).
   bool replace_experiment_runs = true;
+  // The name is already taken by an experiment that has finished runs this spec no longer contains: true
+  // keeps that earlier version as "NAME~k" and re-points the name (`--replace`); false refuses (InputError).
+  bool replace_changed_spec = false;
   // A student whose teacher is running in another live worker: wait for it (revisit it after the other runs)
   // instead of skipping it.
   bool wait_for_teachers = true;
@@ -50,9 +54,21 @@ class SweepObserver : public train::ProgressSink {
   virtual void on_sweep_progress(const SweepSummary& /*summary*/) {}
 };
 
-// Registers the experiment and runs every run not yet finished. InputErrors found before starting (unknown
-// names, missing data) are thrown before anything runs; one found during a run puts that run back to pending
-// and is rethrown.
+// Checks every run and records the experiment with its runs in the store (runs already known keep their
+// state). Where the name already holds finished runs the spec no longer contains, the earlier version is kept
+// as "NAME~k" (its name returned) with `replace_changed_spec`, and refused otherwise: a changed spec never
+// silently takes finished runs out of `status` and `report`. Done once before -j's workers start; again by
+// each worker, where it finds nothing left to do.
+// How many finished runs the store's experiment of this name holds that `experiment` does not contain: the
+// runs a changed spec would take out of the name (0 for a new name or an unchanged or extended spec).
+int finished_runs_leaving(store::Store& store, const spec::Experiment& experiment);
+
+std::optional<std::string> register_experiment(store::Store& store, const spec::Experiment& experiment,
+                                               const SweepOptions& options);
+
+// Registers the experiment (register_experiment) and runs every run not yet finished. InputErrors found
+// before starting (unknown names, missing data) are thrown before anything runs; one found during a run puts
+// that run back to pending and is rethrown.
 SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
                        SweepObserver& observer);
 

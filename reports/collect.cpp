@@ -119,7 +119,8 @@ class Collector {
     std::vector<std::string> experiments = options_.experiments.empty() ? known : options_.experiments;
     for (const auto& name : experiments)
       if (std::find(known.begin(), known.end(), name) == known.end())
-        throw InputError("--experiment: no experiment \"" + name + "\" in " + store_.path().string() +
+        throw InputError("--experiment: no experiment " + quoted_value(name) + " in " +
+                         store_.path().string() +
                          (known.empty() ? "" : " (it has: " + join(known, ", ") + ")"));
     return experiments;
   }
@@ -161,8 +162,8 @@ class Collector {
       if (added) config->second = parse_config(key, row.config);
       if (!seed) throw damaged(key, "config has no integer seed");
       if (!store::valid_status(row.status))
-        throw damaged(key, "status \"" + std::string(row.status) +
-                               "\" is not one of pending, running, finished, failed");
+        throw damaged(
+            key, "status " + quoted_value(row.status) + " is not one of pending, running, finished, failed");
       const store::RunStatus status = store::parse_status(std::string(row.status));
       if (!options_.where.empty()) {
         json full = config->second;

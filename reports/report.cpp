@@ -122,15 +122,16 @@ std::string fixed(double v, int decimals) {
 Where parse_where(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw InputError("--where \"" + text + "\": expected PATH=VALUE, e.g. quant.method=r2q");
+    throw InputError("--where " + quoted_value(text) + ": expected PATH=VALUE, e.g. quant.method=r2q");
   Where w;
   w.path = text.substr(0, eq);
   // A path no run config has would match nothing, and "no runs match" would hide the typo.
   if (!spec::find_field(w.path) && !spec::is_object_path(w.path)) {
     const std::string hint = closest_match(w.path, spec::field_paths());
-    throw InputError(
-        "--where \"" + text + "\": \"" + w.path + "\" is not a run config field" +
-        (hint.empty() ? " (docs/CLI.md lists the spec fields)" : " (did you mean \"" + hint + "\"?)"));
+    throw InputError("--where " + quoted_value(text) + ": " + quoted_value(w.path) +
+                     " is not a run config field" +
+                     (hint.empty() ? " (docs/CLI.md lists the spec fields)"
+                                   : " (did you mean " + quoted_value(hint) + "?)"));
   }
   const std::string value = text.substr(eq + 1);
   try {
@@ -185,8 +186,8 @@ std::vector<Column> select_columns(const Table& table, const std::vector<std::st
     for (const auto& name : table.metrics)
       if (glob_match(pattern, name)) take(column_for(table, name));
     if (!any && !table.metrics.empty())
-      throw InputError("--metrics: \"" + pattern + "\" matches no metric of experiment " + table.experiment +
-                       " (it has: " + join(table.metrics, ", ") + ")");
+      throw InputError("--metrics: " + quoted_value(pattern) + " matches no metric of experiment " +
+                       table.experiment + " (it has: " + join(table.metrics, ", ") + ")");
   }
   return columns;
 }

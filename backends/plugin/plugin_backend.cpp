@@ -182,7 +182,7 @@ class UnavailableBackend : public Backend {
   std::vector<std::string> engines() const override { return {}; }
   std::string supports(const deploy::Model&, std::size_t) const override { return why_; }
   std::unique_ptr<Plan> plan(const deploy::Model&, const PlanOptions&) const override {
-    throw InputError("backend \"" + name_ + "\" is not available here: " + why_);
+    throw InputError("backend " + quoted_value(name_) + " is not available here: " + why_);
   }
 
  private:

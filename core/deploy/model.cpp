@@ -10,6 +10,7 @@
 
 #include "core/deploy/codes.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::deploy {
 namespace {
@@ -49,7 +50,7 @@ E parse(const std::array<std::pair<E, std::string_view>, N>& table, std::string_
     if (n == name) return e;
     known += (known.empty() ? "" : ", ") + std::string(n);
   }
-  throw InputError(where + ": unknown " + what + " \"" + std::string(name) + "\" (known: " + known + ")");
+  throw InputError(where + ": unknown " + what + " " + quoted_value(name) + " (known: " + known + ")");
 }
 
 // Dimensions are bounded so that products of three stay far from int64 overflow.

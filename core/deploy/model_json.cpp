@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::deploy {
 namespace {
@@ -288,7 +289,8 @@ std::vector<SectionEntry> sections_from_json(const json& header, const std::stri
     s.field = f.string("field");
     Fields g(table[i], source + ": " + describe_section(header, i, s));
     s.dtype = g.string("dtype");
-    if (dtype_size(s.dtype) == 0) g.fail("dtype", "unknown dtype \"" + s.dtype + "\" (known: f32, i8, u64)");
+    if (dtype_size(s.dtype) == 0)
+      g.fail("dtype", "unknown dtype " + quoted_value(s.dtype) + " (known: f32, i8, u64)");
     s.shape = g.integers("shape");
     for (int64_t d : s.shape)
       if (d < 0) g.fail("shape", "dimension " + std::to_string(d) + " is negative");

@@ -5,6 +5,7 @@
 
 #include "core/quant/layers.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::nn {
 
@@ -48,12 +49,12 @@ std::size_t copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
   auto copy = [&](const std::string& name, const torch::Tensor& source, torch::Tensor* target,
                   bool required) {
     if (!target) {
-      if (required) throw RunError("copy_weights: \"" + name + "\" has no counterpart");
+      if (required) throw RunError("copy_weights: " + quoted_value(name) + " has no counterpart");
       return;
     }
     if (target->sizes() != source.sizes())
-      throw RunError("copy_weights: \"" + name + "\" has shape " + c10::str(source.sizes()) + " here and " +
-                     c10::str(target->sizes()) + " there");
+      throw RunError("copy_weights: " + quoted_value(name) + " has shape " + c10::str(source.sizes()) +
+                     " here and " + c10::str(target->sizes()) + " there");
     target->copy_(source);
     ++copied;
   };

@@ -5,6 +5,7 @@
 
 #include "core/quant/methods/methods.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q::quant {
 namespace {
@@ -72,7 +73,7 @@ void check_supported(const QuantConfig& c) {
   auto check = [&](const char* field, int bits, const std::vector<int>& supported) {
     if (!supported.empty() && std::find(supported.begin(), supported.end(), bits) == supported.end())
       throw InputError("quant." + std::string(field) + ": " + std::to_string(bits) +
-                       " bits is not supported by \"" + c.method + "\" (supported: weight_bits " +
+                       " bits is not supported by " + quoted_value(c.method) + " (supported: weight_bits " +
                        describe_bits(m.weight_bits) + ", act_bits " + describe_bits(m.act_bits) + ")");
   };
   check("weight_bits", c.weight_bits, m.weight_bits);

@@ -65,14 +65,14 @@ ordered_json parse_ordered(const std::string& text, const std::string& source) {
     auto pos = what.find("] ");
     throw InputError(source + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
-  if (!duplicate.empty()) throw InputError(source + ": duplicate key \"" + duplicate + "\"");
+  if (!duplicate.empty()) throw InputError(source + ": duplicate key " + quoted_value(duplicate));
   return j;
 }
 
 [[noreturn]] void unknown_path(const std::string& path, const std::string& where) {
   std::string hint = closest_match(path, field_paths());
-  throw InputError(where + ": unknown field \"" + path + "\"" +
-                   (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+  throw InputError(where + ": unknown field " + quoted_value(path) +
+                   (hint.empty() ? "" : " (did you mean " + quoted_value(hint) + "?)"));
 }
 
 void set_dotted(json& root, const std::string& path, const json& value) {
@@ -244,8 +244,8 @@ Experiment parse_experiment(const std::string& text, const std::string& source,
   for (auto it = spec.begin(); it != spec.end(); ++it)
     if (!kTopLevelKeys.count(it.key())) {
       std::string hint = closest_match(it.key(), {kTopLevelKeys.begin(), kTopLevelKeys.end()});
-      throw InputError(source + ": unknown top-level key \"" + it.key() + "\"" +
-                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+      throw InputError(source + ": unknown top-level key " + quoted_value(it.key()) +
+                       (hint.empty() ? "" : " (did you mean " + quoted_value(hint) + "?)"));
     }
 
   Experiment exp;
@@ -256,8 +256,8 @@ Experiment parse_experiment(const std::string& text, const std::string& source,
   exp.name = spec["name"].get<std::string>();
   static const std::regex kName("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   if (!std::regex_match(exp.name, kName))
-    throw InputError(source + ": name: \"" + exp.name +
-                     "\" must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    throw InputError(source + ": name: " + quoted_value(exp.name) +
+                     " must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
   if (spec.contains("description") && !spec["description"].is_string())
     throw InputError(source + ": description: expected a string");
 

@@ -65,7 +65,8 @@ double metric_value(const Statement& s, int column, const std::filesystem::path&
 // What makes a source row of a merge unreadable here ("" when nothing): its status, config and environment
 // columns are checked as read_run checks them.
 std::string source_row_problem(const Statement& s, int status, int config, int environment) {
-  if (!valid_status(s.get_view(status))) return "its status \"" + s.get_text(status) + "\" is not valid";
+  if (!valid_status(s.get_view(status)))
+    return "its status " + quoted_value(s.get_text(status)) + " is not valid";
   for (const auto& [column, name] : {std::pair{config, "config"}, std::pair{environment, "environment"}}) {
     const std::string_view text = s.get_view(column);
     if (json_depth(text) > kMaxJsonDepth) return std::string("its ") + name + " is nested too deeply";
@@ -91,8 +92,8 @@ RunRecord read_run(const Statement& s, const std::filesystem::path& store, bool 
     throw InputError(store.string() + ": run " + r.key + ": the stored config " + problem +
                      "; the store is damaged");
   if (const std::string status = s.get_text(2); !valid_status(status))
-    throw InputError(store.string() + ": run " + r.key + ": the stored status \"" + status +
-                     "\" is not one of pending, running, finished, failed; the store is damaged");
+    throw InputError(store.string() + ": run " + r.key + ": the stored status " + quoted_value(status) +
+                     " is not one of pending, running, finished, failed; the store is damaged");
   r.status = parse_status(s.get_text(2));
   r.attempt = static_cast<int>(s.get_int(3));
   r.worker = s.get_optional_text(4);
@@ -167,7 +168,7 @@ RunStatus parse_status(const std::string& text) {
   if (text == "running") return RunStatus::Running;
   if (text == "finished") return RunStatus::Finished;
   if (text == "failed") return RunStatus::Failed;
-  throw InputError("unknown run status \"" + text + "\" in store");
+  throw InputError("unknown run status " + quoted_value(text) + " in store");
 }
 
 Store::Store(const std::filesystem::path& path, Mode mode) : path_(path) {
@@ -358,6 +359,32 @@ std::vector<std::string> Store::experiments_of(const std::string& key) {
   s.bind(1, key);
   while (s.step()) out.push_back(s.get_text(0));
   return out;
+}
+
+std::string Store::keep_experiment_version(const std::string& name) {
+  std::string kept;
+  write([&] {
+    for (int k = 1;; ++k) {
+      kept = name + "~" + std::to_string(k);
+      Statement& s = db_->prepare("SELECT 1 FROM experiments WHERE name = ?1");
+      ResetGuard guard(s);
+      s.bind(1, kept);
+      if (!s.step()) break;
+    }
+    db_->prepare(
+           "INSERT INTO experiments(name, spec, source, created, updated) "
+           "SELECT ?2, spec, source, created, updated FROM experiments WHERE name = ?1")
+        .bind(1, name)
+        .bind(2, kept)
+        .run();
+    db_->prepare(
+           "INSERT INTO experiment_runs(experiment, run_key, position) "
+           "SELECT ?2, run_key, position FROM experiment_runs WHERE experiment = ?1")
+        .bind(1, name)
+        .bind(2, kept)
+        .run();
+  });
+  return kept;
 }
 
 std::vector<std::string> Store::experiment_runs(const std::string& experiment) {

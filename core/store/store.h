@@ -91,6 +91,10 @@ class Store {
   void add_experiment(const std::string& name, const nlohmann::json& spec, const std::string& source,
                       const std::vector<RunToAdd>& runs, bool replace_runs = true);
   std::vector<std::string> experiments();
+  // Keeps the experiment as it is now (its spec and its runs) under a new name, "NAME~1" or the next free
+  // "NAME~k", and returns that name: the earlier version of an experiment whose spec is about to change
+  // stays reachable (`r2q sweep --replace`).
+  std::string keep_experiment_version(const std::string& name);
   // Experiments a run belongs to.
   std::vector<std::string> experiments_of(const std::string& key);
   std::vector<std::string> experiment_runs(const std::string& experiment);

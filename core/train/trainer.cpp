@@ -50,7 +50,7 @@ Trainer::Trainer(nn::Network& model, const TrainConfig& config, std::int64_t tra
                                                           .betas(std::make_tuple(config.momentum, 0.999))
                                                           .weight_decay(config.weight_decay));
   } else {
-    throw InputError("train.optimizer: unknown optimizer \"" + config.optimizer + "\"");
+    throw InputError("train.optimizer: unknown optimizer " + quoted_value(config.optimizer));
   }
 }
 

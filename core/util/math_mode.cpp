@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 namespace r2q {
 
@@ -20,7 +21,7 @@ std::string to_string(MathMode mode) {
 MathMode parse_math_mode(const std::string& text, const std::string& what) {
   if (text == "native") return MathMode::Native;
   if (text == "portable") return MathMode::Portable;
-  throw InputError(what + ": \"" + text + "\" is not a math mode (known: native, portable)");
+  throw InputError(what + ": " + quoted_value(text) + " is not a math mode (known: native, portable)");
 }
 
 const std::vector<std::pair<std::string, std::string>>& portable_variables() {

@@ -20,7 +20,7 @@ class Registry {
 
   void add(const std::string& name, Entry entry) {
     if (!entries_.emplace(name, std::move(entry)).second)
-      throw std::logic_error(kind_ + " \"" + name + "\" registered twice");
+      throw std::logic_error(kind_ + " " + quoted_value(name) + " registered twice");
   }
 
   bool contains(const std::string& name) const { return entries_.count(name) > 0; }
@@ -29,8 +29,8 @@ class Registry {
     auto it = entries_.find(name);
     if (it == entries_.end()) {
       std::string hint = closest_match(name, names());
-      throw InputError("unknown " + kind_ + " \"" + name + "\"" +
-                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+      throw InputError("unknown " + kind_ + " " + quoted_value(name) +
+                       (hint.empty() ? "" : " (did you mean " + quoted_value(hint) + "?)") +
                        "; known: " + join(names(), ", "));
     }
     return it->second;

@@ -26,6 +26,10 @@ inline constexpr int kMaxJsonDepth = 64;
 // A duration for people: "42s", "3m05s", "2h07m"; "?" when unknown (negative or not finite).
 std::string format_duration(double seconds);
 
+// A value echoed in a message, in double quotes, escaped as a JSON string is (\", \\, \n, \t, \u0001, ...),
+// so a value with a newline or a quote in it stays one unambiguous piece of one line.
+std::string quoted_value(std::string_view value);
+
 // Lowercase hex of raw bytes.
 std::string to_hex(const unsigned char* data, size_t size);
 

@@ -198,5 +198,42 @@ TEST_F(BadInput, AFullDiskFailsTheRunAndKeepsTheStore) {
   expect_store_intact();
 }
 
+// Reusing an experiment's name with a spec that leaves out its finished runs (issue 20): refused without
+// --replace, naming the experiment and the count, the store as it was; a dry run says so too. With --replace
+// the name points at the new spec and the earlier version stays reachable as "done~1".
+TEST_F(BadInput, AChangedSpecDoesNotSilentlyTakeFinishedRunsAway) {
+  const auto changed = spec("done", R"({"seed": 7})");
+  expect_refused({"sweep", changed, "--db", db().string()}, 2,
+                 {"done.json", "\"done\"", "1 finished run", "--replace"});
+  auto dry = r2q({"sweep", changed, "--db", db().string(), "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("needs --replace"), std::string::npos) << dry.out;
+  // -j registers once, before its workers: the same refusal, once.
+  expect_refused({"sweep", changed, "--db", db().string(), "-j", "2"}, 2, {"\"done\"", "--replace"});
+
+  auto replaced = r2q({"sweep", changed, "--db", db().string(), "--replace"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_NE(replaced.err.find("\"done~1\""), std::string::npos) << replaced.err;
+  auto earlier = r2q({"list", "--db", db().string(), "--experiment", "done~1", "--format", "json"});
+  ASSERT_EQ(earlier.exit_code, 0) << earlier.err;
+  EXPECT_NE(earlier.out.find(before.begin()->first.substr(0, 12)), std::string::npos) << earlier.out;
+  auto now = r2q({"list", "--db", db().string(), "--experiment", "done", "--format", "json"});
+  ASSERT_EQ(now.exit_code, 0) << now.err;
+  EXPECT_EQ(now.out.find(before.begin()->first.substr(0, 12)), std::string::npos) << now.out;
+  // The original spec again: the new version's finished run would leave, so it is refused the same way.
+  expect_message({"sweep", spec("done"), "--db", db().string()}, 2, {"\"done\"", "--replace"});
+}
+
+// A value with a newline, a tab or a quote in it is echoed escaped, within the one error line (issue 20).
+TEST_F(BadInput, EchoedValuesAreEscapedOnOneLine) {
+  auto command = r2q({"swe\nep"});
+  EXPECT_EQ(command.exit_code, 2);
+  EXPECT_NE(command.err.find("unknown command \"swe\\nep\""), std::string::npos) << command.err;
+  expect_message({"report", "--db", db().string(), "--where", "quant.me\tthod=r\"2q\n"}, 2,
+                 {"\"quant.me\\tthod=r\\\"2q\\n\""});
+  expect_message({"sweep", spec("esc", R"({"quant": {"method": "r2q\nx"}})"), "--db", db().string()}, 2,
+                 {"r2q\\nx"});
+}
+
 }  // namespace
 }  // namespace r2q

@@ -13,6 +13,7 @@
 #include "core/deploy/model_file.h"
 #include "core/util/sha256.h"
 #include "core/util/text.h"
+#include "tests/support/dataset_files.h"
 #include "tests/support/deploy_test_models.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -127,6 +128,8 @@ TEST_F(Eval, AccuracyAndAgreementAreTheRunsOwn) {
   EXPECT_EQ(out["sha256"], sha256_hex(testing::read_text(model())));
   EXPECT_EQ(out["model_run_key"], *key_);
   EXPECT_EQ(out["dataset"], "synthetic");
+  EXPECT_FALSE(out.contains("warnings")) << out.dump();
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
   EXPECT_EQ(out["images"], 200);
   EXPECT_EQ(out["classes"], 10);
   EXPECT_EQ(out["backend"], "cpu");
@@ -214,6 +217,27 @@ TEST_F(Eval, PredictionsAndLogitsReadBackAndAgree) {
   ASSERT_EQ(s.exit_code, 0) << s.err;
   EXPECT_EQ(lines_of(s.out), rows);
   EXPECT_NE(s.err.find("accuracy"), std::string::npos) << s.err;
+}
+
+// Another dataset of the same shape (MNIST files for a model trained on synthetic data) is evaluated, with a
+// warning for the model and for the --against run (issue 20): the number is not the model's own accuracy.
+TEST_F(Eval, ADatasetOtherThanTheModelsIsEvaluatedWithAWarning) {
+  std::vector<std::uint8_t> labels(30);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+  dir_->write("mnist/t10k-images-idx3-ubyte", testing::idx_bytes({30, 28, 28}));
+  dir_->write("mnist/t10k-labels-idx1-ubyte", testing::idx_bytes({30}, labels));
+  dir_->write("mnist/train-images-idx3-ubyte", testing::idx_bytes({10, 28, 28}));
+  dir_->write("mnist/train-labels-idx1-ubyte", testing::idx_bytes({10}, std::vector<std::uint8_t>(10, 0)));
+  auto r = run({"eval", model(), "--dataset", "mnist", "--root", path("mnist"), "--threads", "1", "--against",
+                *key_, "--db", db(), "-f", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["images"], 30);
+  ASSERT_EQ(out["warnings"].size(), 2u) << out.dump();
+  EXPECT_NE(out["warnings"][0].get<std::string>().find("trained on \"synthetic\""), std::string::npos);
+  EXPECT_NE(out["warnings"][0].get<std::string>().find("not on \"mnist\""), std::string::npos);
+  EXPECT_NE(out["warnings"][1].get<std::string>().find("--against"), std::string::npos);
+  EXPECT_NE(r.err.find("r2q eval: warning: "), std::string::npos) << r.err;
 }
 
 TEST_F(Eval, BadInputExitsWithTwoAndNamesTheCause) {

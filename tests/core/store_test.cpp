@@ -153,6 +153,22 @@ TEST(Store, ExperimentBecomesWhatItsSpecSaysNow) {
   EXPECT_EQ(s.experiment_runs("e"), (std::vector<std::string>{"k2", "k1"}));
 }
 
+// `sweep --replace` (issue 20): the earlier version keeps its spec and its runs in their order, under the
+// first free "NAME~k"; the experiment itself is untouched until the new spec is added.
+TEST(Store, AKeptVersionHasTheSpecAndRunsOfTheEarlierOne) {
+  TempDir dir;
+  Store s(dir / "r2q.db", Store::Mode::ReadWrite);
+  s.add_experiment("e", json{{"v", 1}}, "e.json", two_runs());
+  EXPECT_EQ(s.keep_experiment_version("e"), "e~1");
+  s.add_experiment("e", json{{"v", 2}}, "e.json", {two_runs()[1]});
+  EXPECT_EQ(s.keep_experiment_version("e"), "e~2");
+  EXPECT_EQ(s.experiment_runs("e~1"), (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_EQ(s.experiment_runs("e~2"), std::vector<std::string>{"k2"});
+  EXPECT_EQ(s.experiment_runs("e"), std::vector<std::string>{"k2"});
+  EXPECT_EQ(s.experiments(), (std::vector<std::string>{"e", "e~1", "e~2"}));
+  EXPECT_EQ(s.experiments_of("k1"), std::vector<std::string>{"e~1"});
+}
+
 TEST(Store, ClaimLifecycle) {
   TempDir dir;
   Store s(dir / "r2q.db", Store::Mode::ReadWrite);

@@ -32,6 +32,16 @@ TEST(Text, JsonDepthCountsBracketsOutsideStrings) {
   EXPECT_EQ(json_depth(std::string(100000, '[') + std::string(100000, ']')), 100000);
 }
 
+// Issue 20: a value echoed in a message stays one unambiguous piece of one line.
+TEST(Text, QuotedValueEscapesAsJsonDoes) {
+  EXPECT_EQ(quoted_value("r2q"), "\"r2q\"");
+  EXPECT_EQ(quoted_value("a\nb\tc\rd"), R"("a\nb\tc\rd")");
+  EXPECT_EQ(quoted_value("say \"hi\" \\ bye"), R"("say \"hi\" \\ bye")");
+  EXPECT_EQ(quoted_value(std::string("\x01\x1f\x7f", 3)), R"("\u0001\u001f\u007f")");
+  EXPECT_EQ(quoted_value("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 passes through
+  EXPECT_EQ(quoted_value(""), "\"\"");
+}
+
 // Issue 15: LibTorch's c10::Error appends a stack trace to its message; users and the store see the cause.
 TEST(Text, OneLineDropsLibTorchTracesAndJoinsLines) {
   EXPECT_EQ(one_line("plain"), "plain");
