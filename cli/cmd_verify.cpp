@@ -96,10 +96,8 @@ int cmd_verify(const std::vector<std::string>& args) {
                          "; run more seeds (a \"seed\" grid axis) or use --mode tolerance");
   if (result.ok()) {
     std::cout << "verify: ok: " << result.compared << " values of " << result.rows << " configurations "
-              << (mode == "stats"
-                      ? "within " + std::to_string(stats.k).substr(0, std::to_string(stats.k).find('.') + 2) +
-                            " standard errors of "
-                      : std::string("within tolerance of "))
+              << (mode == "stats" ? "within " + shortest_decimal(stats.k) + " standard errors of "
+                                  : std::string("within tolerance of "))
               << vm["against"].as<std::string>() << "\n";
     return kOk;
   }
