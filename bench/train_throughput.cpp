@@ -1,9 +1,9 @@
 // Training throughput of r2q's own loop (data pipeline + augmentation + forward/backward/SGD step) on
 // ResNet-20, for comparison with the same model and step in Python PyTorch (bench/train_throughput.py).
 // Usage: train_throughput [--threads N] [--batch B] [--batches K] [--model resnet20] [--method fp32|r2q|...]
-//        [--bits 2] [--layout nhwc|nchw] [--device cpu|cuda] [--math native|portable]; prints one JSON line. With a quantization
-//        method it measures the fake-quant training step. On a GPU the dataset is there from the start (as in
-//        a run).
+//        [--bits 2] [--layout nhwc|nchw] [--device cpu|cuda] [--math native|portable]; prints one JSON line.
+//        With a quantization method it measures the fake-quant training step. On a GPU the dataset is there
+//        from the start (as in a run).
 #include <ATen/Parallel.h>
 
 #include <chrono>

@@ -66,7 +66,7 @@ int dispatch(int argc, char** argv) {
     }
     apply_math_mode(math ? *math : current_math_mode());  // also checks R2Q_MATH
   } catch (const InputError& e) {
-    std::cerr << "r2q: error: " << e.what() << "\n";
+    std::cerr << "r2q: error: " << one_line(e.what()) << "\n";
     return kBadInput;
   }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
