@@ -239,7 +239,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   // A worker of -j stops (its run resumable) when its parent dies, whatever killed the parent.
   if (worker_index >= 0) sweep::stop_with_parent();
   ConsoleProgress progress(worker_index >= 0 ? "[w" + std::to_string(worker_index + 1) + "] " : "");
-  auto summary = sweep::run_sweep(store, exp, sweep_options, progress);
+  auto summary = sweep::run_registered_sweep(store, exp, sweep_options, progress);
 
   std::cerr << exp.name << ": " << summary.total << " runs: " << summary.already_finished
             << " already finished, " << summary.succeeded << " finished now, " << summary.failed << " failed";

@@ -285,6 +285,11 @@ std::optional<std::string> register_experiment(store::Store& store, const spec::
 SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
                        SweepObserver& observer) {
   register_experiment(store, experiment, options);
+  return run_registered_sweep(store, experiment, options, observer);
+}
+
+SweepSummary run_registered_sweep(store::Store& store, const spec::Experiment& experiment,
+                                  const SweepOptions& options, SweepObserver& observer) {
   return SweepRunner(store, experiment, options, observer).run();
 }
 

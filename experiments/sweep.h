@@ -72,4 +72,9 @@ std::optional<std::string> register_experiment(store::Store& store, const spec::
 SweepSummary run_sweep(store::Store& store, const spec::Experiment& experiment, const SweepOptions& options,
                        SweepObserver& observer);
 
+// run_sweep for an experiment register_experiment has recorded already (r2q sweep registers first, to say
+// whether an earlier version was kept before anything runs).
+SweepSummary run_registered_sweep(store::Store& store, const spec::Experiment& experiment,
+                                  const SweepOptions& options, SweepObserver& observer);
+
 }  // namespace r2q::sweep
