@@ -1,0 +1,21 @@
+# r2q_torch_sources(TARGET [NO_TORCH src...]): how a target whose sources include LibTorch is compiled.
+# - Its LibTorch sources load the precompiled <torch/torch.h> of r2q_quant: about 7 s per translation unit
+#   instead of 10-20 s of parsing. The sources named after NO_TORCH do not include LibTorch and skip it: loading
+#   the 600 MB header costs a translation unit that does not need it more than twice its own compile time.
+# - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH at a time as one
+#   translation unit, so the header is loaded, and LibTorch's inline functions are compiled, once per batch.
+# The measurements behind both are in docs/PERFORMANCE.md, "Build time".
+function(r2q_torch_sources target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "NO_TORCH")
+  if(target STREQUAL "r2q_quant")
+    target_precompile_headers(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/pch.h)
+  else()
+    target_precompile_headers(${target} REUSE_FROM r2q_quant)
+  endif()
+  if(arg_NO_TORCH)
+    set_source_files_properties(${arg_NO_TORCH} TARGET_DIRECTORY ${target}
+      PROPERTIES SKIP_PRECOMPILE_HEADERS ON SKIP_UNITY_BUILD_INCLUSION ON)
+  endif()
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ${R2Q_UNITY_BUILD}
+                                             UNITY_BUILD_BATCH_SIZE ${R2Q_UNITY_BATCH})
+endfunction()
