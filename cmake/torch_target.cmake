@@ -1,7 +1,7 @@
 # r2q_torch_sources(TARGET [NO_TORCH src...]): how a target whose sources include LibTorch is compiled.
-# - Its LibTorch sources load the precompiled <torch/torch.h> of r2q_quant: about 7 s per translation unit
-#   instead of 10-20 s of parsing. The sources named after NO_TORCH do not include LibTorch and skip it: loading
-#   the 600 MB header costs a translation unit that does not need it more than twice its own compile time.
+# - Its LibTorch sources load the precompiled <torch/torch.h> of r2q_quant: loading it costs about 7 s per
+#   translation unit and saves 10-13 s of parsing. The sources named after NO_TORCH do not include LibTorch (or
+#   only a small ATen header) and skip it: the load would cost them more than twice their own compile time.
 # - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH at a time as one
 #   translation unit, so the header is loaded, and LibTorch's inline functions are compiled, once per batch.
 # The measurements behind both are in docs/PERFORMANCE.md, "Build time".
