@@ -11,7 +11,7 @@ std::filesystem::path directory_of(const Store& store) {
 }  // namespace
 
 std::filesystem::path checkpoint_dir(const Store& store) {
-  return directory_of(store) / "checkpoints";
+  return directory_of(store) / (store.path().filename().string() + ".checkpoints");
 }
 
 std::filesystem::path checkpoint_path(const Store& store, const std::string& run_key) {
@@ -30,7 +30,11 @@ std::filesystem::path run_checkpoint(const Store& store, const RunRecord& run) {
   const auto dir = directory_of(store);
   std::error_code ec;
   if (std::filesystem::exists(dir / recorded, ec)) return dir / recorded;
-  if (auto beside = checkpoint_path(store, run.key); std::filesystem::exists(beside, ec)) return beside;
+  // Recorded relative to the sweep's working directory (runs/checkpoints/KEY.pt): the same directory and file
+  // beside the store.
+  if (const auto beside = dir / recorded.parent_path().filename() / recorded.filename();
+      recorded.has_parent_path() && std::filesystem::exists(beside, ec))
+    return beside;
   return dir / recorded;
 }
 

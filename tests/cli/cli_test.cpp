@@ -338,7 +338,7 @@ TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
   auto pending = r2q({"export", "01234", "-o", out, "--db", db()});
   EXPECT_EQ(pending.exit_code, 2);
   EXPECT_NE(pending.err.find("is pending"), std::string::npos) << pending.err;
-  std::filesystem::remove(dir / "runs/checkpoints" / (key + ".pt"));
+  std::filesystem::remove(dir / "runs/r2q.db.checkpoints" / (key + ".pt"));
   auto no_checkpoint = r2q({"export", key, "-o", out, "--db", db()});
   EXPECT_EQ(no_checkpoint.exit_code, 2);
   EXPECT_NE(no_checkpoint.err.find("checkpoint"), std::string::npos) << no_checkpoint.err;

@@ -54,7 +54,7 @@ class DataSafety : public BadInput {
   void SetUp() override {
     BadInput::SetUp();
     key = before.begin()->first;
-    std::filesystem::copy(*golden / "checkpoints", dir / "runs/checkpoints");
+    std::filesystem::copy(*golden / "r2q.db.checkpoints", dir / "runs/r2q.db.checkpoints");
   }
   void sql(const std::filesystem::path& db, const std::string& statement) {
     store::Database d(db, store::Database::Mode::ReadWrite);
@@ -87,9 +87,9 @@ TEST_F(DataSafety, AnOutputThatIsTheStoreIsRefused) {
                    {"which this command reads"});
   }
   expect_refused({"report", "--db", store, "-o", store + "-wal"}, 2, {"the wal file of", store});
-  expect_refused(
-      {"export", key.substr(0, 8), "--db", store, "-o", (dir / "runs/checkpoints" / (key + ".pt")).string()},
-      2, {"which this command reads"});
+  expect_refused({"export", key.substr(0, 8), "--db", store, "-o",
+                  (dir / "runs/r2q.db.checkpoints" / (key + ".pt")).string()},
+                 2, {"which this command reads"});
 }
 
 // Item 1: a symbolic link is written through (the link stays); a device or "-" is a stream, never replaced.
@@ -229,7 +229,7 @@ TEST_F(DataSafety, HostileModelFilesNameTheField) {
 // Item 6: a damaged checkpoint is set aside with a warning and its run starts over and finishes, with the
 // results of the undamaged run; no LibTorch trace reaches the console or the store.
 TEST_F(DataSafety, ADamagedCheckpointIsDiscardedAndTheRunStartsOver) {
-  const auto checkpoint = dir / "runs/checkpoints" / (key + ".pt");
+  const auto checkpoint = dir / "runs/r2q.db.checkpoints" / (key + ".pt");
   const std::string intact = testing::read_text(checkpoint);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "the checkpoint is empty"},
@@ -244,7 +244,7 @@ TEST_F(DataSafety, ADamagedCheckpointIsDiscardedAndTheRunStartsOver) {
   const std::string file = dir.write("done.json", spec_text("done")).string();
   for (const auto& [content, message] : cases) {
     SCOPED_TRACE(message);
-    dir.write("runs/checkpoints/" + key + ".pt", content);
+    dir.write("runs/r2q.db.checkpoints/" + key + ".pt", content);
     sql(db(), "UPDATE runs SET status = 'pending', epoch = 1");
     auto r = r2q({"sweep", file, "--db", db().string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -269,15 +269,52 @@ TEST_F(DataSafety, ExportFindsTheCheckpointFromAnyDirectory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   store::Store s(dir / "runs/rel.db", store::Store::Mode::ReadOnly);
   const auto run = s.runs().at(0);
-  EXPECT_EQ(*run.checkpoint, "checkpoints/" + run.key + ".pt");
+  EXPECT_EQ(*run.checkpoint, "rel.db.checkpoints/" + run.key + ".pt");
   testing::SpawnOptions elsewhere;
   elsewhere.cwd = dir.path();
   auto exported = r2q({"export", run.key, "--db", (dir / "runs/rel.db").string(), "-o", "m.r2q"}, elsewhere);
   EXPECT_EQ(exported.exit_code, 0) << exported.err;
-  // As a sweep run from the repository with the default --db runs/r2q.db recorded it before.
+  // As a sweep run from the repository with the default --db runs/r2q.db recorded it before, in the layout of
+  // the time (one checkpoints/ directory beside the store).
+  std::filesystem::create_directories(dir / "runs/checkpoints");
+  std::filesystem::rename(dir / "runs/rel.db.checkpoints" / (run.key + ".pt"),
+                          dir / "runs/checkpoints" / (run.key + ".pt"));
   sql(dir / "runs/rel.db", "UPDATE runs SET checkpoint = 'runs/checkpoints/" + run.key + ".pt'");
   exported = r2q({"export", run.key, "--db", (dir / "runs/rel.db").string(), "-o", "m2.r2q"}, elsewhere);
   EXPECT_EQ(exported.exit_code, 0) << exported.err;
+}
+
+// Two stores in one directory keep their own checkpoints: a second store's sweep of the same spec (equal
+// configs, equal run keys) trains its run and checkpoints it in its own directory; the first store's
+// checkpoint is left as it was.
+TEST_F(DataSafety, StoresSideBySideKeepTheirOwnCheckpoints) {
+  const std::string file = dir.write("done.json", spec_text("done")).string();
+  const auto first = dir / "runs/r2q.db.checkpoints" / (key + ".pt");
+  const std::string intact = testing::read_text(first);
+  const auto other = dir / "runs/other.db";
+  auto r = r2q({"sweep", file, "--db", other.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("resuming"), std::string::npos) << r.err;
+  store::Store s(other, store::Store::Mode::ReadOnly);
+  EXPECT_EQ(s.run(key)->checkpoint.value_or("none"), "other.db.checkpoints/" + key + ".pt");
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir / "runs/other.db.checkpoints" / (key + ".pt")));
+  EXPECT_EQ(s.final_metrics(key).at("test/acc"), before.at(key).metrics.at({"test/acc", 1}).first);
+  EXPECT_EQ(testing::read_text(first), intact);
+}
+
+// A store written when checkpoints shared one checkpoints/ directory resumes its runs from the checkpoints it
+// recorded there: here a garbage one, which the sweep reads, sets aside beside it, and starts the run over.
+TEST_F(DataSafety, AStoreOfTheSharedLayoutResumesFromItsRecordedCheckpoint) {
+  const std::string file = dir.write("done.json", spec_text("done")).string();
+  dir.write("runs/checkpoints/" + key + ".pt", std::string(4096, 'x'));
+  sql(db(), "UPDATE runs SET status = 'pending', epoch = 1, checkpoint = 'checkpoints/" + key + ".pt'");
+  auto r = r2q({"sweep", file, "--db", db().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("not an r2q checkpoint"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "runs/checkpoints" / (key + ".pt.damaged")));
+  store::Store s(db(), store::Store::Mode::ReadOnly);
+  EXPECT_EQ(s.run(key)->status, store::RunStatus::Finished);
+  EXPECT_EQ(s.final_metrics(key).at("test/acc"), before.at(key).metrics.at({"test/acc", 1}).first);
 }
 
 // A spec of two runs that take a few seconds each.

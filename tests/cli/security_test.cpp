@@ -59,9 +59,9 @@ TEST(Security, CreatedFilesFollowTheUmask) {
         {kR2q, "sweep", dir.write("modes.json", spec_text("modes")).string(), "--db", db.string()},
         dir.path(), options);
     ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
-    std::vector<std::filesystem::path> files = {db}, dirs = {dir / "runs", dir / "runs/checkpoints"};
+    std::vector<std::filesystem::path> files = {db}, dirs = {dir / "runs", dir / "runs/r2q.db.checkpoints"};
     std::string key;
-    for (const auto& entry : std::filesystem::directory_iterator(dir / "runs/checkpoints")) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir / "runs/r2q.db.checkpoints")) {
       files.push_back(entry.path());
       key = entry.path().stem().string();
     }

@@ -80,7 +80,7 @@ class KillResume : public ::testing::Test {
       EXPECT_GE(killed_epoch, 2);
       EXPECT_EQ(runs[1].status, sig == SIGKILL ? store::RunStatus::Running : store::RunStatus::Pending);
       // Recorded relative to the store's directory.
-      EXPECT_EQ(runs[1].checkpoint.value(), "checkpoints/" + runs[1].key + ".pt");
+      EXPECT_EQ(runs[1].checkpoint.value(), "r2q.db.checkpoints/" + runs[1].key + ".pt");
       EXPECT_TRUE(std::filesystem::exists(db.parent_path() / runs[1].checkpoint.value()));
     }
     auto resumed = testing::run_process({kR2q, "sweep", spec, "--db", db.string()}, dir.path());
