@@ -5,6 +5,16 @@
 # - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH at a time as one
 #   translation unit, so the header is loaded, and LibTorch's inline functions are compiled, once per batch.
 # The measurements behind both are in docs/PERFORMANCE.md, "Build time".
+#
+# r2q_unity_sources(TARGET): a target without LibTorch whose sources mostly parse the same heavy headers
+# (nlohmann/json, <filesystem>, <regex>) compiles them R2Q_UNITY_BATCH_LIGHT at a time, with R2Q_UNITY_BUILD.
+# Sources with options of their own (an ISA's flags, -ffp-contract=off) are compiled alone, as CMake does for
+# any source with COMPILE_OPTIONS.
+function(r2q_unity_sources target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ${R2Q_UNITY_BUILD}
+                                             UNITY_BUILD_BATCH_SIZE ${R2Q_UNITY_BATCH_LIGHT})
+endfunction()
+
 function(r2q_torch_sources target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "NO_TORCH")
   if(target STREQUAL "r2q_quant")

@@ -335,7 +335,7 @@ void write_plots(std::ostream& out, const ReportTable& t) {
 
 // ---- tables and footer ----
 
-void write_table(std::ostream& out, const ReportTable& t) {
+void write_html_table(std::ostream& out, const ReportTable& t) {
   out << "<section>\n<h2>" << esc(t.experiment) << "</h2>\n<p class=\"meta\">" << t.finished << " of "
       << t.runs << " runs finished" << (t.failed ? ", " + std::to_string(t.failed) + " failed" : "")
       << ".</p>\n";
@@ -421,7 +421,7 @@ void write_html(std::ostream& out, const Report& report) {
          "report</title>\n"
          "<style>"
       << kStyle << "</style>\n</head>\n<body>\n<main>\n<h1>r2q report</h1>\n";
-  for (const auto& table : report.tables) write_table(out, table);
+  for (const auto& table : report.tables) write_html_table(out, table);
   write_footer(out, report);
   out << "</main>\n</body>\n</html>\n";
 }

@@ -31,7 +31,7 @@ std::string cell_text(const Column& column, const Cell& cell) {
   return text;
 }
 
-void write_table(std::ostream& out, const ReportTable& t) {
+void write_markdown_table(std::ostream& out, const ReportTable& t) {
   out << "## " << t.experiment << "\n\n|";
   for (const auto& a : t.axes) out << " " << escape(a) << " |";
   out << " seeds |";
@@ -60,7 +60,7 @@ void write_table(std::ostream& out, const ReportTable& t) {
 void write_markdown(std::ostream& out, const Report& report) {
   for (size_t i = 0; i < report.tables.size(); ++i) {
     if (i) out << "\n";
-    write_table(out, report.tables[i]);
+    write_markdown_table(out, report.tables[i]);
   }
   const Footer& f = report.footer;
   const auto seeds = f.seed_items(), versions = f.version_items();

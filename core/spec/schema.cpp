@@ -183,7 +183,7 @@ std::vector<std::string> field_paths() {
   return out;
 }
 
-static void set_dotted(json& root, const std::string& path, const json& value) {
+void set_dotted(json& root, const std::string& path, const json& value) {
   json* node = &root;
   size_t start = 0;
   for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)

@@ -34,6 +34,9 @@ bool is_object_path(std::string_view path);
 // Leaf paths of the schema, for suggestions in errors.
 std::vector<std::string> field_paths();
 
+// Sets root[a][b]... = value for the dotted path "a.b...", creating the objects on the way.
+void set_dotted(nlohmann::json& root, const std::string& path, const nlohmann::json& value);
+
 // The complete default run config (execution-only fields excluded).
 nlohmann::json default_config();
 // Defaults of the execution-only fields ({"threads": 0}).

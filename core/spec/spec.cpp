@@ -75,14 +75,6 @@ ordered_json parse_ordered(const std::string& text, const std::string& source) {
                    (hint.empty() ? "" : " (did you mean " + quoted_value(hint) + "?)"));
 }
 
-void set_dotted(json& root, const std::string& path, const json& value) {
-  json* node = &root;
-  std::size_t start = 0;
-  for (std::size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)
-    node = &(*node)[path.substr(start, dot - start)];
-  (*node)[path.substr(start)] = value;
-}
-
 // Fields that have no effect under some settings are reset to one value, so that grid points that differ only
 // in such a field resolve to the same run (and are run once).
 void normalise(json& config) {
