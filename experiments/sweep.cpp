@@ -207,9 +207,8 @@ class SweepRunner {
     StoreRecorder recorder(store_, run.key, me_.worker, observer_, options_.heartbeat_seconds, environment);
     // The checkpoint this store recorded for the run (it resumes from it), else a path in the store's own
     // directory: a checkpoint another store wrote for the same key is never taken for this run's.
-    RunContext ctx{
-        record->checkpoint ? store::run_checkpoint(store_, *record) : store::checkpoint_path(store_, run.key),
-        options_.stop, &recorder, &recorder, teacher.checkpoint};
+    RunContext ctx{store::run_checkpoint(store_, *record), options_.stop, &recorder, &recorder,
+                   teacher.checkpoint};
     try {
       auto finals = execute_run(run, ctx);
       store_.finish(run.key, me_.worker, finals);
