@@ -1,9 +1,12 @@
 # r2q_torch_sources(TARGET [NO_TORCH src...]): how a target whose sources include LibTorch is compiled.
-# - Its LibTorch sources load the precompiled <torch/torch.h> of r2q_quant: loading it costs about 7 s per
-#   translation unit and saves 10-13 s of parsing. The sources named after NO_TORCH do not include LibTorch (or
-#   only a small ATen header) and skip it: the load would cost them more than twice their own compile time.
-# - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH at a time as one
-#   translation unit, so the header is loaded, and LibTorch's inline functions are compiled, once per batch.
+# - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH (8) at a time as one
+#   translation unit, so <torch/torch.h> is parsed, and LibTorch's inline functions are compiled, once per
+#   batch.
+# - With R2Q_PRECOMPILED_HEADER (default: only without unity batches) they load the precompiled
+#   <torch/torch.h> of r2q_quant: loading it costs about 7 s per translation unit and saves 10-13 s of
+#   parsing, but building it takes 80 s before any LibTorch source can start, which batches of 8 do not earn
+#   back. The sources named after NO_TORCH do not include LibTorch (or only a small ATen header): they stay
+#   out of the batches and never load the header.
 # The measurements behind both are in docs/PERFORMANCE.md, "Build time".
 #
 # r2q_unity_sources(TARGET): a target without LibTorch whose sources mostly parse the same heavy headers
@@ -17,7 +20,8 @@ endfunction()
 
 function(r2q_torch_sources target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "NO_TORCH")
-  if(target STREQUAL "r2q_quant")
+  if(NOT R2Q_PRECOMPILED_HEADER)
+  elseif(target STREQUAL "r2q_quant")
     target_precompile_headers(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/pch.h)
   else()
     target_precompile_headers(${target} REUSE_FROM r2q_quant)
