@@ -6,6 +6,7 @@
 #include <cmath>
 #include <utility>
 
+#include "backends/cpu/float_gemm.h"
 #include "core/deploy/codes.h"
 #include "core/util/error.h"
 
@@ -13,6 +14,7 @@ namespace r2q::backends::cpu {
 namespace {
 
 using deploy::activate;
+using deploy::Activation;
 using deploy::ActKind;
 using deploy::Layer;
 using deploy::Op;
@@ -48,6 +50,29 @@ void run_pool(const Layer& l, const Shape& in, const Shape& out, const float* x,
         }
       }
   }
+}
+
+// The float loops' epilogue over `count` sums: dst[j] = activation(float(sums[j]) * mul[j * step] + bias[j *
+// step]), as the reference rounds it (twice; -ffp-contract=off for this file). One loop per activation, so
+// that each vectorises.
+template <Activation A>
+void epilogue_as(const double* sums, const float* mul, const float* bias, float* dst, std::size_t count,
+                 std::size_t step) {
+  for (std::size_t j = 0; j < count; ++j)
+    dst[j] = activate(static_cast<float>(sums[j]) * mul[j * step] + bias[j * step], A);
+}
+
+void epilogue(const double* sums, const float* mul, const float* bias, Activation a, float* dst,
+              std::size_t count, std::size_t step) {
+  switch (a) {
+    case Activation::Relu:
+      return epilogue_as<Activation::Relu>(sums, mul, bias, dst, count, step);
+    case Activation::Relu6:
+      return epilogue_as<Activation::Relu6>(sums, mul, bias, dst, count, step);
+    case Activation::None:
+      break;
+  }
+  epilogue_as<Activation::None>(sums, mul, bias, dst, count, step);
 }
 
 }  // namespace
@@ -89,13 +114,8 @@ std::string float_loops_label(const deploy::Conv& c) {
                                              : ": float loops (float weights)";
 }
 
-// Cloned for AVX-512 and AVX2 (chosen at load time by what the CPU has): four and two times the double lanes
-// of the baseline's SSE2. Every clone does the same double operations in the same order.
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
 void run_float_loops(const Layer& l, const float* weights, const Shape& in, const Shape& out, const float* x,
-                     float* y, int64_t n, std::vector<double>& scratch, bool nhwc_out) {
+                     float* y, int64_t n, std::vector<double>& scratch, Isa isa, bool nhwc_out) {
   const deploy::Conv& c = l.conv;
   const deploy::InputQuant quant = c.input_quant;
   const bool float_input = quant.kind == ActKind::None;
@@ -104,12 +124,19 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
   const auto pixels = to_size(out.h * out.w);
   // Per image and group: the input windows as columns [k][pixel] in double (codes, when quantized: exact;
   // padding: 0, which adds nothing), then each output channel's sums over k in the reference's order (ci, ky,
-  // kx) with every product exact in double. Tiles of 4 channels x 8 pixels keep their sums in registers; no
-  // pixel's order of additions changes, so the results are the reference's floats.
-  constexpr int kTileO = 4, kTileP = 8;
-  scratch.resize(to_size(k) * pixels + kTileO * pixels);
+  // kx), every product exact in double (float_gemm), rounded to float once: the reference's very floats.
+  // Scratch: the columns [k][pixels], the sums of one group, and for NHWC output the weights as doubles by k,
+  // [group][k][channel] (float_gemm's weights_by_k: it then sums whole vectors of channels side by side).
+  scratch.resize(to_size(k) * pixels + to_size(out_per_group) * pixels +
+                 (nhwc_out ? to_size(k * c.out_channels) : 0));
   double* columns = scratch.data();
   double* sums = columns + to_size(k) * pixels;
+  double* weights_by_k = sums + to_size(out_per_group) * pixels;
+  if (nhwc_out)
+    for (int64_t o = 0; o < c.out_channels; ++o)
+      for (int64_t i = 0; i < k; ++i)
+        weights_by_k[to_size(((o / out_per_group) * k + i) * out_per_group + o % out_per_group)] =
+            static_cast<double>(weights[to_size(o * k + i)]);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t g = 0; g < c.groups; ++g) {
       for (int64_t ci = 0; ci < in_per_group; ++ci) {
@@ -117,63 +144,56 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
         for (int64_t ky = 0; ky < c.kernel_h; ++ky)
           for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
             double* row = columns + to_size((ci * c.kernel_h + ky) * c.kernel_w + kx) * pixels;
+            // The output columns whose input column ix = ox * stride - pad + kx lies inside the image.
+            const int64_t shift = kx - c.pad_w;
+            const int64_t ox_begin = std::min(out.w, shift >= 0 ? 0 : (-shift + c.stride_w - 1) / c.stride_w);
+            const int64_t ox_end = std::clamp<int64_t>(
+                in.w - shift <= 0 ? 0 : (in.w - shift - 1) / c.stride_w + 1, ox_begin, out.w);
             for (int64_t oy = 0; oy < out.h; ++oy, row += out.w) {
               const int64_t iy = oy * c.stride_h - c.pad_h + ky;
               if (iy < 0 || iy >= in.h) {
                 std::fill(row, row + out.w, 0.0);
                 continue;
               }
+              std::fill(row, row + ox_begin, 0.0);
+              std::fill(row + ox_end, row + out.w, 0.0);
               const float* src = plane + iy * in.w;
-              for (int64_t ox = 0; ox < out.w; ++ox) {
-                const int64_t ix = ox * c.stride_w - c.pad_w + kx;
-                double v = 0;
-                if (ix >= 0 && ix < in.w)
-                  v = float_input ? static_cast<double>(src[ix])
-                                  : static_cast<double>(deploy::quantize_activation(src[ix], quant));
-                row[ox] = v;
+              if (float_input && c.stride_w == 1) {
+                for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = static_cast<double>(src[ox + shift]);
+              } else if (float_input) {
+                for (int64_t ox = ox_begin; ox < ox_end; ++ox)
+                  row[ox] = static_cast<double>(src[ox * c.stride_w + shift]);
+              } else {
+                for (int64_t ox = ox_begin; ox < ox_end; ++ox)
+                  row[ox] =
+                      static_cast<double>(deploy::quantize_activation(src[ox * c.stride_w + shift], quant));
               }
             }
           }
       }
-      const int64_t o_end = (g + 1) * out_per_group;
-      for (int64_t o0 = g * out_per_group; o0 < o_end; o0 += kTileO) {
-        const int64_t count = std::min<int64_t>(kTileO, o_end - o0);
-        const float* w = weights + to_size(o0 * k);
-        std::size_t p0 = 0;
-        if (count == kTileO)
-          for (; p0 + kTileP <= pixels; p0 += kTileP) {
-            double acc[kTileO][kTileP] = {};
-            for (int64_t i = 0; i < k; ++i) {
-              const double* column = columns + to_size(i) * pixels + p0;
-              for (int r = 0; r < kTileO; ++r) {
-                const double wr = static_cast<double>(w[to_size(r * k + i)]);
-                for (int j = 0; j < kTileP; ++j) acc[r][j] += wr * column[j];
-              }
-            }
-            for (int r = 0; r < kTileO; ++r)
-              for (int j = 0; j < kTileP; ++j) sums[to_size(r) * pixels + p0 + to_size(j)] = acc[r][j];
-          }
-        for (int64_t r = 0; r < count; ++r)  // the pixels no tile took, or a last group of fewer channels
-          for (std::size_t p = p0; p < pixels; ++p) {
-            double sum = 0;
-            for (int64_t i = 0; i < k; ++i)
-              sum += static_cast<double>(w[to_size(r * k + i)]) * columns[to_size(i) * pixels + p];
-            sums[to_size(r) * pixels + p] = sum;
-          }
-        for (int64_t r = 0; r < count; ++r) {
-          const auto oc = to_size(o0 + r);
-          const double* s = sums + to_size(r) * pixels;
-          if (nhwc_out) {
-            float* dst = y + to_size(b) * pixels * to_size(out.c) + oc;
-            for (std::size_t p = 0; p < pixels; ++p)
-              dst[p * to_size(out.c)] =
-                  activate(static_cast<float>(s[p]) * c.mul[oc] + c.bias[oc], l.activation);
-            continue;
-          }
-          float* dst = y + to_size(b * out.c + o0 + r) * pixels;
-          for (std::size_t p = 0; p < pixels; ++p)
-            dst[p] = activate(static_cast<float>(s[p]) * c.mul[oc] + c.bias[oc], l.activation);
-        }
+      // NHWC output: the sums come as pixels of channels, so that the epilogue reads and writes along the
+      // channels; NCHW: as channel planes.
+      const int64_t o0 = g * out_per_group;
+      const auto channels = to_size(out_per_group);
+      float_gemm(isa, {.weights = weights + to_size(o0 * k),
+                       .columns = columns,
+                       .sums = sums,
+                       .k = k,
+                       .channels = out_per_group,
+                       .pixels = pixels,
+                       .channel_stride = nhwc_out ? 1 : pixels,
+                       .pixel_stride = nhwc_out ? channels : 1,
+                       .weights_by_k = nhwc_out ? weights_by_k + to_size(g * k * out_per_group) : nullptr});
+      const float* mul = c.mul.data() + o0;
+      const float* bias = c.bias.data() + o0;
+      if (nhwc_out) {
+        float* dst = y + to_size(b) * pixels * to_size(out.c) + to_size(o0);
+        for (std::size_t p = 0; p < pixels; ++p)
+          epilogue(sums + p * channels, mul, bias, l.activation, dst + p * to_size(out.c), channels, 1);
+      } else {
+        float* dst = y + to_size(b * out.c + o0) * pixels;
+        for (std::size_t r = 0; r < channels; ++r)
+          epilogue(sums + r * pixels, mul + r, bias + r, l.activation, dst + r * pixels, pixels, 0);
       }
     }
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/model.h"
 #include "core/deploy/reference.h"
 
@@ -81,12 +82,12 @@ std::vector<float> take_float_loop_weights(deploy::Conv& c);
 std::string float_loops_label(const deploy::Conv& c);
 
 // Conv/linear layer `l` with a float side, input shape `in`, output shape `out`, on n images: both sides in
-// double, the products exact, summed in the reference's order (ci, ky, kx) and rounded to float once, so
-// y holds the reference's very floats, NCHW or (`nhwc_out`) NHWC. `weights` from take_float_loop_weights;
-// `scratch` is grown to the input's size and reused.
+// double, the products exact, summed in the reference's order (ci, ky, kx) by the float GEMM of `isa` (a
+// resolved kernel ISA) and rounded to float once, so y holds the reference's very floats, NCHW or
+// (`nhwc_out`) NHWC. `weights` from take_float_loop_weights; `scratch` is grown as needed and reused.
 void run_float_loops(const deploy::Layer& l, const float* weights, const deploy::Shape& in,
                      const deploy::Shape& out, const float* x, float* y, int64_t n,
-                     std::vector<double>& scratch, bool nhwc_out = false);
+                     std::vector<double>& scratch, Isa isa, bool nhwc_out = false);
 
 // Integer conv/linear layer `l` through the reference's own integer convolution (it allocates its codes and
 // accumulators on every call), then the reference's float epilogue. With `acc`, also its accumulators.

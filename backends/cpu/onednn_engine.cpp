@@ -75,6 +75,7 @@ class OnednnPlan final : public ExecutingPlan {
   int64_t planned_n_ = -1;
   std::vector<const float*> inputs_;  // of the step being run
   std::vector<double> x_double_;      // kFloatLoops: the input in double
+  Isa float_isa_ = Isa::Scalar;       // kFloatLoops: the float GEMM's kernel (options.isa, resolved)
 };
 
 OnednnPlan::OnednnPlan(const deploy::Model& model, const PlanOptions& options, bool int8)
@@ -82,6 +83,7 @@ OnednnPlan::OnednnPlan(const deploy::Model& model, const PlanOptions& options, b
       threads_(options.threads),
       dnnl_engine_(dnnl::engine::kind::cpu, 0),
       stream_(dnnl_engine_) {
+  float_isa_ = resolve_isa(parse_isa(options.isa));
   const std::map<int, Shape> shapes = deploy::validate(model);
   layer_count_ = model.layers.size();
   if (options.threads < 1)
@@ -212,7 +214,8 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
         run_integer_loops(l, s.in_shapes.front(), x, y, n, acc);
         break;
       case StepKind::kFloatLoops:
-        run_float_loops(l, s.weights.data(), s.in_shapes.front(), s.out_shape, x, y, n, x_double_);
+        run_float_loops(l, s.weights.data(), s.in_shapes.front(), s.out_shape, x, y, n, x_double_,
+                        float_isa_);
         break;
       case StepKind::kOther:
         inputs_.clear();  // keeps its capacity: no allocation after the first run

@@ -380,7 +380,7 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
         break;
       case StepKind::kFloatLoops:
         run_float_loops(l, s.weights.data(), s.inputs.front().shape, s.output.shape,
-                        read_as(s, 0, Layout::kNchw, input, n), y, n, x_double_,
+                        read_as(s, 0, Layout::kNchw, input, n), y, n, x_double_, isa_,
                         s.output.layout == Layout::kNhwc);
         break;
       case StepKind::kOther:

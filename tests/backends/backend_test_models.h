@@ -178,9 +178,9 @@ struct NamedModel {
   bool allocation_free = false;  // no layer runs through deploy::integer_accumulators, which allocates
 };
 
-// The float loops' tiles (4 channels x 8 pixels) and their remainders: a float-input grouped 3x3 conv over
-// 7x7 (49 pixels: 6 tiles and one left; 5 channels per group: a tile and one left), then a float-weight conv
-// on 8-bit codes with stride 2 (16 pixels, 9 channels).
+// The float loops' tiles (float_gemm: 4 or 8 channels x 8 to 16 pixels, by ISA) and their remainders: a
+// float-input grouped 3x3 conv over 7x7 (49 pixels; 5 channels per group), then a float-weight conv on 8-bit
+// codes with stride 2 (16 pixels, 9 channels).
 inline Model float_loops_model() {
   using deploy::testing::ConvOptions;
   Model m;

@@ -1,0 +1,44 @@
+// The float loops' inner product (a layer with a float side: the stem's float input, or float weights) as a
+// kernel per instruction set: every output is the reference interpreter's double sum in the reference's
+// order, so every ISA returns the very same doubles.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/cpu/shift_add_conv.h"
+
+namespace r2q::backends::cpu {
+
+// sums[o * channel_stride + p * pixel_stride] = sum over i = 0, 1, ..., k - 1 (in that order) of
+// weights[o * k + i] * columns[i * pixels + p], in double, for o < channels and p < pixels: channel planes
+// (channel_stride = pixels, pixel_stride = 1) or pixels of channels (channel_stride = 1, pixel_stride =
+// channels), as the epilogue wants them. The weights are floats and the columns floats
+// widened to double, so each product is exact in double and only the additions round: the same additions
+// in the same order on every ISA give the same doubles, whatever the vector width or tile.
+struct FloatGemmJob {
+  const float* weights = nullptr;   // [channels][k]
+  const double* columns = nullptr;  // [k][pixels]
+  double* sums = nullptr;
+  std::int64_t k = 0;
+  std::int64_t channels = 0;
+  std::size_t pixels = 0;
+  std::size_t channel_stride = 0;
+  std::size_t pixel_stride = 1;
+  // Optional, for pixels of channels: the same weights as doubles, [k][channels]. With them, whole vectors of
+  // channels are summed side by side and stored as they lie (NHWC) instead of scattered.
+  const double* weights_by_k = nullptr;
+};
+
+// Runs the job with the kernel of `isa` (resolved: Scalar, Avx2 or Avx512, available on this CPU).
+void float_gemm(Isa isa, const FloatGemmJob& job);
+
+namespace detail {
+void float_gemm_portable(const FloatGemmJob& job);
+#ifdef R2Q_X86_KERNELS
+void float_gemm_avx2(const FloatGemmJob& job);
+void float_gemm_avx512(const FloatGemmJob& job);
+#endif
+}  // namespace detail
+
+}  // namespace r2q::backends::cpu

@@ -1,0 +1,107 @@
+// The float GEMM of the float loops: on every ISA this CPU runs and in both output layouts, each sum is bit
+// for bit the reference's double sum in the reference's order, for tile-sized and ragged shapes, with terms
+// of widely different magnitudes, so that any other order of the additions would show.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/float_gemm.h"
+#include "backends/cpu/shift_add_conv.h"
+#include "core/util/rng.h"
+
+namespace r2q::backends::cpu {
+namespace {
+
+struct Shape {
+  std::int64_t k, channels;
+  std::size_t pixels;
+};
+
+// Floats between -2^12 and 2^12 in magnitude steps of 2^-12: sums of such products lose different low bits
+// depending on the order in which they are added.
+float spread_value(Rng& rng) {
+  const double magnitude = std::ldexp(1.0 + rng.uniform(), static_cast<int>(rng.uniform() * 24) - 12);
+  return static_cast<float>(rng.uniform() < 0.5 ? -magnitude : magnitude);
+}
+
+std::vector<double> reference_sums(const std::vector<float>& w, const std::vector<double>& columns,
+                                   const Shape& s) {
+  std::vector<double> sums(static_cast<std::size_t>(s.channels) * s.pixels);
+  for (std::int64_t o = 0; o < s.channels; ++o)
+    for (std::size_t p = 0; p < s.pixels; ++p) {
+      double sum = 0;
+      for (std::int64_t i = 0; i < s.k; ++i)
+        sum += static_cast<double>(w[static_cast<std::size_t>(o * s.k + i)]) *
+               columns[static_cast<std::size_t>(i) * s.pixels + p];
+      sums[static_cast<std::size_t>(o) * s.pixels + p] = sum;
+    }
+  return sums;
+}
+
+TEST(FloatGemm, EveryIsaSumsInTheReferenceOrder) {
+  // Shapes around every ISA's tiles (pixel lanes: portable 4 x 8, AVX2 4 x 12, AVX-512 8 x 16; channel lanes:
+  // 4 x 4, 8 x 4, 16 x 8; and their one-vector, one-pixel and one-channel remainders), the ResNet stem (27 x
+  // 16 x 1024) and degenerate ones.
+  const std::vector<Shape> shapes = {{27, 16, 1024}, {27, 16, 784}, {1, 1, 1},  {9, 5, 49},   {90, 9, 16},
+                                     {3, 8, 17},     {13, 12, 40},  {7, 3, 7},  {64, 17, 33}, {1, 8, 16},
+                                     {5, 0, 10},     {4, 6, 0},     {9, 32, 9}, {11, 24, 13}, {2, 40, 5}};
+  bool order_matters = false;
+  for (Isa isa : available_isas())
+    for (const Shape& s : shapes) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + ": k " + std::to_string(s.k) + ", channels " +
+                   std::to_string(s.channels) + ", pixels " + std::to_string(s.pixels));
+      Rng rng(static_cast<std::uint64_t>(s.k * 1000 + s.channels * 10) + s.pixels);
+      std::vector<float> w(static_cast<std::size_t>(s.k * s.channels));
+      for (float& v : w) v = spread_value(rng);
+      std::vector<double> columns(static_cast<std::size_t>(s.k) * s.pixels);
+      for (double& v : columns) v = static_cast<double>(spread_value(rng));
+      const std::vector<double> expected = reference_sums(w, columns, s);
+      std::vector<double> weights_by_k(w.size());
+      for (std::size_t o = 0; o < static_cast<std::size_t>(s.channels); ++o)
+        for (std::size_t i = 0; i < static_cast<std::size_t>(s.k); ++i)
+          weights_by_k[i * static_cast<std::size_t>(s.channels) + o] =
+              static_cast<double>(w[o * static_cast<std::size_t>(s.k) + i]);
+      // Channel planes; pixels of channels with pixel lanes (no weights by k) and with channel lanes.
+      for (int layout : {0, 1, 2}) {
+        const bool pixels_of_channels = layout > 0;
+        SCOPED_TRACE(layout == 0 ? "channel planes" : layout == 1 ? "pixels of channels" : "channel lanes");
+        std::vector<double> sums(expected.size(), std::nan(""));
+        const auto channels = static_cast<std::size_t>(s.channels);
+        float_gemm(isa, {.weights = w.data(),
+                         .columns = columns.data(),
+                         .sums = sums.data(),
+                         .k = s.k,
+                         .channels = s.channels,
+                         .pixels = s.pixels,
+                         .channel_stride = pixels_of_channels ? 1 : s.pixels,
+                         .pixel_stride = pixels_of_channels ? channels : 1,
+                         .weights_by_k = layout == 2 ? weights_by_k.data() : nullptr});
+        for (std::size_t j = 0; j < expected.size(); ++j) {
+          const std::size_t o = j / s.pixels, p = j % s.pixels;
+          const double got = sums[pixels_of_channels ? p * channels + o : j];
+          ASSERT_EQ(std::memcmp(&got, &expected[j], sizeof(double)), 0)
+              << "channel " << o << ", pixel " << p << ": " << got << ", the reference's " << expected[j];
+        }
+      }
+      // The data is such that reversing the order of additions changes some sum: the test can tell orders.
+      if (s.k > 1 && !order_matters)
+        for (std::size_t j = 0; j < expected.size() && !order_matters; ++j) {
+          const std::size_t o = j / s.pixels, p = j % s.pixels;
+          double reversed = 0;
+          for (std::int64_t i = s.k - 1; i >= 0; --i)
+            reversed +=
+                static_cast<double>(w[o * static_cast<std::size_t>(s.k) + static_cast<std::size_t>(i)]) *
+                columns[static_cast<std::size_t>(i) * s.pixels + p];
+          order_matters = reversed != expected[j];
+        }
+    }
+  EXPECT_TRUE(order_matters)
+      << "no sum depends on the order of its additions: the data cannot catch a reorder";
+}
+
+}  // namespace
+}  // namespace r2q::backends::cpu
