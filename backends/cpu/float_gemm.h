@@ -16,6 +16,16 @@ namespace r2q::backends::cpu {
 // channels), as the epilogue wants them. The weights are floats and the columns floats
 // widened to double, so each product is exact in double and only the additions round: the same additions
 // in the same order on every ISA give the same doubles, whatever the vector width or tile.
+// The columns of a convolution read in place: column i = (ci, ky, kx) at pixel p = (oy, ox) is
+// padded[(ci * padded_h + oy * stride_h + ky) * padded_w + ox * stride_w + kx], the input with its zero
+// border.
+struct FloatWindows {
+  const double* padded = nullptr;
+  std::int64_t padded_h = 0, padded_w = 0;
+  std::int64_t kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1;
+  std::int64_t out_w = 0;  // pixels = out_h * out_w
+};
+
 struct FloatGemmJob {
   const float* weights = nullptr;   // [channels][k]
   const double* columns = nullptr;  // [k][pixels]
@@ -28,6 +38,9 @@ struct FloatGemmJob {
   // Optional, for pixels of channels: the same weights as doubles, [k][channels]. With them, whole vectors of
   // channels are summed side by side and stored as they lie (NHWC) instead of scattered.
   const double* weights_by_k = nullptr;
+  // Optional, with weights_by_k and pixels of channels, instead of columns: read the columns in place (k =
+  // input channels x kernel_h x kernel_w, in that order).
+  const FloatWindows* windows = nullptr;
 };
 
 // Runs the job with the kernel of `isa` (resolved: Scalar, Avx2 or Avx512, available on this CPU).

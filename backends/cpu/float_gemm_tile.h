@@ -105,12 +105,81 @@ void gemm_channel_lanes(const FloatGemmJob& job) {
   gemm_pixel_lanes<V, L, 1, 1>(job, o0, job.channels);
 }
 
+// Windows: channels [o0, o0 + NV L) in the lanes, output pixels (oy, ox0 .. ox0 + TP - 1) of one row, the
+// columns read in place. The terms come in the order of i = (ci, ky, kx), as from the columns.
+template <typename V, int L, int NV, int TP>
+void window_tile_channels(const FloatGemmJob& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
+  const FloatWindows& win = *job.windows;
+  V acc[TP][NV] = {};
+  const double* w_i = job.weights_by_k + o0;
+  const std::int64_t in_channels = job.k / (win.kernel_h * win.kernel_w);
+  for (std::int64_t ci = 0; ci < in_channels; ++ci)
+    for (std::int64_t ky = 0; ky < win.kernel_h; ++ky) {
+      const double* row =
+          win.padded + ((ci * win.padded_h + oy * win.stride_h + ky) * win.padded_w + ox0 * win.stride_w);
+      for (std::int64_t kx = 0; kx < win.kernel_w; ++kx, w_i += job.channels) {
+        V w[NV];
+        for (int v = 0; v < NV; ++v) std::memcpy(&w[v], w_i + v * L, sizeof(V));
+        for (int p = 0; p < TP; ++p) {
+          const double x = row[p * win.stride_w + kx];
+          for (int v = 0; v < NV; ++v) acc[p][v] += w[v] * x;
+        }
+      }
+    }
+  const std::size_t p0 = static_cast<std::size_t>(oy * win.out_w + ox0);
+  for (int p = 0; p < TP; ++p)
+    for (int v = 0; v < NV; ++v)
+      std::memcpy(job.sums + (p0 + p) * job.pixel_stride + static_cast<std::size_t>(o0 + v * L), &acc[p][v],
+                  sizeof(V));
+}
+
+// Windows, one output channel at a time: the channels fewer than a vector that the tiles leave.
+void window_one(const FloatGemmJob& job, std::int64_t o) {
+  const FloatWindows& win = *job.windows;
+  const std::int64_t in_channels = job.k / (win.kernel_h * win.kernel_w);
+  for (std::size_t p = 0; p < job.pixels; ++p) {
+    const std::int64_t oy = static_cast<std::int64_t>(p) / win.out_w,
+                       ox = static_cast<std::int64_t>(p) % win.out_w;
+    double sum = 0;
+    std::int64_t i = 0;
+    for (std::int64_t ci = 0; ci < in_channels; ++ci)
+      for (std::int64_t ky = 0; ky < win.kernel_h; ++ky)
+        for (std::int64_t kx = 0; kx < win.kernel_w; ++kx, ++i)
+          sum += job.weights_by_k[static_cast<std::size_t>(i * job.channels + o)] *
+                 win.padded[(ci * win.padded_h + oy * win.stride_h + ky) * win.padded_w + ox * win.stride_w +
+                            kx];
+    job.sums[p * job.pixel_stride + static_cast<std::size_t>(o)] = sum;
+  }
+}
+
+template <typename V, int L, int CV, int TP>
+void gemm_windows(const FloatGemmJob& job) {
+  const std::int64_t out_w = job.windows->out_w;
+  const std::int64_t out_h = out_w > 0 ? static_cast<std::int64_t>(job.pixels) / out_w : 0;
+  std::int64_t o0 = 0;
+  const auto run_block = [&](auto vectors) {
+    constexpr int kVectors = decltype(vectors)::value;
+    for (std::int64_t oy = 0; oy < out_h; ++oy) {
+      std::int64_t ox0 = 0;
+      for (; ox0 + TP <= out_w; ox0 += TP) window_tile_channels<V, L, kVectors, TP>(job, o0, oy, ox0);
+      for (; ox0 < out_w; ++ox0) window_tile_channels<V, L, kVectors, 1>(job, o0, oy, ox0);
+    }
+    o0 += kVectors * L;
+  };
+  while (o0 + CV * L <= job.channels) run_block(std::integral_constant<int, CV>{});
+  while (o0 + L <= job.channels) run_block(std::integral_constant<int, 1>{});
+  for (; o0 < job.channels; ++o0) window_one(job, o0);
+}
+
 // The kernel of one ISA: channel lanes (CV x TP) where the sums are pixels of channels and the weights come
-// by k, pixel lanes (TO x NV) otherwise.
+// by k (the columns read in place where windows are given), pixel lanes (TO x NV) otherwise.
 template <typename V, int L, int TO, int NV, int CV, int TP>
 void gemm(const FloatGemmJob& job) {
-  if (job.weights_by_k != nullptr && job.channel_stride == 1 &&
-      job.pixel_stride == static_cast<std::size_t>(job.channels))
+  const bool channel_lanes = job.weights_by_k != nullptr && job.channel_stride == 1 &&
+                             job.pixel_stride == static_cast<std::size_t>(job.channels);
+  if (channel_lanes && job.windows != nullptr)
+    gemm_windows<V, L, CV, TP>(job);
+  else if (channel_lanes)
     gemm_channel_lanes<V, L, CV, TP>(job);
   else
     gemm_pixel_lanes<V, L, TO, NV>(job, 0, job.channels);

@@ -122,24 +122,48 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
   const int64_t in_per_group = c.in_channels / c.groups, out_per_group = c.out_channels / c.groups;
   const int64_t k = c.k();
   const auto pixels = to_size(out.h * out.w);
-  // Per image and group: the input windows as columns [k][pixel] in double (codes, when quantized: exact;
-  // padding: 0, which adds nothing), then each output channel's sums over k in the reference's order (ci, ky,
-  // kx), every product exact in double (float_gemm), rounded to float once: the reference's very floats.
-  // Scratch: the columns [k][pixels], the sums of one group, and for NHWC output the weights as doubles by k,
-  // [group][k][channel] (float_gemm's weights_by_k: it then sums whole vectors of channels side by side).
-  scratch.resize(to_size(k) * pixels + to_size(out_per_group) * pixels +
+  // Per image and group: the input in double (codes, when quantized: exact; padding: 0, which adds nothing),
+  // then each output channel's sums over k in the reference's order (ci, ky, kx), every product exact in
+  // double (float_gemm), rounded to float once: the reference's very floats. NHWC output: the input with its
+  // zero border, read in place, and the weights as doubles by k, [group][k][channel], so that whole vectors
+  // of channels are summed side by side; NCHW: the windows as columns [k][pixel].
+  const int64_t padded_h = in.h + 2 * c.pad_h, padded_w = in.w + 2 * c.pad_w;
+  const std::size_t input_doubles =
+      nhwc_out ? to_size(in_per_group * padded_h * padded_w) : to_size(k) * pixels;
+  scratch.resize(input_doubles + to_size(out_per_group) * pixels +
                  (nhwc_out ? to_size(k * c.out_channels) : 0));
-  double* columns = scratch.data();
-  double* sums = columns + to_size(k) * pixels;
+  double* columns = scratch.data();  // or the padded input
+  double* sums = columns + input_doubles;
   double* weights_by_k = sums + to_size(out_per_group) * pixels;
   if (nhwc_out)
     for (int64_t o = 0; o < c.out_channels; ++o)
       for (int64_t i = 0; i < k; ++i)
         weights_by_k[to_size(((o / out_per_group) * k + i) * out_per_group + o % out_per_group)] =
             static_cast<double>(weights[to_size(o * k + i)]);
+  const FloatWindows windows{.padded = columns,
+                             .padded_h = padded_h,
+                             .padded_w = padded_w,
+                             .kernel_h = c.kernel_h,
+                             .kernel_w = c.kernel_w,
+                             .stride_h = c.stride_h,
+                             .stride_w = c.stride_w,
+                             .out_w = out.w};
+  const auto widen = [&](float v) {
+    return float_input ? static_cast<double>(v) : static_cast<double>(deploy::quantize_activation(v, quant));
+  };
   for (int64_t b = 0; b < n; ++b)
     for (int64_t g = 0; g < c.groups; ++g) {
-      for (int64_t ci = 0; ci < in_per_group; ++ci) {
+      if (nhwc_out) {
+        std::fill(columns, columns + input_doubles, 0.0);
+        for (int64_t ci = 0; ci < in_per_group; ++ci) {
+          const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
+          for (int64_t iy = 0; iy < in.h; ++iy) {
+            double* row = columns + to_size((ci * padded_h + iy + c.pad_h) * padded_w + c.pad_w);
+            for (int64_t ix = 0; ix < in.w; ++ix) row[ix] = widen(plane[iy * in.w + ix]);
+          }
+        }
+      }
+      for (int64_t ci = 0; ci < in_per_group && !nhwc_out; ++ci) {
         const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
         for (int64_t ky = 0; ky < c.kernel_h; ++ky)
           for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
@@ -160,13 +184,8 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
               const float* src = plane + iy * in.w;
               if (float_input && c.stride_w == 1) {
                 for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = static_cast<double>(src[ox + shift]);
-              } else if (float_input) {
-                for (int64_t ox = ox_begin; ox < ox_end; ++ox)
-                  row[ox] = static_cast<double>(src[ox * c.stride_w + shift]);
               } else {
-                for (int64_t ox = ox_begin; ox < ox_end; ++ox)
-                  row[ox] =
-                      static_cast<double>(deploy::quantize_activation(src[ox * c.stride_w + shift], quant));
+                for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = widen(src[ox * c.stride_w + shift]);
               }
             }
           }
@@ -183,7 +202,8 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
                        .pixels = pixels,
                        .channel_stride = nhwc_out ? 1 : pixels,
                        .pixel_stride = nhwc_out ? channels : 1,
-                       .weights_by_k = nhwc_out ? weights_by_k + to_size(g * k * out_per_group) : nullptr});
+                       .weights_by_k = nhwc_out ? weights_by_k + to_size(g * k * out_per_group) : nullptr,
+                       .windows = nhwc_out ? &windows : nullptr});
       const float* mul = c.mul.data() + o0;
       const float* bias = c.bias.data() + o0;
       if (nhwc_out) {

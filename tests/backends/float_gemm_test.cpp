@@ -103,5 +103,73 @@ TEST(FloatGemm, EveryIsaSumsInTheReferenceOrder) {
       << "no sum depends on the order of its additions: the data cannot catch a reorder";
 }
 
+TEST(FloatGemm, WindowsReadTheColumnsInPlaceInTheSameOrder) {
+  struct Conv {
+    std::int64_t in_channels, h, w, kernel, stride, pad, out_channels;
+  };
+  // The ResNet stem, strides, a 1x1, rows shorter than a tile, channel counts around the vector widths.
+  const std::vector<Conv> convs = {{3, 32, 32, 3, 1, 1, 16}, {1, 28, 28, 3, 1, 1, 16},
+                                   {4, 7, 7, 3, 2, 1, 9},    {2, 5, 6, 1, 1, 0, 5},
+                                   {3, 9, 11, 3, 2, 0, 24},  {2, 3, 3, 3, 1, 1, 40}};
+  for (Isa isa : available_isas())
+    for (const Conv& cv : convs) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + ": " + std::to_string(cv.in_channels) + "x" +
+                   std::to_string(cv.h) + "x" + std::to_string(cv.w) + " k" + std::to_string(cv.kernel) +
+                   " s" + std::to_string(cv.stride) + " p" + std::to_string(cv.pad) + " -> " +
+                   std::to_string(cv.out_channels));
+      Rng rng(static_cast<std::uint64_t>(cv.in_channels * 7 + cv.h * 11 + cv.out_channels));
+      const std::int64_t ph = cv.h + 2 * cv.pad, pw = cv.w + 2 * cv.pad;
+      const std::int64_t oh = (ph - cv.kernel) / cv.stride + 1, ow = (pw - cv.kernel) / cv.stride + 1;
+      const Shape s{cv.in_channels * cv.kernel * cv.kernel, cv.out_channels,
+                    static_cast<std::size_t>(oh * ow)};
+      std::vector<double> padded(static_cast<std::size_t>(cv.in_channels * ph * pw), 0.0);
+      for (std::int64_t c = 0; c < cv.in_channels; ++c)
+        for (std::int64_t y = cv.pad; y < cv.pad + cv.h; ++y)
+          for (std::int64_t x = cv.pad; x < cv.pad + cv.w; ++x)
+            padded[static_cast<std::size_t>((c * ph + y) * pw + x)] = static_cast<double>(spread_value(rng));
+      std::vector<float> w(static_cast<std::size_t>(s.k * s.channels));
+      for (float& v : w) v = spread_value(rng);
+      std::vector<double> columns(static_cast<std::size_t>(s.k) * s.pixels), weights_by_k(w.size());
+      for (std::int64_t i = 0; i < s.k; ++i) {
+        const std::int64_t c = i / (cv.kernel * cv.kernel), ky = i / cv.kernel % cv.kernel,
+                           kx = i % cv.kernel;
+        for (std::size_t p = 0; p < s.pixels; ++p) {
+          const std::int64_t oy = static_cast<std::int64_t>(p) / ow, ox = static_cast<std::int64_t>(p) % ow;
+          columns[static_cast<std::size_t>(i) * s.pixels + p] =
+              padded[static_cast<std::size_t>((c * ph + oy * cv.stride + ky) * pw + ox * cv.stride + kx)];
+        }
+        for (std::int64_t o = 0; o < s.channels; ++o)
+          weights_by_k[static_cast<std::size_t>(i * s.channels + o)] =
+              w[static_cast<std::size_t>(o * s.k + i)];
+      }
+      const std::vector<double> expected = reference_sums(w, columns, s);
+      const FloatWindows windows{.padded = padded.data(),
+                                 .padded_h = ph,
+                                 .padded_w = pw,
+                                 .kernel_h = cv.kernel,
+                                 .kernel_w = cv.kernel,
+                                 .stride_h = cv.stride,
+                                 .stride_w = cv.stride,
+                                 .out_w = ow};
+      std::vector<double> sums(expected.size(), std::nan(""));
+      const auto channels = static_cast<std::size_t>(s.channels);
+      float_gemm(isa, {.weights = w.data(),
+                       .sums = sums.data(),
+                       .k = s.k,
+                       .channels = s.channels,
+                       .pixels = s.pixels,
+                       .channel_stride = 1,
+                       .pixel_stride = channels,
+                       .weights_by_k = weights_by_k.data(),
+                       .windows = &windows});
+      for (std::size_t j = 0; j < expected.size(); ++j) {
+        const std::size_t o = j / s.pixels, p = j % s.pixels;
+        ASSERT_EQ(std::memcmp(&sums[p * channels + o], &expected[j], sizeof(double)), 0)
+            << "channel " << o << ", pixel " << p << ": " << sums[p * channels + o] << ", the reference's "
+            << expected[j];
+      }
+    }
+}
+
 }  // namespace
 }  // namespace r2q::backends::cpu
