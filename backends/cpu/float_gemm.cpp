@@ -1,5 +1,5 @@
-// The float GEMM's portable kernel (vectors of 2 doubles: SSE2 on x86-64, plain code elsewhere) and the
-// choice of kernel by ISA.
+// The float GEMM's portable kernels (vectors of 2 doubles: SSE2 on x86-64, plain code elsewhere) and the
+// choice of kernels by ISA.
 #include "backends/cpu/float_gemm.h"
 
 #include "backends/cpu/float_gemm_tile.h"
@@ -7,24 +7,38 @@
 namespace r2q::backends::cpu {
 namespace detail {
 
-void float_gemm_portable(const FloatGemmJob& job) {
+const FloatKernels& float_kernels_portable() {
   using V = double __attribute__((vector_size(16)));
-  gemm<V, 2, 4, 4, 2, 4>(job);  // 16 or 8 two-lane sums of the 16 SSE registers
+  // Columns: 4 channels x 8 pixels; windows: 4 channels x 4 pixels; 16 and 8 sums of the 16 SSE registers.
+  static const FloatKernels kernels{gemm<V, 2, 4, 4>, window_conv<V, 2, 2, 4>};
+  return kernels;
 }
 
 }  // namespace detail
 
-void float_gemm(Isa isa, const FloatGemmJob& job) {
+namespace {
+
+const detail::FloatKernels& kernels_for(Isa isa) {
   switch (isa) {
 #ifdef R2Q_X86_KERNELS
     case Isa::Avx512:
-      return detail::float_gemm_avx512(job);
+      return detail::float_kernels_avx512();
     case Isa::Avx2:
-      return detail::float_gemm_avx2(job);
+      return detail::float_kernels_avx2();
 #endif
     default:
-      return detail::float_gemm_portable(job);
+      return detail::float_kernels_portable();
   }
+}
+
+}  // namespace
+
+void float_gemm(Isa isa, const FloatGemmJob& job) {
+  kernels_for(isa).gemm(job);
+}
+
+void float_window_conv(Isa isa, const FloatWindowJob& job) {
+  kernels_for(isa).window_conv(job);
 }
 
 }  // namespace r2q::backends::cpu

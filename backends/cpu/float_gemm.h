@@ -1,6 +1,8 @@
-// The float loops' inner product (a layer with a float side: the stem's float input, or float weights) as a
-// kernel per instruction set: every output is the reference interpreter's double sum in the reference's
-// order, so every ISA returns the very same doubles.
+// The float loops' inner products (a layer with a float side: the stem's float input, or float weights) as
+// kernels per instruction set. Every output is the reference interpreter's double sum in the reference's
+// order: the weights are floats and the inputs floats (or integer codes) widened to double, so each product
+// is exact in double and only the additions round; the same additions in the same order give the same
+// doubles on every ISA, whatever the vector width or tile.
 #pragma once
 
 #include <cstddef>
@@ -10,47 +12,44 @@
 
 namespace r2q::backends::cpu {
 
-// sums[o * channel_stride + p * pixel_stride] = sum over i = 0, 1, ..., k - 1 (in that order) of
-// weights[o * k + i] * columns[i * pixels + p], in double, for o < channels and p < pixels: channel planes
-// (channel_stride = pixels, pixel_stride = 1) or pixels of channels (channel_stride = 1, pixel_stride =
-// channels), as the epilogue wants them. The weights are floats and the columns floats
-// widened to double, so each product is exact in double and only the additions round: the same additions
-// in the same order on every ISA give the same doubles, whatever the vector width or tile.
-// The columns of a convolution read in place: column i = (ci, ky, kx) at pixel p = (oy, ox) is
-// padded[(ci * padded_h + oy * stride_h + ky) * padded_w + ox * stride_w + kx], the input with its zero
-// border.
-struct FloatWindows {
-  const double* padded = nullptr;
-  std::int64_t padded_h = 0, padded_w = 0;
-  std::int64_t kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1;
-  std::int64_t out_w = 0;  // pixels = out_h * out_w
-};
-
+// Channel planes from im2col columns: sums[o * pixels + p] = the sum over i = 0, 1, ..., k - 1 (in that
+// order) of weights[o * k + i] * columns[i * pixels + p], for o < channels and p < pixels.
 struct FloatGemmJob {
   const float* weights = nullptr;   // [channels][k]
   const double* columns = nullptr;  // [k][pixels]
-  double* sums = nullptr;
+  double* sums = nullptr;           // [channels][pixels]
   std::int64_t k = 0;
   std::int64_t channels = 0;
   std::size_t pixels = 0;
-  std::size_t channel_stride = 0;
-  std::size_t pixel_stride = 1;
-  // Optional, for pixels of channels: the same weights as doubles, [k][channels]. With them, whole vectors of
-  // channels are summed side by side and stored as they lie (NHWC) instead of scattered.
-  const double* weights_by_k = nullptr;
-  // Optional, with weights_by_k and pixels of channels, instead of columns: read the columns in place (k =
-  // input channels x kernel_h x kernel_w, in that order).
-  const FloatWindows* windows = nullptr;
 };
 
-// Runs the job with the kernel of `isa` (resolved: Scalar, Avx2 or Avx512, available on this CPU).
+// Pixels of channels (NHWC) from the input read in place: sums[p * channels + o] = the sum over i = (ci, ky,
+// kx) in that order of weights_by_k[i * channels + o] * padded[(ci * padded_h + oy * stride_h + ky) *
+// padded_w + ox * stride_w + kx], for pixel p = oy * out_w + ox. `padded` is the input with its zero border,
+// so the terms are those of the columns, zeros included. Whole vectors of channels are summed side by side.
+struct FloatWindowJob {
+  const double* weights_by_k = nullptr;  // [k][channels], k = in_channels x kernel_h x kernel_w
+  const double* padded = nullptr;        // [in_channels][padded_h][padded_w]
+  double* sums = nullptr;                // [out_h x out_w][channels]
+  std::int64_t in_channels = 0, padded_h = 0, padded_w = 0;
+  std::int64_t kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1;
+  std::int64_t out_h = 0, out_w = 0;
+  std::int64_t channels = 0;
+};
+
+// Run a job with the kernels of `isa` (resolved: Scalar, Avx2 or Avx512, available on this CPU).
 void float_gemm(Isa isa, const FloatGemmJob& job);
+void float_window_conv(Isa isa, const FloatWindowJob& job);
 
 namespace detail {
-void float_gemm_portable(const FloatGemmJob& job);
+struct FloatKernels {
+  void (*gemm)(const FloatGemmJob&) = nullptr;
+  void (*window_conv)(const FloatWindowJob&) = nullptr;
+};
+const FloatKernels& float_kernels_portable();
 #ifdef R2Q_X86_KERNELS
-void float_gemm_avx2(const FloatGemmJob& job);
-void float_gemm_avx512(const FloatGemmJob& job);
+const FloatKernels& float_kernels_avx2();
+const FloatKernels& float_kernels_avx512();
 #endif
 }  // namespace detail
 

@@ -124,9 +124,10 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
   const auto pixels = to_size(out.h * out.w);
   // Per image and group: the input in double (codes, when quantized: exact; padding: 0, which adds nothing),
   // then each output channel's sums over k in the reference's order (ci, ky, kx), every product exact in
-  // double (float_gemm), rounded to float once: the reference's very floats. NHWC output: the input with its
-  // zero border, read in place, and the weights as doubles by k, [group][k][channel], so that whole vectors
-  // of channels are summed side by side; NCHW: the windows as columns [k][pixel].
+  // double (float_gemm.h), rounded to float once: the reference's very floats. NHWC output: the input with
+  // its zero border, read in place, and the weights as doubles by k, [group][k][channel], so that whole
+  // vectors of channels are summed side by side (float_window_conv); NCHW: the windows as columns [k][pixel]
+  // (float_gemm).
   const int64_t padded_h = in.h + 2 * c.pad_h, padded_w = in.w + 2 * c.pad_w;
   const std::size_t input_doubles =
       nhwc_out ? to_size(in_per_group * padded_h * padded_w) : to_size(k) * pixels;
@@ -140,14 +141,6 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
       for (int64_t i = 0; i < k; ++i)
         weights_by_k[to_size(((o / out_per_group) * k + i) * out_per_group + o % out_per_group)] =
             static_cast<double>(weights[to_size(o * k + i)]);
-  const FloatWindows windows{.padded = columns,
-                             .padded_h = padded_h,
-                             .padded_w = padded_w,
-                             .kernel_h = c.kernel_h,
-                             .kernel_w = c.kernel_w,
-                             .stride_h = c.stride_h,
-                             .stride_w = c.stride_w,
-                             .out_w = out.w};
   const auto widen = [&](float v) {
     return float_input ? static_cast<double>(v) : static_cast<double>(deploy::quantize_activation(v, quant));
   };
@@ -162,48 +155,61 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
             for (int64_t ix = 0; ix < in.w; ++ix) row[ix] = widen(plane[iy * in.w + ix]);
           }
         }
-      }
-      for (int64_t ci = 0; ci < in_per_group && !nhwc_out; ++ci) {
-        const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
-        for (int64_t ky = 0; ky < c.kernel_h; ++ky)
-          for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
-            double* row = columns + to_size((ci * c.kernel_h + ky) * c.kernel_w + kx) * pixels;
-            // The output columns whose input column ix = ox * stride - pad + kx lies inside the image.
-            const int64_t shift = kx - c.pad_w;
-            const int64_t ox_begin = std::min(out.w, shift >= 0 ? 0 : (-shift + c.stride_w - 1) / c.stride_w);
-            const int64_t ox_end = std::clamp<int64_t>(
-                in.w - shift <= 0 ? 0 : (in.w - shift - 1) / c.stride_w + 1, ox_begin, out.w);
-            for (int64_t oy = 0; oy < out.h; ++oy, row += out.w) {
-              const int64_t iy = oy * c.stride_h - c.pad_h + ky;
-              if (iy < 0 || iy >= in.h) {
-                std::fill(row, row + out.w, 0.0);
-                continue;
-              }
-              std::fill(row, row + ox_begin, 0.0);
-              std::fill(row + ox_end, row + out.w, 0.0);
-              const float* src = plane + iy * in.w;
-              if (float_input && c.stride_w == 1) {
-                for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = static_cast<double>(src[ox + shift]);
-              } else {
-                for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = widen(src[ox * c.stride_w + shift]);
+      } else {
+        for (int64_t ci = 0; ci < in_per_group; ++ci) {
+          const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
+          for (int64_t ky = 0; ky < c.kernel_h; ++ky)
+            for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
+              double* row = columns + to_size((ci * c.kernel_h + ky) * c.kernel_w + kx) * pixels;
+              // The output columns whose input column ix = ox * stride - pad + kx lies inside the image.
+              const int64_t shift = kx - c.pad_w;
+              const int64_t ox_begin =
+                  std::min(out.w, shift >= 0 ? 0 : (-shift + c.stride_w - 1) / c.stride_w);
+              const int64_t ox_end = std::clamp<int64_t>(
+                  in.w - shift <= 0 ? 0 : (in.w - shift - 1) / c.stride_w + 1, ox_begin, out.w);
+              for (int64_t oy = 0; oy < out.h; ++oy, row += out.w) {
+                const int64_t iy = oy * c.stride_h - c.pad_h + ky;
+                if (iy < 0 || iy >= in.h) {
+                  std::fill(row, row + out.w, 0.0);
+                  continue;
+                }
+                std::fill(row, row + ox_begin, 0.0);
+                std::fill(row + ox_end, row + out.w, 0.0);
+                const float* src = plane + iy * in.w;
+                if (float_input && c.stride_w == 1) {
+                  for (int64_t ox = ox_begin; ox < ox_end; ++ox)
+                    row[ox] = static_cast<double>(src[ox + shift]);
+                } else {
+                  for (int64_t ox = ox_begin; ox < ox_end; ++ox)
+                    row[ox] = widen(src[ox * c.stride_w + shift]);
+                }
               }
             }
-          }
+        }
       }
-      // NHWC output: the sums come as pixels of channels, so that the epilogue reads and writes along the
-      // channels; NCHW: as channel planes.
       const int64_t o0 = g * out_per_group;
       const auto channels = to_size(out_per_group);
-      float_gemm(isa, {.weights = weights + to_size(o0 * k),
-                       .columns = columns,
-                       .sums = sums,
-                       .k = k,
-                       .channels = out_per_group,
-                       .pixels = pixels,
-                       .channel_stride = nhwc_out ? 1 : pixels,
-                       .pixel_stride = nhwc_out ? channels : 1,
-                       .weights_by_k = nhwc_out ? weights_by_k + to_size(g * k * out_per_group) : nullptr,
-                       .windows = nhwc_out ? &windows : nullptr});
+      if (nhwc_out)
+        float_window_conv(isa, {.weights_by_k = weights_by_k + to_size(g * k * out_per_group),
+                                .padded = columns,
+                                .sums = sums,
+                                .in_channels = in_per_group,
+                                .padded_h = padded_h,
+                                .padded_w = padded_w,
+                                .kernel_h = c.kernel_h,
+                                .kernel_w = c.kernel_w,
+                                .stride_h = c.stride_h,
+                                .stride_w = c.stride_w,
+                                .out_h = out.h,
+                                .out_w = out.w,
+                                .channels = out_per_group});
+      else
+        float_gemm(isa, {.weights = weights + to_size(o0 * k),
+                         .columns = columns,
+                         .sums = sums,
+                         .k = k,
+                         .channels = out_per_group,
+                         .pixels = pixels});
       const float* mul = c.mul.data() + o0;
       const float* bias = c.bias.data() + o0;
       if (nhwc_out) {

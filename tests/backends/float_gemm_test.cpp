@@ -1,6 +1,7 @@
-// The float GEMM of the float loops: on every ISA this CPU runs and in both output layouts, each sum is bit
-// for bit the reference's double sum in the reference's order, for tile-sized and ragged shapes, with terms
-// of widely different magnitudes, so that any other order of the additions would show.
+// The float loops' kernels (float_gemm from columns, float_window_conv from the input in place): on every
+// ISA this CPU runs, each sum is bit for bit the reference's double sum in the reference's order, for
+// tile-sized and ragged shapes, with terms of widely different magnitudes, so that another order of the
+// additions would show.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -43,9 +44,8 @@ std::vector<double> reference_sums(const std::vector<float>& w, const std::vecto
 }
 
 TEST(FloatGemm, EveryIsaSumsInTheReferenceOrder) {
-  // Shapes around every ISA's tiles (pixel lanes: portable 4 x 8, AVX2 4 x 12, AVX-512 8 x 16; channel lanes:
-  // 4 x 4, 8 x 4, 16 x 8; and their one-vector, one-pixel and one-channel remainders), the ResNet stem (27 x
-  // 16 x 1024) and degenerate ones.
+  // Shapes around every ISA's tiles (portable 4 x 8, AVX2 4 x 12, AVX-512 8 x 16, and their one-vector and
+  // one-channel remainders), the ResNet stem's columns (27 x 16 x 1024) and degenerate ones.
   const std::vector<Shape> shapes = {{27, 16, 1024}, {27, 16, 784}, {1, 1, 1},  {9, 5, 49},   {90, 9, 16},
                                      {3, 8, 17},     {13, 12, 40},  {7, 3, 7},  {64, 17, 33}, {1, 8, 16},
                                      {5, 0, 10},     {4, 6, 0},     {9, 32, 9}, {11, 24, 13}, {2, 40, 5}};
@@ -60,33 +60,17 @@ TEST(FloatGemm, EveryIsaSumsInTheReferenceOrder) {
       std::vector<double> columns(static_cast<std::size_t>(s.k) * s.pixels);
       for (double& v : columns) v = static_cast<double>(spread_value(rng));
       const std::vector<double> expected = reference_sums(w, columns, s);
-      std::vector<double> weights_by_k(w.size());
-      for (std::size_t o = 0; o < static_cast<std::size_t>(s.channels); ++o)
-        for (std::size_t i = 0; i < static_cast<std::size_t>(s.k); ++i)
-          weights_by_k[i * static_cast<std::size_t>(s.channels) + o] =
-              static_cast<double>(w[o * static_cast<std::size_t>(s.k) + i]);
-      // Channel planes; pixels of channels with pixel lanes (no weights by k) and with channel lanes.
-      for (int layout : {0, 1, 2}) {
-        const bool pixels_of_channels = layout > 0;
-        SCOPED_TRACE(layout == 0 ? "channel planes" : layout == 1 ? "pixels of channels" : "channel lanes");
-        std::vector<double> sums(expected.size(), std::nan(""));
-        const auto channels = static_cast<std::size_t>(s.channels);
-        float_gemm(isa, {.weights = w.data(),
-                         .columns = columns.data(),
-                         .sums = sums.data(),
-                         .k = s.k,
-                         .channels = s.channels,
-                         .pixels = s.pixels,
-                         .channel_stride = pixels_of_channels ? 1 : s.pixels,
-                         .pixel_stride = pixels_of_channels ? channels : 1,
-                         .weights_by_k = layout == 2 ? weights_by_k.data() : nullptr});
-        for (std::size_t j = 0; j < expected.size(); ++j) {
-          const std::size_t o = j / s.pixels, p = j % s.pixels;
-          const double got = sums[pixels_of_channels ? p * channels + o : j];
-          ASSERT_EQ(std::memcmp(&got, &expected[j], sizeof(double)), 0)
-              << "channel " << o << ", pixel " << p << ": " << got << ", the reference's " << expected[j];
-        }
-      }
+      std::vector<double> sums(expected.size(), std::nan(""));
+      float_gemm(isa, {.weights = w.data(),
+                       .columns = columns.data(),
+                       .sums = sums.data(),
+                       .k = s.k,
+                       .channels = s.channels,
+                       .pixels = s.pixels});
+      for (std::size_t j = 0; j < expected.size(); ++j)
+        ASSERT_EQ(std::memcmp(&sums[j], &expected[j], sizeof(double)), 0)
+            << "channel " << j / s.pixels << ", pixel " << j % s.pixels << ": " << sums[j]
+            << ", the reference's " << expected[j];
       // The data is such that reversing the order of additions changes some sum: the test can tell orders.
       if (s.k > 1 && !order_matters)
         for (std::size_t j = 0; j < expected.size() && !order_matters; ++j) {
@@ -107,7 +91,8 @@ TEST(FloatGemm, WindowsReadTheColumnsInPlaceInTheSameOrder) {
   struct Conv {
     std::int64_t in_channels, h, w, kernel, stride, pad, out_channels;
   };
-  // The ResNet stem, strides, a 1x1, rows shorter than a tile, channel counts around the vector widths.
+  // The ResNet stem, strides, a 1x1, rows shorter than a tile, channel counts around the vector widths (tiles
+  // of 4 x 4, 8 x 4 and 16 x 8 channels x pixels, one vector of channels, and single channels).
   const std::vector<Conv> convs = {{3, 32, 32, 3, 1, 1, 16}, {1, 28, 28, 3, 1, 1, 16},
                                    {4, 7, 7, 3, 2, 1, 9},    {2, 5, 6, 1, 1, 0, 5},
                                    {3, 9, 11, 3, 2, 0, 24},  {2, 3, 3, 3, 1, 1, 40}};
@@ -143,25 +128,21 @@ TEST(FloatGemm, WindowsReadTheColumnsInPlaceInTheSameOrder) {
               w[static_cast<std::size_t>(o * s.k + i)];
       }
       const std::vector<double> expected = reference_sums(w, columns, s);
-      const FloatWindows windows{.padded = padded.data(),
-                                 .padded_h = ph,
-                                 .padded_w = pw,
-                                 .kernel_h = cv.kernel,
-                                 .kernel_w = cv.kernel,
-                                 .stride_h = cv.stride,
-                                 .stride_w = cv.stride,
-                                 .out_w = ow};
       std::vector<double> sums(expected.size(), std::nan(""));
       const auto channels = static_cast<std::size_t>(s.channels);
-      float_gemm(isa, {.weights = w.data(),
-                       .sums = sums.data(),
-                       .k = s.k,
-                       .channels = s.channels,
-                       .pixels = s.pixels,
-                       .channel_stride = 1,
-                       .pixel_stride = channels,
-                       .weights_by_k = weights_by_k.data(),
-                       .windows = &windows});
+      float_window_conv(isa, {.weights_by_k = weights_by_k.data(),
+                              .padded = padded.data(),
+                              .sums = sums.data(),
+                              .in_channels = cv.in_channels,
+                              .padded_h = ph,
+                              .padded_w = pw,
+                              .kernel_h = cv.kernel,
+                              .kernel_w = cv.kernel,
+                              .stride_h = cv.stride,
+                              .stride_w = cv.stride,
+                              .out_h = oh,
+                              .out_w = ow,
+                              .channels = cv.out_channels});
       for (std::size_t j = 0; j < expected.size(); ++j) {
         const std::size_t o = j / s.pixels, p = j % s.pixels;
         ASSERT_EQ(std::memcmp(&sums[p * channels + o], &expected[j], sizeof(double)), 0)
