@@ -2,7 +2,7 @@
 # - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH (8) at a time as one
 #   translation unit, so <torch/torch.h> is parsed, and LibTorch's inline functions are compiled, once per
 #   batch.
-# - With R2Q_PRECOMPILED_HEADER (default: only without unity batches) they load the precompiled
+# - With R2Q_PRECOMPILED_HEADER (AUTO, the default: only without unity batches) they load the precompiled
 #   <torch/torch.h> of r2q_quant: loading it costs about 7 s per translation unit and saves 10-13 s of
 #   parsing, but building it takes 80 s before any LibTorch source can start, which batches of 8 do not earn
 #   back. The sources named after NO_TORCH do not include LibTorch (or only a small ATen header): they stay
@@ -20,7 +20,7 @@ endfunction()
 
 function(r2q_torch_sources target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "NO_TORCH")
-  if(NOT R2Q_PRECOMPILED_HEADER)
+  if(NOT R2Q_USE_PRECOMPILED_HEADER)
   elseif(target STREQUAL "r2q_quant")
     target_precompile_headers(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/pch.h)
   else()
