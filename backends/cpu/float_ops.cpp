@@ -75,6 +75,56 @@ void epilogue(const double* sums, const float* mul, const float* bias, Activatio
   epilogue_as<Activation::None>(sums, mul, bias, dst, count, step);
 }
 
+// The input planes of one image and group (`channels` of them, NCHW) widened to double into the interior of
+// `padded` [channels][in.h + 2 pad_h][in.w + 2 pad_w]; the zero border is the caller's, written once.
+template <typename Widen>
+void widen_padded(const float* planes, const Shape& in, int64_t channels, const deploy::Conv& c,
+                  const Widen& widen, double* padded) {
+  const int64_t padded_h = in.h + 2 * c.pad_h, padded_w = in.w + 2 * c.pad_w;
+  for (int64_t ci = 0; ci < channels; ++ci) {
+    const float* plane = planes + to_size(ci * in.h * in.w);
+    for (int64_t iy = 0; iy < in.h; ++iy) {
+      double* row = padded + to_size((ci * padded_h + iy + c.pad_h) * padded_w + c.pad_w);
+      for (int64_t ix = 0; ix < in.w; ++ix) row[ix] = widen(plane[iy * in.w + ix]);
+    }
+  }
+}
+
+// The windows of the input planes of one image and group as im2col columns [k][pixel], widened to double;
+// the padding is 0.
+template <typename Widen>
+void widen_columns(const float* planes, const Shape& in, const Shape& out, int64_t channels,
+                   const deploy::Conv& c, bool float_input, const Widen& widen, double* columns) {
+  const auto pixels = to_size(out.h * out.w);
+  for (int64_t ci = 0; ci < channels; ++ci) {
+    const float* plane = planes + to_size(ci * in.h * in.w);
+    for (int64_t ky = 0; ky < c.kernel_h; ++ky)
+      for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
+        double* row = columns + to_size((ci * c.kernel_h + ky) * c.kernel_w + kx) * pixels;
+        // The output columns whose input column ix = ox * stride - pad + kx lies inside the image.
+        const int64_t shift = kx - c.pad_w;
+        const int64_t ox_begin = std::min(out.w, shift >= 0 ? 0 : (-shift + c.stride_w - 1) / c.stride_w);
+        const int64_t ox_end =
+            std::clamp<int64_t>(in.w - shift <= 0 ? 0 : (in.w - shift - 1) / c.stride_w + 1, ox_begin, out.w);
+        for (int64_t oy = 0; oy < out.h; ++oy, row += out.w) {
+          const int64_t iy = oy * c.stride_h - c.pad_h + ky;
+          if (iy < 0 || iy >= in.h) {
+            std::fill(row, row + out.w, 0.0);
+            continue;
+          }
+          std::fill(row, row + ox_begin, 0.0);
+          std::fill(row + ox_end, row + out.w, 0.0);
+          const float* src = plane + iy * in.w;
+          if (float_input && c.stride_w == 1) {
+            for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = static_cast<double>(src[ox + shift]);
+          } else {
+            for (int64_t ox = ox_begin; ox < ox_end; ++ox) row[ox] = widen(src[ox * c.stride_w + shift]);
+          }
+        }
+      }
+  }
+}
+
 }  // namespace
 
 std::string bits_label(const deploy::Conv& c) {
@@ -144,49 +194,14 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
   const auto widen = [&](float v) {
     return float_input ? static_cast<double>(v) : static_cast<double>(deploy::quantize_activation(v, quant));
   };
+  if (nhwc_out) std::fill(columns, columns + input_doubles, 0.0);  // the border; the interior is rewritten
   for (int64_t b = 0; b < n; ++b)
     for (int64_t g = 0; g < c.groups; ++g) {
-      if (nhwc_out) {
-        std::fill(columns, columns + input_doubles, 0.0);
-        for (int64_t ci = 0; ci < in_per_group; ++ci) {
-          const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
-          for (int64_t iy = 0; iy < in.h; ++iy) {
-            double* row = columns + to_size((ci * padded_h + iy + c.pad_h) * padded_w + c.pad_w);
-            for (int64_t ix = 0; ix < in.w; ++ix) row[ix] = widen(plane[iy * in.w + ix]);
-          }
-        }
-      } else {
-        for (int64_t ci = 0; ci < in_per_group; ++ci) {
-          const float* plane = x + to_size((b * in.c + g * in_per_group + ci) * in.h * in.w);
-          for (int64_t ky = 0; ky < c.kernel_h; ++ky)
-            for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
-              double* row = columns + to_size((ci * c.kernel_h + ky) * c.kernel_w + kx) * pixels;
-              // The output columns whose input column ix = ox * stride - pad + kx lies inside the image.
-              const int64_t shift = kx - c.pad_w;
-              const int64_t ox_begin =
-                  std::min(out.w, shift >= 0 ? 0 : (-shift + c.stride_w - 1) / c.stride_w);
-              const int64_t ox_end = std::clamp<int64_t>(
-                  in.w - shift <= 0 ? 0 : (in.w - shift - 1) / c.stride_w + 1, ox_begin, out.w);
-              for (int64_t oy = 0; oy < out.h; ++oy, row += out.w) {
-                const int64_t iy = oy * c.stride_h - c.pad_h + ky;
-                if (iy < 0 || iy >= in.h) {
-                  std::fill(row, row + out.w, 0.0);
-                  continue;
-                }
-                std::fill(row, row + ox_begin, 0.0);
-                std::fill(row + ox_end, row + out.w, 0.0);
-                const float* src = plane + iy * in.w;
-                if (float_input && c.stride_w == 1) {
-                  for (int64_t ox = ox_begin; ox < ox_end; ++ox)
-                    row[ox] = static_cast<double>(src[ox + shift]);
-                } else {
-                  for (int64_t ox = ox_begin; ox < ox_end; ++ox)
-                    row[ox] = widen(src[ox * c.stride_w + shift]);
-                }
-              }
-            }
-        }
-      }
+      const float* planes = x + to_size((b * in.c + g * in_per_group) * in.h * in.w);
+      if (nhwc_out)
+        widen_padded(planes, in, in_per_group, c, widen, columns);
+      else
+        widen_columns(planes, in, out, in_per_group, c, float_input, widen, columns);
       const int64_t o0 = g * out_per_group;
       const auto channels = to_size(out_per_group);
       if (nhwc_out)

@@ -75,15 +75,15 @@ class OnednnPlan final : public ExecutingPlan {
   int64_t planned_n_ = -1;
   std::vector<const float*> inputs_;  // of the step being run
   std::vector<double> x_double_;      // kFloatLoops: the input in double
-  Isa float_isa_ = Isa::Scalar;       // kFloatLoops: the float GEMM's kernel (options.isa, resolved)
+  Isa float_isa_;                     // kFloatLoops: the float GEMM's kernel (options.isa, resolved)
 };
 
 OnednnPlan::OnednnPlan(const deploy::Model& model, const PlanOptions& options, bool int8)
     : int8_(int8),
       threads_(options.threads),
       dnnl_engine_(dnnl::engine::kind::cpu, 0),
-      stream_(dnnl_engine_) {
-  float_isa_ = resolve_isa(parse_isa(options.isa));
+      stream_(dnnl_engine_),
+      float_isa_(resolve_isa(parse_isa(options.isa))) {
   const std::map<int, Shape> shapes = deploy::validate(model);
   layer_count_ = model.layers.size();
   if (options.threads < 1)
