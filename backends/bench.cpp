@@ -86,6 +86,10 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) 
     if (const double measured = cpu::one_bit_products_per_cycle(isa); measured > 0) return measured / bits;
     return model_one_bit_products_per_cycle(isa) / bits;
   }
+  if (contains(path, ": dot products ")) {
+    if (const double measured = cpu::dot_macs_per_cycle(); measured > 0) return measured;
+    return 128;  // vpdpbusd: 64 MACs, two a cycle
+  }
   if (contains(path, "s8s32")) {
     if (cpu.avx512_vnni) return 128;
     if (cpu.avx512bw) return 64;

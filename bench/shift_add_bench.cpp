@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/shift_add_conv.h"
@@ -41,6 +42,13 @@ const std::vector<Layer>& layers() {
 
 constexpr int kWeightBits = 2, kActBits = 2;
 
+// A kernel and bit widths: the bit-plane kernel or the dot-product one (AVX-512 VNNI).
+struct Variant {
+  Isa isa = Isa::Avx512;
+  bool dot = false;
+  int weight_bits = kWeightBits, act_bits = kActBits;
+};
+
 double macs(const ConvShape& s) {
   return static_cast<double>(s.out_h()) * s.out_w() * s.out_channels * s.group_in() * s.kernel_h * s.kernel_w;
 }
@@ -50,13 +58,14 @@ struct Data {
   std::vector<std::uint8_t> input;   // NHWC codes
 };
 
-Data make_data(const ConvShape& s) {
+Data make_data(const ConvShape& s, int weight_bits = kWeightBits, int act_bits = kActBits) {
   r2q::Rng rng(42);
   Data d;
+  const int qmax = (1 << weight_bits) - 1;
   d.weights.resize(static_cast<std::size_t>(s.out_channels) * s.group_in() * s.kernel_h * s.kernel_w);
-  for (auto& m : d.weights) m = static_cast<std::int8_t>(2 * static_cast<int>(rng.below(4)) - 3);
+  for (auto& m : d.weights) m = static_cast<std::int8_t>(2 * static_cast<int>(rng.below(qmax + 1)) - qmax);
   d.input.resize(static_cast<std::size_t>(s.in_h) * s.in_w * s.in_channels);
-  for (auto& a : d.input) a = static_cast<std::uint8_t>(rng.below(1u << kActBits));
+  for (auto& a : d.input) a = static_cast<std::uint8_t>(rng.below(1u << act_bits));
   return d;
 }
 
@@ -64,14 +73,18 @@ void set_rate(benchmark::State& state, const ConvShape& s) {
   state.counters["MAC/s"] = benchmark::Counter(macs(s), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void shift_add(benchmark::State& state, const ConvShape& s, Isa isa, bool fused) {
-  const std::string why = r2q::backends::cpu::isa_unavailable_reason(isa);
+void shift_add(benchmark::State& state, const ConvShape& s, Variant v, bool fused) {
+  std::string why = r2q::backends::cpu::isa_unavailable_reason(v.isa);
+  const Data d = make_data(s, v.weight_bits, v.act_bits);
+  const PackedConvWeights packed(
+      s, d.weights, v.weight_bits,
+      v.dot ? r2q::backends::cpu::Packing::DotProduct : r2q::backends::cpu::Packing::BitPlanes);
+  if (why.empty() && v.dot && !r2q::backends::cpu::uses_dot_product(v.isa, packed))
+    why = "no dot-product kernel for this ISA on this CPU";
   if (!why.empty()) {
     state.SkipWithError(why.c_str());
     return;
   }
-  const Data d = make_data(s);
-  const PackedConvWeights packed(s, d.weights, kWeightBits);
   r2q::backends::cpu::Workspace ws;
   std::vector<std::int32_t> acc(static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_channels);
   std::vector<std::uint8_t> codes(acc.size());
@@ -79,12 +92,13 @@ void shift_add(benchmark::State& state, const ConvShape& s, Isa isa, bool fused)
   e.multiplier.assign(static_cast<std::size_t>(s.out_channels), 0.01f);
   e.bias.assign(static_cast<std::size_t>(s.out_channels), 0.1f);
   e.relu = true;
-  e.out_bits = kActBits;
+  e.out_bits = v.act_bits;
   for (auto _ : state) {
     if (fused)
-      r2q::backends::cpu::shift_add_conv(s, packed, d.input.data(), 1, kActBits, e, codes.data(), isa, &ws);
+      r2q::backends::cpu::shift_add_conv(s, packed, d.input.data(), 1, v.act_bits, e, codes.data(), v.isa,
+                                         &ws);
     else
-      r2q::backends::cpu::shift_add_conv(s, packed, d.input.data(), 1, kActBits, acc.data(), isa, &ws);
+      r2q::backends::cpu::shift_add_conv(s, packed, d.input.data(), 1, v.act_bits, acc.data(), v.isa, &ws);
     benchmark::DoNotOptimize(acc.data());
     benchmark::DoNotOptimize(codes.data());
     benchmark::ClobberMemory();
@@ -164,12 +178,28 @@ void direct_ohwi(benchmark::State& state, const ConvShape& s) {
                                  [s](benchmark::State& st) { direct_ohwi(st, s); });
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
       const std::string isa_name(r2q::backends::cpu::isa_name(isa));
+      const Variant v{isa};
       benchmark::RegisterBenchmark(("shift_add_" + isa_name + "/" + layer.name).c_str(),
-                                   [s, isa](benchmark::State& st) { shift_add(st, s, isa, false); });
+                                   [s, v](benchmark::State& st) { shift_add(st, s, v, false); });
       benchmark::RegisterBenchmark(("shift_add_" + isa_name + "_fused/" + layer.name).c_str(),
-                                   [s, isa](benchmark::State& st) { shift_add(st, s, isa, true); });
+                                   [s, v](benchmark::State& st) { shift_add(st, s, v, true); });
     }
   }
+  // Bit-planes against dot products (AVX-512), fused epilogue, at several bit widths: the measurement behind
+  // dot_product_suits().
+  std::vector<Layer> compared = layers();
+  compared.push_back({"wide_128ch_8x8", conv3x3(128, 8)});
+  compared.push_back({"wide_256ch_4x4", conv3x3(256, 4)});
+  for (const auto& [wb, ab] : {std::pair{1, 1}, {1, 2}, {2, 2}, {2, 4}, {4, 4}})
+    for (const Layer& layer : compared)
+      for (bool dot : {false, true}) {
+        const ConvShape s = layer.shape;
+        const Variant v{Isa::Avx512, dot, wb, ab};
+        const std::string name = std::string(dot ? "dot" : "planes") + "_w" + std::to_string(wb) + "a" +
+                                 std::to_string(ab) + "/" + layer.name;
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [s, v](benchmark::State& st) { shift_add(st, s, v, true); });
+      }
   return 0;
 }();
 

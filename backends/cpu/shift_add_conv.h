@@ -57,6 +57,9 @@ Isa resolve_isa(Isa requested);
 // its inner loop on an ideal row (whole tiles, no padding, operands in L1). A k-bit x l-bit MAC is k l
 // one-bit products. 0 where the kernel cannot run here.
 double one_bit_products_per_cycle(Isa isa);
+// The dot-product kernel's roofline, measured the same way (once per process): MACs per cycle of its inner
+// loop, whatever the bit widths. 0 where it cannot run here.
+double dot_macs_per_cycle();
 
 // A 2-D convolution in PyTorch's terms. A linear layer is a 1x1 convolution on a 1x1 input.
 struct ConvShape {
@@ -95,14 +98,32 @@ struct PatchLayout {
 // so one activation word is broadcast and ANDed with 8 output channels at once. Vectorising over output
 // channels rather than over K keeps every lane busy: K is only 144..576 bits in ResNet-20, 3..9 words, which
 // would leave most of a 512-bit register empty or need a horizontal sum per output.
+//
+// Layers with few input channels per group can also be packed for the dot-product kernel (AVX-512 VNNI,
+// vpdpbusd: 16 output channels x 4 u8 x s8 products per instruction), which reads the NHWC codes themselves:
+// no K padding and no per-plane shift-add, where the bit-planes leave a quarter of each word empty (16
+// channels: 48 of 64 bits) and shift-add k l partial counts per output. The kernel wants signed bytes: output
+// channels in blocks of kDotBlock, and for a block and patch chunk t (4 consecutive input channels of one
+// tap, taps in (ky, kx) order) the 16 channels' 4 codes adjacent, one zmm. They are stored as compactly as
+// the bit-planes, k bits per code (each zmm as k 64-bit masks, bit 4 lane + j of mask i = bit i of (m + 2^k -
+// 1) / 2), and expanded to bytes into the workspace at each call: a layer's weights stay k-bit in memory. The
+// engine asks for them where dot_product_suits() says so.
+// Which forms PackedConvWeights holds: the bit-planes (every kernel), the dot-product codes (the dot-product
+// kernel, where group_in is a multiple of 4), or both (tests, benchmarks: any kernel can run them).
+enum class Packing { BitPlanes, DotProduct, Both };
+
 class PackedConvWeights {
  public:
   static constexpr int kBlock = 8;
+  static constexpr int kDotBlock = 16;
 
   PackedConvWeights() = default;
   // codes: odd integers in [-(2^bits - 1), 2^bits - 1], laid out [out][in / groups][kh][kw] (PyTorch OIHW);
   // weight_bits in 1..4. Throws r2q::InputError naming the first bad index and value.
-  PackedConvWeights(const ConvShape& shape, std::span<const std::int8_t> codes, int weight_bits);
+  // Packing::DotProduct falls back to the bit-planes where group_in is not a multiple of 4; Both packs the
+  // dot-product codes only where it is.
+  PackedConvWeights(const ConvShape& shape, std::span<const std::int8_t> codes, int weight_bits,
+                    Packing packing = Packing::BitPlanes);
 
   const ConvShape& shape() const { return shape_; }
   int weight_bits() const { return weight_bits_; }
@@ -114,13 +135,39 @@ class PackedConvWeights {
   }
   std::size_t block_words() const { return static_cast<std::size_t>(weight_bits_) * layout_.words * kBlock; }
 
+  bool has_bit_planes() const { return !bits_.empty(); }
+  // The dot-product kernel's codes, empty unless the constructor was asked for them.
+  bool has_dot_codes() const { return !dot_bits_.empty(); }
+  // 4-byte chunks of a patch: kernel_h * kernel_w * group_in / 4.
+  int dot_chunks() const { return shape_.kernel_h * shape_.kernel_w * shape_.group_in() / 4; }
+  int dot_blocks_per_group() const { return (shape_.group_out() + kDotBlock - 1) / kDotBlock; }
+  // Expanded bytes of one block: [chunk][kDotBlock][4]; blocks of group g start at g * blocks_per_group.
+  std::size_t dot_block_bytes() const { return static_cast<std::size_t>(dot_chunks()) * kDotBlock * 4; }
+  // The stored codes: one zmm of bytes (a block's chunk) per weight_bits() masks, in expansion order.
+  const std::uint64_t* dot_bits() const { return dot_bits_.data(); }
+  std::size_t dot_vectors() const { return dot_bits_.size() / static_cast<std::size_t>(weight_bits_); }
+  // Bytes of packed weights this object holds (bit-planes and dot-product codes).
+  std::size_t bytes() const { return (bits_.size() + dot_bits_.size()) * sizeof(std::uint64_t); }
+
  private:
+  void pack_dot_codes(std::span<const std::int8_t> codes);
+
   ConvShape shape_;
   PatchLayout layout_;
   int weight_bits_ = 0;
   int blocks_per_group_ = 0;
   AlignedVector<std::uint64_t> bits_;
+  AlignedVector<std::uint64_t> dot_bits_;
 };
+
+// Whether the dot-product kernel beats the bit-planes for this layer: the rule measured in
+// docs/PERFORMANCE.md ("Dot products for small channel counts").
+bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits);
+// Whether this ISA (resolved) has a dot-product kernel on this CPU: AVX-512 with VNNI.
+bool dot_product_runs(Isa isa);
+// Whether shift_add_conv() runs these weights on the dot-product kernel with this ISA: it runs here and the
+// dot-product codes are packed.
+bool uses_dot_product(Isa isa, const PackedConvWeights& weights);
 
 // Per output channel y = acc * multiplier + bias (folded BatchNorm and the weight and activation scales),
 // optionally ReLU (and a clip at `upper`, ReLU6's 6); then either float out, or the next layer's unsigned
@@ -149,6 +196,8 @@ class Workspace {
   std::vector<std::int32_t> row_acc;             // one output row of accumulators, for the epilogue
   std::vector<float> row_multiplier, row_bias;   // the epilogue's per-channel values repeated along a row
   std::vector<std::int32_t> word_offsets;        // byte offset of each patch word from the patch's origin
+  AlignedVector<std::uint8_t> padded_codes;      // dot-product path: one image's NHWC codes, zero border
+  AlignedVector<std::int8_t> dot_codes;          // dot-product path: the layer's weight codes as bytes
 };
 
 // Exact accumulators sum_j m_j a_j, written [batch][out_h][out_w][out_channels] (NHWC). input_nhwc holds

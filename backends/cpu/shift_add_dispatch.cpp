@@ -24,8 +24,18 @@ const detail::KernelTable& kernels_for(Isa isa) {
 #ifdef R2Q_X86_KERNELS
     case Isa::Avx2:
       return detail::avx2_kernels();
-    case Isa::Avx512:
-      return detail::avx512_kernels();
+    case Isa::Avx512: {
+      // The dot-product kernel needs VNNI besides the bit-plane kernel's VPOPCNTDQ.
+      static const detail::KernelTable with_dot = [] {
+        detail::KernelTable table = detail::avx512_kernels();
+        if (cpu_info().avx512_vnni) {
+          table.dot_row = detail::dot_row_avx512_vnni;
+          table.dot_expand = detail::dot_expand_avx512;
+        }
+        return table;
+      }();
+      return with_dot;
+    }
 #endif
     default:
       return detail::scalar_kernels();
@@ -111,11 +121,19 @@ Isa resolve_isa(Isa requested) {
   return requested;
 }
 
+bool dot_product_runs(Isa isa) {
+  return kernels_for(resolve_isa(isa)).dot_row != nullptr;
+}
+
+bool uses_dot_product(Isa isa, const PackedConvWeights& weights) {
+  return weights.has_dot_codes() && dot_product_runs(isa);
+}
+
 namespace detail {
 namespace {
 
 // The preconditions r2q's engines guarantee; a failure is a bug in the caller (std::invalid_argument).
-void check(const ConvCall& call) {
+void check(const KernelTable& kernels, const ConvCall& call) {
   const ConvShape& shape = call.shape;
   shape.validate();
   if (!(call.weights.shape() == shape))
@@ -130,6 +148,9 @@ void check(const ConvCall& call) {
     throw std::invalid_argument(
         "shift-add conv: an epilogue goes with float or code outputs, not accumulators");
   if (call.epilogue != nullptr) call.epilogue->validate(shape.out_channels);
+  if (!call.weights.has_bit_planes() && call.weights.has_dot_codes() && kernels.dot_row == nullptr)
+    throw std::invalid_argument(
+        "shift-add conv: the weights were packed for the dot-product kernel only, which this ISA lacks");
   // |sum_j m_j a_j| <= K (2^k - 1)(2^l - 1) must fit the s32 accumulator (and 2 T, computed in 64 bits, then
   // truncates nothing).
   const std::int64_t k_len = static_cast<std::int64_t>(shape.group_in()) * shape.kernel_h * shape.kernel_w;
@@ -140,6 +161,21 @@ void check(const ConvCall& call) {
   const bool null_output = std::visit([](auto* p) { return p == nullptr; }, call.output);
   if (call.batch > 0 && (call.input_nhwc == nullptr || null_output))
     throw std::invalid_argument("shift-add conv: null input or output");
+}
+
+// The epilogue's row of accumulators and its per-element multiplier and bias.
+void prepare_epilogue(const ConvCall& call, Workspace& ws) {
+  if (call.epilogue == nullptr) return;
+  const std::size_t channels = static_cast<std::size_t>(call.shape.out_channels);
+  const std::size_t row_size = static_cast<std::size_t>(call.shape.out_w()) * channels;
+  ws.row_acc.resize(row_size);
+  ws.row_multiplier.resize(row_size);
+  ws.row_bias.resize(row_size);
+  for (std::size_t p = 0; p < row_size; p += channels) {
+    std::copy(call.epilogue->multiplier.begin(), call.epilogue->multiplier.end(),
+              ws.row_multiplier.begin() + p);
+    std::copy(call.epilogue->bias.begin(), call.epilogue->bias.end(), ws.row_bias.begin() + p);
+  }
 }
 
 // Sizes the workspace for the call and fills what does not change between images: the word offsets of a
@@ -153,17 +189,7 @@ void prepare(const ConvCall& call, const ActivationGeometry& geo, Workspace& ws)
   ws.pixel_sums.resize(plane_area * shape.groups);
   ws.code_sums.resize(static_cast<std::size_t>(shape.out_w()));
   ws.word_offsets.resize(static_cast<std::size_t>(layout.words));
-  const std::size_t channels = static_cast<std::size_t>(shape.out_channels);
-  const std::size_t row_size = static_cast<std::size_t>(shape.out_w()) * channels;
-  if (call.epilogue != nullptr) {
-    ws.row_acc.resize(row_size);
-    ws.row_multiplier.resize(row_size);
-    ws.row_bias.resize(row_size);
-    for (std::size_t i = 0; i < row_size; ++i) {
-      ws.row_multiplier[i] = call.epilogue->multiplier[i % channels];
-      ws.row_bias[i] = call.epilogue->bias[i % channels];
-    }
-  }
+  prepare_epilogue(call, ws);
   for (int t = 0; t < layout.words; ++t)
     ws.word_offsets[static_cast<std::size_t>(t)] =
         static_cast<std::int32_t>((t / layout.row_words) * geo.row_stride + (t % layout.row_words) * 8);
@@ -203,6 +229,27 @@ void patch_code_sums(const ConvShape& shape, const ActivationGeometry& geo, int 
     }
 }
 
+// One output row of accumulators (ws.row_acc) through the epilogue into the call's output at row_index;
+// nothing where the call wants the accumulators themselves.
+void finish_row(const KernelTable& kernels, const ConvCall& call, std::size_t row_index, Workspace& ws) {
+  if (call.epilogue == nullptr) return;
+  EpilogueRowJob e;
+  e.acc = ws.row_acc.data();
+  e.count = static_cast<int>(ws.row_acc.size());
+  e.multiplier = ws.row_multiplier.data();
+  e.bias = ws.row_bias.data();
+  e.relu = call.epilogue->relu;
+  e.upper = call.epilogue->upper;
+  e.out_bits = call.epilogue->out_bits;
+  e.out_scale = call.epilogue->out_scale;
+  e.out_float =
+      std::holds_alternative<float*>(call.output) ? std::get<float*>(call.output) + row_index : nullptr;
+  e.out_codes = std::holds_alternative<std::uint8_t*>(call.output)
+                    ? std::get<std::uint8_t*>(call.output) + row_index
+                    : nullptr;
+  kernels.epilogue_row(e);
+}
+
 // Every output row of image `n` (its planes packed): the kernel's rows per group, then the epilogue.
 void convolve_image(const KernelTable& kernels, const ConvCall& call, const ActivationGeometry& geo, int n,
                     Workspace& ws) {
@@ -238,29 +285,87 @@ void convolve_image(const KernelTable& kernels, const ConvCall& call, const Acti
       job.out_stride = channels;
       kernels.conv_row(job);
     }
-    if (call.epilogue == nullptr) continue;
-    EpilogueRowJob e;
-    e.acc = row_out;
-    e.count = static_cast<int>(row_size);
-    e.multiplier = ws.row_multiplier.data();
-    e.bias = ws.row_bias.data();
-    e.relu = call.epilogue->relu;
-    e.upper = call.epilogue->upper;
-    e.out_bits = call.epilogue->out_bits;
-    e.out_scale = call.epilogue->out_scale;
-    e.out_float =
-        std::holds_alternative<float*>(call.output) ? std::get<float*>(call.output) + row_index : nullptr;
-    e.out_codes = std::holds_alternative<std::uint8_t*>(call.output)
-                      ? std::get<std::uint8_t*>(call.output) + row_index
-                      : nullptr;
-    kernels.epilogue_row(e);
+    finish_row(kernels, call, row_index, ws);
   }
+}
+
+// The dot-product path: one image's NHWC codes copied into the zero-bordered buffer (checking their range),
+// then each output row's groups on the kernel, then the epilogue.
+void dot_image(const KernelTable& kernels, const ConvCall& call, int n, Workspace& ws) {
+  const ConvShape& shape = call.shape;
+  const PackedConvWeights& weights = call.weights;
+  const int c_all = shape.in_channels, padded_w = shape.in_w + 2 * shape.pad_w;
+  const std::ptrdiff_t row_stride = static_cast<std::ptrdiff_t>(padded_w) * c_all;
+  const std::size_t image_in = static_cast<std::size_t>(shape.in_h) * shape.in_w * c_all;
+  const std::uint8_t* image = call.input_nhwc + n * image_in;
+  const std::size_t row_in = static_cast<std::size_t>(shape.in_w) * c_all;
+  unsigned seen = 0;
+  for (int y = 0; y < shape.in_h; ++y) {
+    const std::uint8_t* __restrict src = image + y * row_in;
+    std::uint8_t* __restrict dst = ws.padded_codes.data() + (y + shape.pad_h) * row_stride +
+                                   static_cast<std::ptrdiff_t>(shape.pad_w) * c_all;
+    for (std::size_t i = 0; i < row_in; ++i) {
+      seen |= src[i];
+      dst[i] = src[i];
+    }
+  }
+  if (seen >> call.act_bits) throw_bad_code(shape, image, call.act_bits, n * image_in);
+
+  const int out_h = shape.out_h(), out_w = shape.out_w();
+  const int channels = shape.out_channels, group_in = shape.group_in(), group_out = shape.group_out();
+  const std::size_t row_size = static_cast<std::size_t>(out_w) * channels;
+  for (int oy = 0; oy < out_h; ++oy) {
+    const std::size_t row_index = (static_cast<std::size_t>(n) * out_h + oy) * row_size;
+    std::int32_t* row_out =
+        call.epilogue != nullptr ? ws.row_acc.data() : std::get<std::int32_t*>(call.output) + row_index;
+    for (int g = 0; g < shape.groups; ++g) {
+      DotRowJob job;
+      job.origin = ws.padded_codes.data() + oy * shape.stride_h * row_stride + g * group_in;
+      job.pixel_step = static_cast<std::ptrdiff_t>(shape.stride_w) * c_all;
+      job.chunk_offsets = ws.word_offsets.data();
+      job.chunks = weights.dot_chunks();
+      job.pixels = out_w;
+      job.weights = ws.dot_codes.data() +
+                    static_cast<std::size_t>(g) * weights.dot_blocks_per_group() * weights.dot_block_bytes();
+      job.blocks = weights.dot_blocks_per_group();
+      job.block_bytes = weights.dot_block_bytes();
+      job.out_channels = group_out;
+      job.out = row_out + g * group_out;
+      job.out_stride = channels;
+      kernels.dot_row(job);
+    }
+    finish_row(kernels, call, row_index, ws);
+  }
+}
+
+// Sizes the workspace for the dot-product path: the weight codes expanded to bytes, the zero-bordered image,
+// the chunk offsets, the epilogue's rows.
+void prepare_dot(const KernelTable& kernels, const ConvCall& call, Workspace& ws) {
+  const ConvShape& shape = call.shape;
+  const PackedConvWeights& weights = call.weights;
+  ws.dot_codes.resize(weights.dot_vectors() * 64);
+  kernels.dot_expand(weights.dot_bits(), weights.dot_vectors(), weights.weight_bits(), ws.dot_codes.data());
+  const std::ptrdiff_t c_all = shape.in_channels, padded_w = shape.in_w + 2 * shape.pad_w;
+  const std::size_t bytes = static_cast<std::size_t>((shape.in_h + 2 * shape.pad_h) * padded_w * c_all);
+  ws.padded_codes.assign(bytes, 0);
+  prepare_epilogue(call, ws);
+  const int cg = shape.group_in();
+  ws.word_offsets.clear();
+  for (int ky = 0; ky < shape.kernel_h; ++ky)
+    for (int kx = 0; kx < shape.kernel_w; ++kx)
+      for (int q = 0; q < cg / 4; ++q)
+        ws.word_offsets.push_back(static_cast<std::int32_t>((ky * padded_w + kx) * c_all + 4 * q));
 }
 
 }  // namespace
 
 void run_conv(const KernelTable& kernels, const ConvCall& call, Workspace& ws) {
-  check(call);
+  check(kernels, call);
+  if (kernels.dot_row != nullptr && call.weights.has_dot_codes()) {
+    prepare_dot(kernels, call, ws);
+    for (int n = 0; n < call.batch; ++n) dot_image(kernels, call, n, ws);
+    return;
+  }
   const ConvShape& shape = call.shape;
   const PatchLayout& layout = call.weights.layout();
   const ActivationGeometry geo = ActivationGeometry::of(shape, layout, call.act_bits, kernels.nibble_planes);

@@ -230,9 +230,9 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   // The IR's K order (ci, ky, kx) is the kernel's OIHW order; odd codes of <= 4 bits fit int8.
   const std::vector<int32_t> codes = deploy::weight_codes(c);
   const std::vector<int8_t> narrow(codes.begin(), codes.end());
-  s.packed = PackedConvWeights(shape, narrow, c.weights.bits);
-  weight_bytes_ += s.packed.block_words() * sizeof(uint64_t) * to_size(c.groups) *
-                   static_cast<std::size_t>(s.packed.blocks_per_group());
+  const bool dot = dot_product_runs(isa_) && dot_product_suits(shape, c.weights.bits, c.input_quant.bits);
+  s.packed = PackedConvWeights(shape, narrow, c.weights.bits, dot ? Packing::DotProduct : Packing::BitPlanes);
+  weight_bytes_ += s.packed.bytes();
   s.epilogue.multiplier = c.mul;
   s.epilogue.bias = c.bias;
   // ReLU6's upper clip is applied after the kernel (its epilogue has ReLU only).
@@ -241,7 +241,9 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   if (layer.activation == Activation::Relu6) s.epilogue.upper = 6.0f;
   c.weights.planes.clear();
   c.weights.codes.clear();
-  s.path += ": shift-add " + std::string(isa_name(isa_)) + " " + bits_label(c);
+  s.path += uses_dot_product(isa_, s.packed) ? ": dot products avx512-vnni "
+                                             : ": shift-add " + std::string(isa_name(isa_)) + " ";
+  s.path += bits_label(c);
 }
 
 // Each value's layout, in execution order: a kernel layer writes its readers' codes when every reader is a

@@ -33,6 +33,22 @@ struct ConvRowJob {
   std::ptrdiff_t out_stride = 0;  // elements from one pixel's outputs to the next
 };
 
+// One output row of one group on the dot-product kernel: out[p * out_stride + o] = sum_j m_j a_j, reading
+// the image's NHWC codes (zero border) in place.
+struct DotRowJob {
+  const std::uint8_t* origin = nullptr;  // the patch origin of pixel 0: top-left tap, the group's channel 0
+  std::ptrdiff_t pixel_step = 0;         // bytes between the patch origins of neighbouring output pixels
+  const std::int32_t* chunk_offsets = nullptr;  // [chunks] byte offset of patch chunk t from the origin
+  int chunks = 0;
+  int pixels = 0;
+  const std::int8_t* weights = nullptr;  // the group's first block, expanded (Workspace::dot_codes)
+  std::size_t block_bytes = 0;           // from one block to the next
+  int blocks = 0;
+  int out_channels = 0;  // valid channels of the group; the last block may be partly padding
+  std::int32_t* out = nullptr;
+  std::ptrdiff_t out_stride = 0;
+};
+
 // One output row of accumulators through the epilogue, as one flat array: multiplier and bias are the
 // per-channel values repeated for every pixel of the row, so the loop is long and vectorises well even with
 // few channels.
@@ -64,6 +80,11 @@ struct KernelTable {
   bool nibble_planes = false;
   void (*conv_row)(const ConvRowJob&) = nullptr;
   void (*epilogue_row)(const EpilogueRowJob&) = nullptr;
+  // The dot-product kernel, where this ISA has one and the CPU runs it (nullptr otherwise), and the expansion
+  // of its stored k-bit codes (PackedConvWeights::dot_bits) into `vectors` x 64 signed bytes.
+  void (*dot_row)(const DotRowJob&) = nullptr;
+  void (*dot_expand)(const std::uint64_t* bits, std::size_t vectors, int weight_bits,
+                     std::int8_t* out) = nullptr;
 };
 
 std::uint8_t pack_row_portable(const std::uint8_t* codes, int pixels, int channels, int act_bits,
@@ -76,6 +97,15 @@ std::uint8_t pack_row_avx2(const std::uint8_t* codes, int pixels, int channels, 
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
 #endif
+#ifdef R2Q_X86_KERNELS
+// AVX-512 VNNI (vpdpbusd); only where cpu_info() reports AVX-512 VNNI.
+void dot_row_avx512_vnni(const DotRowJob& job);
+void dot_expand_avx512(const std::uint64_t* bits, std::size_t vectors, int weight_bits, std::int8_t* out);
+#endif
+// The same compiled against SIMDe's emulation (tests only, where SIMDe is installed).
+void dot_row_avx512_vnni_emulated(const DotRowJob& job);
+void dot_expand_avx512_emulated(const std::uint64_t* bits, std::size_t vectors, int weight_bits,
+                                std::int8_t* out);
 // The AVX-512 kernels compiled against SIMDe's portable emulation (tests only, where SIMDe is installed), so
 // that their logic is checked on machines without AVX-512.
 const KernelTable& avx512_emulated_kernels();
@@ -99,6 +129,11 @@ struct ActivationGeometry {
 void pack_activations(const ConvShape& shape, const PatchLayout& layout, const ActivationGeometry& geometry,
                       const std::uint8_t* image_nhwc, int act_bits, std::size_t image_index_base,
                       PackRowFn pack_row, std::uint8_t* bits, std::int32_t* pixel_sums);
+
+// Throws r2q::InputError naming the first code of the image (NHWC) >= 2^act_bits, its index counted from
+// image_index_base; called once a range check has failed.
+[[noreturn]] void throw_bad_code(const ConvShape& shape, const std::uint8_t* image_nhwc, int act_bits,
+                                 std::size_t image_index_base);
 
 // One convolution: its shape and packed weights, `batch` NHWC images of act_bits codes, and where it writes:
 // int32 accumulators (no epilogue), or through the epilogue floats or codes.

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "backends/cpu/shift_add_conv.h"
@@ -52,7 +53,7 @@ PatchLayout PatchLayout::of(const ConvShape& shape) {
 }
 
 PackedConvWeights::PackedConvWeights(const ConvShape& shape, std::span<const std::int8_t> codes,
-                                     int weight_bits)
+                                     int weight_bits, Packing packing)
     : shape_(shape), layout_(PatchLayout::of(shape)), weight_bits_(weight_bits) {
   shape.validate();
   if (weight_bits < 1 || weight_bits > 4)
@@ -64,10 +65,24 @@ PackedConvWeights::PackedConvWeights(const ConvShape& shape, std::span<const std
                      std::to_string(shape.out_channels) + ", " + std::to_string(cg) + ", " +
                      std::to_string(kh) + ", " + std::to_string(kw) + "] (OIHW) weight, which needs " +
                      std::to_string(expected));
-  blocks_per_group_ = (og + kBlock - 1) / kBlock;
-  bits_.assign(static_cast<std::size_t>(shape.groups) * blocks_per_group_ * block_words(), 0);
-
   const int qmax = (1 << weight_bits) - 1;
+  for (std::size_t index = 0; index < expected; ++index) {
+    const int m = codes[index];
+    if (m % 2 != 0 && m >= -qmax && m <= qmax) continue;
+    const std::size_t kx = index % kw, ky = index / kw % kh, c = index / kw / kh % cg,
+                      oc = index / kw / kh / cg;
+    throw InputError("shift-add weights: code " + std::to_string(m) + " at index " + std::to_string(index) +
+                     " ([out, in, kh, kw] = [" + std::to_string(oc) + ", " + std::to_string(c) + ", " +
+                     std::to_string(ky) + ", " + std::to_string(kx) + "]) is not odd in [-" +
+                     std::to_string(qmax) + ", " + std::to_string(qmax) + "] for " +
+                     std::to_string(weight_bits) + "-bit weights");
+  }
+  blocks_per_group_ = (og + kBlock - 1) / kBlock;
+  const bool dot = packing != Packing::BitPlanes && cg % 4 == 0;
+  if (dot) pack_dot_codes(codes);
+  if (dot && packing == Packing::DotProduct) return;
+
+  bits_.assign(static_cast<std::size_t>(shape.groups) * blocks_per_group_ * block_words(), 0);
   const int words = layout_.words;
   std::size_t index = 0;  // runs through codes in OIHW order
   for (int oc = 0; oc < shape.out_channels; ++oc) {
@@ -78,14 +93,7 @@ PackedConvWeights::PackedConvWeights(const ConvShape& shape, std::span<const std
     for (int c = 0; c < cg; ++c)
       for (int ky = 0; ky < kh; ++ky)
         for (int kx = 0; kx < kw; ++kx, ++index) {
-          const int m = codes[index];
-          if (m % 2 == 0 || m < -qmax || m > qmax)
-            throw InputError("shift-add weights: code " + std::to_string(m) + " at index " +
-                             std::to_string(index) + " ([out, in, kh, kw] = [" + std::to_string(oc) + ", " +
-                             std::to_string(c) + ", " + std::to_string(ky) + ", " + std::to_string(kx) +
-                             "]) is not odd in [-" + std::to_string(qmax) + ", " + std::to_string(qmax) +
-                             "] for " + std::to_string(weight_bits) + "-bit weights");
-          const int u = (m + qmax) / 2;
+          const int u = (codes[index] + qmax) / 2;
           // The same position the activation packing gives channel c of the pixel kx columns into the row.
           const int pos = kx * layout_.pixel_bits + c;
           const int t = ky * layout_.row_words + pos / 64;
@@ -95,6 +103,40 @@ PackedConvWeights::PackedConvWeights(const ConvShape& shape, std::span<const std
                                                                                   << (pos % 64);
         }
   }
+}
+
+// Codes checked above. Chunk t = (ky * kw + kx) * cg / 4 + c / 4 holds channels c..c+3 of tap (ky, kx),
+// byte 4 lane + c % 4 of its vector. The padding channels of a last block keep zero bits (code -(2^k - 1)):
+// their lanes' sums are never stored.
+void PackedConvWeights::pack_dot_codes(std::span<const std::int8_t> codes) {
+  const int cg = shape_.group_in(), og = shape_.group_out(), kh = shape_.kernel_h, kw = shape_.kernel_w;
+  const int k = weight_bits_, qmax = (1 << k) - 1, chunks = dot_chunks();
+  dot_bits_.assign(static_cast<std::size_t>(shape_.groups) * dot_blocks_per_group() * chunks * k, 0);
+  std::size_t index = 0;
+  for (int oc = 0; oc < shape_.out_channels; ++oc) {
+    const int g = oc / og, o = oc % og, lane = o % kDotBlock;
+    const std::size_t block = static_cast<std::size_t>(g) * dot_blocks_per_group() + o / kDotBlock;
+    for (int c = 0; c < cg; ++c)
+      for (int ky = 0; ky < kh; ++ky)
+        for (int kx = 0; kx < kw; ++kx, ++index) {
+          const std::size_t chunk = static_cast<std::size_t>(ky * kw + kx) * (cg / 4) + c / 4;
+          const int u = (codes[index] + qmax) / 2;
+          for (int i = 0; i < k; ++i)
+            if ((u >> i) & 1)
+              dot_bits_[(block * chunks + chunk) * k + i] |= std::uint64_t{1} << (4 * lane + c % 4);
+        }
+  }
+}
+
+// Measured on AVX-512 (Zen 5; shift_add_bench planes_* / dot_*, 3x3 layers of 16..256 channels, batch 1,
+// docs/PERFORMANCE.md): the dot products run at 45-111 MACs a cycle whatever the bit widths, plus expanding
+// the layer's codes at each call; the bit-planes at up to 564 / (k l) less their K padding. The dot products
+// win from 8 bit products (k l) on, at 2..6 up to 32 channels per group; the bit-planes win at W1A1 and
+// from 64 channels at W1A2 and W2A2.
+bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits) {
+  const int cg = shape.group_in(), bits = weight_bits * act_bits;
+  if (cg % 4 != 0 || bits < 2) return false;
+  return bits >= 8 || cg <= 32;
 }
 
 void Epilogue::validate(int out_channels) const {
@@ -219,15 +261,19 @@ void pack_activations(const ConvShape& shape, const PatchLayout& layout, const A
     seen = pack_pixels(shape, layout, geometry, image_nhwc, act_bits, bits, pixel_sums);
   }
   for (int shift = 32; shift >= 8; shift /= 2) seen |= seen >> shift;  // every byte's bits in the lowest
-  if ((seen & 0xFFu) >> act_bits) {
-    const std::size_t n = static_cast<std::size_t>(shape.in_h) * shape.in_w * c_all;
-    for (std::size_t i = 0; i < n; ++i)
-      if (image_nhwc[i] >> act_bits)
-        throw InputError("shift-add conv: activation code " + std::to_string(image_nhwc[i]) + " at index " +
-                         std::to_string(image_index_base + i) + " (NHWC) is not in [0, " +
-                         std::to_string((1 << act_bits) - 1) + "] for " + std::to_string(act_bits) +
-                         "-bit activations");
-  }
+  if ((seen & 0xFFu) >> act_bits) throw_bad_code(shape, image_nhwc, act_bits, image_index_base);
+}
+
+void throw_bad_code(const ConvShape& shape, const std::uint8_t* image_nhwc, int act_bits,
+                    std::size_t image_index_base) {
+  const std::size_t n = static_cast<std::size_t>(shape.in_h) * shape.in_w * shape.in_channels;
+  for (std::size_t i = 0; i < n; ++i)
+    if (image_nhwc[i] >> act_bits)
+      throw InputError("shift-add conv: activation code " + std::to_string(image_nhwc[i]) + " at index " +
+                       std::to_string(image_index_base + i) + " (NHWC) is not in [0, " +
+                       std::to_string((1 << act_bits) - 1) + "] for " + std::to_string(act_bits) +
+                       "-bit activations");
+  throw std::logic_error("throw_bad_code: every code of the image is in range");
 }
 
 }  // namespace detail

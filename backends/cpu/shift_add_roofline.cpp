@@ -35,6 +35,29 @@ const detail::KernelTable* table_for(Isa isa) {
   }
 }
 
+// Work per cycle of `run` (doing `work` each call): several trials, each a clock measurement next to a
+// kernel measurement, so that a change of the machine's speed (a shared host) moves both; the median trial.
+template <class Run>
+double per_cycle(const Run& run, double work) {
+  run();  // warm the caches and the vector units
+  std::vector<double> rates;
+  for (int trial = 0; trial < 5; ++trial) {
+    const double clock_hz = measure_clock_ghz() * 1e9;
+    long calls = 0;
+    const double start = thread_seconds();
+    double seconds = 0;
+    do {
+      for (int i = 0; i < 16; ++i) run();
+      calls += 16;
+      seconds = thread_seconds() - start;
+    } while (seconds < 0.01);
+    if (clock_hz > 0) rates.push_back(work * static_cast<double>(calls) / seconds / clock_hz);
+  }
+  if (rates.empty()) return 0;
+  std::nth_element(rates.begin(), rates.begin() + rates.size() / 2, rates.end());
+  return rates[rates.size() / 2];
+}
+
 // One-bit products per cycle of `kernels.conv_row` on a row with no padding and no tails: 64 pixels (whole
 // tiles), 16 output channels (whole blocks), 1-bit weights and activations (one (i, l) pass, so no per-pass
 // overhead), 72 patch words (a long inner loop, and two of AVX2's byte-counter flushes), every operand in L1.
@@ -70,26 +93,37 @@ double measure(const detail::KernelTable& kernels) {
   job.out = out.data();
   job.out_stride = kChannels;
   const double products_per_row = static_cast<double>(kPixels) * kChannels * kWords * 64;
+  return per_cycle([&] { kernels.conv_row(job); }, products_per_row);
+}
 
-  // Products per cycle in each of several trials, each a clock measurement next to a kernel measurement, so
-  // that a change of the machine's speed (a shared host) moves both; the median trial.
-  kernels.conv_row(job);  // warm the caches and the vector units
-  std::vector<double> per_cycle;
-  for (int trial = 0; trial < 5; ++trial) {
-    const double clock_hz = measure_clock_ghz() * 1e9;
-    long rows = 0;
-    const double start = thread_seconds();
-    double seconds = 0;
-    do {
-      for (int i = 0; i < 16; ++i) kernels.conv_row(job);
-      rows += 16;
-      seconds = thread_seconds() - start;
-    } while (seconds < 0.01);
-    if (clock_hz > 0) per_cycle.push_back(products_per_row * static_cast<double>(rows) / seconds / clock_hz);
-  }
-  if (per_cycle.empty()) return 0;
-  std::nth_element(per_cycle.begin(), per_cycle.begin() + per_cycle.size() / 2, per_cycle.end());
-  return per_cycle[per_cycle.size() / 2];
+// MACs per cycle of the dot-product kernel on an ideal row: 64 pixels, 32 output channels (whole blocks and
+// tiles), 144 patch chunks (a 3x3 patch of 64 channels), every operand in L1.
+double measure_dot(void (*dot_row)(const detail::DotRowJob&)) {
+  constexpr int kPixels = 64, kChannels = 32, kChunks = 144;
+  constexpr int kBlock = PackedConvWeights::kDotBlock;
+  std::vector<std::int8_t, CacheAlignedAllocator<std::int8_t>> weights(static_cast<std::size_t>(kChannels) *
+                                                                       kChunks * 4);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(kPixels + kChunks) * 4);
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&x] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17; };
+  for (auto& w : weights) w = static_cast<std::int8_t>(static_cast<int>(next() % 7) - 3);
+  for (auto& a : codes) a = static_cast<std::uint8_t>(next() % 4);
+  std::vector<std::int32_t> offsets(kChunks), out(kPixels * kChannels);
+  for (int t = 0; t < kChunks; ++t) offsets[static_cast<std::size_t>(t)] = 4 * t;
+
+  detail::DotRowJob job;
+  job.origin = codes.data();
+  job.pixel_step = 4;
+  job.chunk_offsets = offsets.data();
+  job.chunks = kChunks;
+  job.pixels = kPixels;
+  job.weights = weights.data();
+  job.block_bytes = static_cast<std::size_t>(kChunks) * kBlock * 4;
+  job.blocks = kChannels / kBlock;
+  job.out_channels = kChannels;
+  job.out = out.data();
+  job.out_stride = kChannels;
+  return per_cycle([&] { dot_row(job); }, static_cast<double>(kPixels) * kChannels * kChunks * 4);
 }
 
 }  // namespace
@@ -105,6 +139,16 @@ double one_bit_products_per_cycle(Isa isa) {
   double& slot = measured[static_cast<std::size_t>(isa)];
   if (slot == 0) slot = measure(*kernels);
   return slot;
+}
+
+double dot_macs_per_cycle() {
+#ifdef R2Q_X86_KERNELS
+  if (!cpu_info().avx512_vnni || !isa_unavailable_reason(Isa::Avx512).empty()) return 0;
+  static const double measured = measure_dot(detail::dot_row_avx512_vnni);
+  return measured;
+#else
+  return 0;
+#endif
 }
 
 }  // namespace r2q::backends::cpu

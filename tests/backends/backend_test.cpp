@@ -71,12 +71,28 @@ TEST_P(ShiftAddEngineTest, MatchesTheReferenceExactly) {
   auto plan = get("cpu").plan(nm.model, isa_options(isa));
   EXPECT_EQ(plan->engine(), "shift-add (" + isa + ")");
 
-  // The odd bit-plane layers with unsigned inputs, and only those, run on the kernel.
+  // The odd bit-plane layers with unsigned inputs, and only those, run on the kernels: the bit-plane kernel,
+  // or on AVX-512 with VNNI the dot-product kernel for the layers dot_product_suits() picks.
   const std::vector<std::string> paths = plan->layer_paths();
   ASSERT_EQ(paths.size(), nm.model.layers.size());
-  for (std::size_t i = 0; i < paths.size(); ++i)
-    EXPECT_EQ(paths[i].find("shift-add " + isa) != std::string::npos, runs_on_kernel(nm.model.layers[i]))
-        << paths[i];
+  const bool dot_runs = cpu::dot_product_runs(cpu::parse_isa(isa));
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const Layer& l = nm.model.layers[i];
+    const bool on_planes = paths[i].find("shift-add " + isa) != std::string::npos;
+    const bool on_dot = paths[i].find("dot products avx512-vnni") != std::string::npos;
+    EXPECT_EQ(on_planes || on_dot, runs_on_kernel(l)) << paths[i];
+    if (on_planes || on_dot) {
+      cpu::ConvShape shape;
+      shape.in_channels = static_cast<int>(l.conv.in_channels);
+      shape.out_channels = static_cast<int>(l.conv.out_channels);
+      shape.groups = static_cast<int>(l.conv.groups);
+      shape.kernel_h = static_cast<int>(l.conv.kernel_h);
+      shape.kernel_w = static_cast<int>(l.conv.kernel_w);
+      EXPECT_EQ(on_dot,
+                dot_runs && cpu::dot_product_suits(shape, l.conv.weights.bits, l.conv.input_quant.bits))
+          << paths[i];
+    }
+  }
 
   for (int64_t n : {1, 3}) {
     SCOPED_TRACE("batch " + std::to_string(n));
@@ -193,19 +209,27 @@ TEST(ShiftAddEngine, WeightsAreAtLeastTwelveTimesSmallerThanFp32) {
   auto plan = get("cpu").plan(m);
   // The kernel's layout: per group, output channels padded to blocks of 8; per plane, each kernel row is
   // kernel_w pixels of group_in bits (rounded up to a byte) in whole 64-bit words.
+  // The dot-product kernel's: per group, output channels padded to blocks of 16, k bits per code.
   std::size_t expected = 0, fp32 = 0;
-  for (const deploy::Layer& l : m.layers) {
+  const std::vector<std::string> paths = plan->layer_paths();
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    const deploy::Layer& l = m.layers[i];
     if (l.op != Op::Conv2d && l.op != Op::Linear) continue;
     const deploy::Conv& c = l.conv;
     const int64_t group_out = c.out_channels / c.groups, group_in = c.in_channels / c.groups;
-    const int64_t row_words = (c.kernel_w * ((group_in + 7) / 8 * 8) + 63) / 64;
-    expected += static_cast<std::size_t>(c.groups * ((group_out + 7) / 8 * 8) * c.weights.bits * c.kernel_h *
-                                         row_words * 8);
+    if (paths[i].find("dot products") != std::string::npos) {
+      expected += static_cast<std::size_t>(c.groups * ((group_out + 15) / 16 * 16) * c.kernel_h * c.kernel_w *
+                                           group_in * c.weights.bits / 8);
+    } else {
+      const int64_t row_words = (c.kernel_w * ((group_in + 7) / 8 * 8) + 63) / 64;
+      expected += static_cast<std::size_t>(c.groups * ((group_out + 7) / 8 * 8) * c.weights.bits *
+                                           c.kernel_h * row_words * 8);
+    }
     fp32 += static_cast<std::size_t>(c.out_channels * c.k() * 4);
   }
   EXPECT_EQ(plan->weight_bytes(), expected);
   EXPECT_LE(plan->weight_bytes() * 12, fp32)
-      << plan->weight_bytes() << " bytes of bit-planes, fp32: " << fp32;
+      << plan->weight_bytes() << " bytes of packed weights, fp32: " << fp32;
 }
 
 TEST(ShiftAddEngine, WeightBytesCountEveryFormatAsHeld) {
@@ -213,8 +237,12 @@ TEST(ShiftAddEngine, WeightBytesCountEveryFormatAsHeld) {
   auto plan = get("cpu").plan(m);
   // stem: 4 x 27 codes held as floats (its input is float: the float loops); fc: 10 x 8 int8 codes (the
   // integer loops); conv1: 8 channels x 2 planes x 3 kernel rows x 1 word (3 pixels of 4 channels in 8 bits
-  // each) x 8 bytes; conv2: the same with 8 input channels.
-  EXPECT_EQ(plan->weight_bytes(), 4u * 27 * 4 + 10u * 8 + 2 * (8u * 2 * 3 * 8));
+  // each) x 8 bytes; conv2: the same with 8 input channels. With the dot-product kernel (AVX-512 VNNI) the
+  // convs hold 2 bits per code instead, 16 output channels (8 of them padding) x 9 taps x 4 and 8 channels.
+  if (cpu::dot_product_runs(cpu::Isa::Auto))
+    EXPECT_EQ(plan->weight_bytes(), 4u * 27 * 4 + 10u * 8 + 16u * 9 * (4 + 8) * 2 / 8);
+  else
+    EXPECT_EQ(plan->weight_bytes(), 4u * 27 * 4 + 10u * 8 + 2 * (8u * 2 * 3 * 8));
 }
 
 TEST(ShiftAddEngine, AutoIsaHonoursTheEnvironment) {

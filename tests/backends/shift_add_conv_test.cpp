@@ -13,34 +13,48 @@
 #include "backends/cpu/shift_add_conv.h"
 #include "backends/cpu/shift_add_kernels.h"
 #include "core/deploy/codes.h"
+#include "core/util/cpu.h"
 #include "core/util/error.h"
 #include "core/util/rng.h"
 
 namespace r2q::backends::cpu {
 namespace {
 
-// One way to run the kernels: a real ISA through the public API, or the emulated AVX-512 table.
+// One way to run the kernels: a real ISA through the public API, or the emulated AVX-512 table; with the
+// weights also packed for the dot-product kernel (`dot`), which runs every layer whose group_in is a multiple
+// of 4 where the ISA has it (AVX-512 VNNI), the bit-plane kernel the others.
 struct Path {
   std::string name;
   Isa isa;
   bool emulated = false;
+  bool dot = false;
 };
 
 std::vector<Path> paths() {
-  std::vector<Path> out = {{"scalar", Isa::Scalar}, {"avx2", Isa::Avx2}, {"avx512", Isa::Avx512}};
+  std::vector<Path> out = {{"scalar", Isa::Scalar},
+                           {"avx2", Isa::Avx2},
+                           {"avx512", Isa::Avx512},
+                           {"avx512_dot", Isa::Avx512, false, true}};
 #ifdef R2Q_EMULATE_AVX512
   out.push_back({"avx512_emulated", Isa::Avx512, true});
+  out.push_back({"avx512_dot_emulated", Isa::Avx512, true, true});
 #endif
   return out;
 }
 
+// Why the path cannot run here; empty where it can.
+std::string unavailable(const Path& path) {
+  if (path.emulated) return "";
+  std::string why = isa_unavailable_reason(path.isa);
+  if (why.empty() && path.dot && !cpu_info().avx512_vnni) why = "the CPU lacks AVX-512 VNNI";
+  return why;
+}
+
 // Skips the test (with the reason) when the path cannot run here.
-#define SKIP_IF_UNAVAILABLE(path)                                                                    \
-  do {                                                                                               \
-    if (!(path).emulated) {                                                                          \
-      const std::string why = isa_unavailable_reason((path).isa);                                    \
-      if (!why.empty()) GTEST_SKIP() << "the " << (path).name << " kernel cannot run here: " << why; \
-    }                                                                                                \
+#define SKIP_IF_UNAVAILABLE(path)                                                                  \
+  do {                                                                                             \
+    const std::string why = unavailable(path);                                                     \
+    if (!why.empty()) GTEST_SKIP() << "the " << (path).name << " kernel cannot run here: " << why; \
   } while (0)
 
 struct Case {
@@ -119,8 +133,12 @@ std::vector<std::int32_t> run(const Path& path, const Case& c, const PackedConvW
 #ifdef R2Q_EMULATE_AVX512
   if (path.emulated) {
     Workspace local;
-    detail::run_conv(detail::avx512_emulated_kernels(),
-                     {c.shape, packed, input.data(), c.batch, c.act_bits, nullptr, acc.data()},
+    detail::KernelTable kernels = detail::avx512_emulated_kernels();
+    if (path.dot) {
+      kernels.dot_row = detail::dot_row_avx512_vnni_emulated;
+      kernels.dot_expand = detail::dot_expand_avx512_emulated;
+    }
+    detail::run_conv(kernels, {c.shape, packed, input.data(), c.batch, c.act_bits, nullptr, acc.data()},
                      ws != nullptr ? *ws : local);
     return acc;
   }
@@ -132,7 +150,7 @@ std::vector<std::int32_t> run(const Path& path, const Case& c, const PackedConvW
 void expect_exact(const Path& path, const Case& c, std::uint64_t seed) {
   const auto w = random_weights(c.shape, c.weight_bits, seed);
   const auto a = random_input(c.shape, c.batch, c.act_bits, seed + 1);
-  const PackedConvWeights packed(c.shape, w, c.weight_bits);
+  const PackedConvWeights packed(c.shape, w, c.weight_bits, path.dot ? Packing::Both : Packing::BitPlanes);
   const auto got = run(path, c, packed, a);
   const auto want = naive_conv(c.shape, w, a, c.batch);
   ASSERT_EQ(got.size(), want.size());
@@ -170,6 +188,9 @@ std::vector<Case> shapes() {
       {"odd_17x70_s2", conv(17, 70, 11, 10, 3, 2, 1), 2, 2, 3},
       {"odd_70x3", conv(70, 3, 5, 6, 3, 1, 2), 1, 8},
       {"grouped_2", conv(16, 24, 9, 9, 3, 1, 1, 2), 2, 4},
+      // Dot products: 3 blocks of 16 channels (a pair and one), rows of 31 pixels (tiles of 8 and 16, then
+      // of 4, then 3).
+      {"dot_40ch_w31", conv(12, 40, 6, 31, 3, 1, 1), 3, 4},
       {"grouped_4_s2", conv(36, 20, 10, 10, 3, 2, 1, 4), 3, 2, 3},
       {"rect_kernel",
        [] {
@@ -230,7 +251,8 @@ TEST_P(BitsTest, ExtremeCodes) {
         const std::vector<std::uint8_t> a(
             static_cast<std::size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_channels,
             static_cast<std::uint8_t>(v));
-        const PackedConvWeights packed(c.shape, w, c.weight_bits);
+        const PackedConvWeights packed(c.shape, w, c.weight_bits,
+                                       path.dot ? Packing::Both : Packing::BitPlanes);
         EXPECT_EQ(run(path, c, packed, a), naive_conv(c.shape, w, a, 1))
             << c.name << ", m = " << m << ", a = " << v;
       }
@@ -247,7 +269,7 @@ TEST_P(BitsTest, WorkspaceReuse) {
   for (const Case& c : cases) {
     const auto w = random_weights(c.shape, c.weight_bits, 7);
     const auto a = random_input(c.shape, c.batch, c.act_bits, 8);
-    const PackedConvWeights packed(c.shape, w, c.weight_bits);
+    const PackedConvWeights packed(c.shape, w, c.weight_bits, path.dot ? Packing::Both : Packing::BitPlanes);
     EXPECT_EQ(run(path, c, packed, a, &ws), naive_conv(c.shape, w, a, c.batch)) << c.name;
   }
 }
@@ -263,7 +285,7 @@ TEST_P(BitsTest, EpilogueMatchesFloatReference) {
   const int batch = 2, act_bits = 2, wb = 2;
   const auto w = random_weights(s, wb, 11);
   const auto a = random_input(s, batch, act_bits, 12);
-  const PackedConvWeights packed(s, w, wb);
+  const PackedConvWeights packed(s, w, wb, path.dot ? Packing::Both : Packing::BitPlanes);
   const auto acc = naive_conv(s, w, a, batch);
 
   Rng rng(13);
@@ -363,15 +385,57 @@ TEST(ShiftAddConv, InvalidActivationCodesAreNamed) {
   const PackedConvWeights packed(s, w, 2);
   std::vector<std::uint8_t> a(2 * 9 * 4, 3);
   a[40] = 4;  // image 1, offset 4
+  const PackedConvWeights with_dot(s, w, 2,
+                                   Packing::Both);  // group_in 4: the dot-product kernel where there is one
   std::vector<std::int32_t> acc(2 * 9 * 2);
-  for (Isa isa : available_isas()) {
-    try {
-      shift_add_conv(s, packed, a.data(), 2, 2, acc.data(), isa);
-      FAIL() << "code 4 accepted for 2-bit activations on " << isa_name(isa);
-    } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find("code 4 at index 40"), std::string::npos) << e.what();
+  for (const PackedConvWeights* weights : {&packed, &with_dot})
+    for (Isa isa : available_isas()) {
+      try {
+        shift_add_conv(s, *weights, a.data(), 2, 2, acc.data(), isa);
+        FAIL() << "code 4 accepted for 2-bit activations on " << isa_name(isa);
+      } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("code 4 at index 40"), std::string::npos) << e.what();
+      }
+      EXPECT_NO_THROW(shift_add_conv(s, *weights, a.data(), 2, 3, acc.data(), isa));
     }
-    EXPECT_NO_THROW(shift_add_conv(s, packed, a.data(), 2, 3, acc.data(), isa));
+}
+
+// The rule measured in docs/PERFORMANCE.md, and which kernel runs a layer.
+TEST(ShiftAddDot, RuleAndSelection) {
+  // ResNet-20 at W2A2: stages 1 and 2; W1A1 never; from W2A4 on always; group_in must be a multiple of 4.
+  for (int channels : {16, 32}) EXPECT_TRUE(dot_product_suits(conv(channels, channels, 8, 8, 3, 1, 1), 2, 2));
+  EXPECT_FALSE(dot_product_suits(conv(64, 64, 8, 8, 3, 1, 1), 2, 2));
+  EXPECT_TRUE(dot_product_suits(conv(256, 256, 4, 4, 3, 1, 1), 2, 4));
+  EXPECT_FALSE(dot_product_suits(conv(16, 16, 8, 8, 3, 1, 1), 1, 1));
+  EXPECT_TRUE(dot_product_suits(conv(32, 32, 8, 8, 3, 1, 1), 1, 2));
+  EXPECT_FALSE(dot_product_suits(conv(64, 64, 8, 8, 3, 1, 1), 1, 2));
+  EXPECT_FALSE(dot_product_suits(conv(6, 16, 8, 8, 3, 1, 1), 4, 4));
+  EXPECT_FALSE(dot_product_suits(conv(32, 32, 8, 8, 3, 1, 1, 32), 4, 4));  // depthwise: 1 channel per group
+
+  const ConvShape s = conv(16, 16, 8, 8, 3, 1, 1);
+  const auto w = random_weights(s, 2, 3);
+  const PackedConvWeights planes(s, w, 2), dot(s, w, 2, Packing::Both),
+      dot_only(s, w, 2, Packing::DotProduct);
+  EXPECT_FALSE(planes.has_dot_codes());
+  ASSERT_TRUE(dot.has_dot_codes());
+  EXPECT_EQ(dot.bytes(),
+            planes.bytes() + 16u * 9 * 16 * 2 / 8);  // 2 bits per code, no padding at 16 channels
+  EXPECT_EQ(dot_only.bytes(), dot.bytes() - planes.bytes());
+  EXPECT_FALSE(dot_only.has_bit_planes());
+  // group_in 6: bit-planes whatever was asked.
+  const PackedConvWeights six(conv(6, 16, 8, 8, 3, 1, 1), std::vector<std::int8_t>(16 * 6 * 9, 1), 2,
+                              Packing::DotProduct);
+  EXPECT_FALSE(six.has_dot_codes());
+  EXPECT_TRUE(six.has_bit_planes());
+  for (Isa isa : available_isas()) {
+    EXPECT_FALSE(uses_dot_product(isa, planes)) << isa_name(isa);
+    EXPECT_EQ(uses_dot_product(isa, dot), isa == Isa::Avx512 && cpu_info().avx512_vnni) << isa_name(isa);
+    // Dot-product codes alone on an ISA without the kernel: a bug in the caller.
+    if (!dot_product_runs(isa)) {
+      std::vector<std::uint8_t> in(8 * 8 * 16, 1);
+      std::vector<std::int32_t> out(8 * 8 * 16);
+      EXPECT_THROW(shift_add_conv(s, dot_only, in.data(), 1, 2, out.data(), isa), std::invalid_argument);
+    }
   }
 }
 
