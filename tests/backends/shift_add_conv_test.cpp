@@ -291,7 +291,9 @@ TEST_P(BitsTest, EpilogueMatchesFloatReference) {
   Rng rng(13);
   Epilogue e;
   for (int c = 0; c < s.out_channels; ++c) {
-    e.multiplier.push_back(static_cast<float>(0.002 + 0.05 * rng.uniform()));
+    // Every third channel's multiplier negative, one of them zero.
+    const double m = 0.002 + 0.05 * rng.uniform();
+    e.multiplier.push_back(static_cast<float>(c == 4 ? 0.0 : c % 3 == 0 ? -m : m));
     e.bias.push_back(static_cast<float>(rng.uniform() - 0.5));
   }
   e.out_scale = 1.3f;
@@ -311,7 +313,7 @@ TEST_P(BitsTest, EpilogueMatchesFloatReference) {
       ASSERT_EQ(out[i], reference(i)) << "relu " << relu << ", element " << i << ", acc " << acc[i];
   }
   // Codes by the export format's rule: deploy::quantize_activation of the activated float.
-  for (int out_bits : {1, 2, 4, 8}) {
+  for (int out_bits : {1, 2, 3, 4, 8}) {
     e.relu = true;
     e.out_bits = out_bits;
     const float qmax = static_cast<float>((1 << out_bits) - 1);
