@@ -160,6 +160,12 @@ class PackedConvWeights {
   AlignedVector<std::uint64_t> dot_bits_;
 };
 
+// A residual add fused with its readers' input quantizer, on the kernels' ISA: sum[i] = a[i] + b[i] (float32,
+// as the reference), ReLU where `relu`, clipped at `upper` (6 for ReLU6); codes[i] = int(clamp(sum[i] /
+// scale, min_code, max_code) + 0.5f), the export format's unsigned code. min_code / max_code in 0..255.
+void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count, bool relu, float upper,
+                      float* sum, float scale, int min_code, int max_code, std::uint8_t* codes);
+
 // Whether the dot-product kernel beats the bit-planes for this layer: the rule measured in
 // docs/PERFORMANCE.md ("Dot products for small channel counts").
 bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits);

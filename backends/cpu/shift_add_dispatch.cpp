@@ -121,6 +121,26 @@ Isa resolve_isa(Isa requested) {
   return requested;
 }
 
+void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count, bool relu, float upper,
+                      float* sum, float scale, int min_code, int max_code, std::uint8_t* codes) {
+  if (min_code < 0 || max_code > 255 || min_code > max_code || !(scale > 0.0f))
+    throw std::invalid_argument("add_and_quantize: codes [" + std::to_string(min_code) + ", " +
+                                std::to_string(max_code) + "] or scale " + std::to_string(scale) +
+                                " out of range");
+  detail::AddCodesJob job;
+  job.a = a;
+  job.b = b;
+  job.count = count;
+  job.relu = relu;
+  job.upper = upper;
+  job.sum = sum;
+  job.scale = scale;
+  job.lo = static_cast<float>(min_code);
+  job.hi = static_cast<float>(max_code);
+  job.codes = codes;
+  kernels_for(resolve_isa(isa)).add_codes(job);
+}
+
 bool dot_product_runs(Isa isa) {
   return kernels_for(resolve_isa(isa)).dot_row != nullptr;
 }

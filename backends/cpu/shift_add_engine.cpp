@@ -69,9 +69,17 @@ struct Step {
   // When the output is the readers' codes: their quantizer, and the epilogue that writes them.
   deploy::InputQuant output_quant;
   Epilogue codes_epilogue;
+  // An add whose kernel readers take their codes from it (fused_quant, written to `codes`); a kernel layer
+  // that reads those codes: the add's step index.
+  bool emits_codes = false;
+  deploy::InputQuant fused_quant;
+  std::vector<std::uint8_t> codes;
+  int codes_from = -1;
   // kFloatLoops: the weights [O, K] as float (integer codes are exact in float)
   std::vector<float> weights;
 };
+
+constexpr float kNoClip = std::numeric_limits<float>::infinity();
 
 bool fits_int(int64_t v) {
   return v >= 0 && v <= std::numeric_limits<int>::max();
@@ -132,6 +140,7 @@ class ShiftAddPlan final : public ExecutingPlan {
  private:
   void plan_step(const Layer& layer, std::size_t index, const std::map<int, Shape>& shapes, Step& step);
   std::map<int, Layout> plan_layouts(const deploy::Model& model);
+  void fuse_quantizer(Step& add, const std::vector<Step*>& readers, const std::map<int, Layout>& layouts);
   void assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes,
                     const std::map<int, Layout>& layouts);
   void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) override;
@@ -144,7 +153,7 @@ class ShiftAddPlan final : public ExecutingPlan {
 
   const std::uint8_t* input_codes(const Step& s, const float* x, int64_t n);
   void run_shift_add(const Step& s, const float* x, float* y, int64_t n, IntBatch* acc);
-  void run_layout_op(const Step& s, const FloatBatch& input, float* y, int64_t n);
+  void run_layout_op(Step& s, const FloatBatch& input, float* y, int64_t n);
 
   Shape input_shape_;
   Operand output_;
@@ -250,8 +259,8 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
 // kernel layer with the same input quantizer (and the value is not the logits), else NHWC floats; an add
 // writes NHWC when an input is NHWC, a shortcut subsample keeps its input's layout; everything else NCHW.
 std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
-  std::map<int, std::vector<const Step*>> readers;
-  for (const Step& s : steps_)
+  std::map<int, std::vector<Step*>> readers;
+  for (Step& s : steps_)
     for (int v : s.layer.inputs) readers[v].push_back(&s);
   std::map<int, Layout> layouts = {{deploy::kInputValue, Layout::kNchw}};
   for (Step& s : steps_) {
@@ -274,6 +283,7 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
       // The conversions this layer still does, so that the per-layer table shows them (issue 19, item 4).
       const Layout in = layouts.at(l.inputs.front());
       s.path += in == Layout::kCodes  ? ", codes in"
+                : s.codes_from >= 0   ? ", codes in (from the add's fused quantizer)"
                 : in == Layout::kNhwc ? ", NHWC float in (quantized here)"
                                       : ", NCHW float in (transposed and quantized here)";
       s.path += codes ? " -> codes out" : " -> NHWC float out";
@@ -289,12 +299,36 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
     } else if (l.op == Op::Add) {
       for (int v : l.inputs)
         if (layouts.at(v) == Layout::kNhwc) out = Layout::kNhwc;
+      fuse_quantizer(s, readers[l.output], layouts);
     } else if (l.op == Op::ChannelPadSubsample) {
       out = layouts.at(l.inputs.front()) == Layout::kNhwc ? Layout::kNhwc : Layout::kNchw;
     }
     layouts[l.output] = out;
   }
   return layouts;
+}
+
+// A two-input add in NHWC whose kernel readers (at least one) share one input quantizer computes their codes
+// in the same pass as the sum (add_and_quantize): the readers then quantize nothing. Its float sum stays for
+// the other readers (the next residual add).
+void ShiftAddPlan::fuse_quantizer(Step& add, const std::vector<Step*>& readers,
+                                  const std::map<int, Layout>& layouts) {
+  const Layer& l = add.layer;
+  if (l.inputs.size() != 2 || layouts.at(l.inputs[0]) != Layout::kNhwc ||
+      layouts.at(l.inputs[1]) != Layout::kNhwc)
+    return;
+  std::vector<Step*> kernels;
+  for (Step* r : readers)
+    if (r->kind == StepKind::kShiftAdd) kernels.push_back(r);
+  if (kernels.empty()) return;
+  const deploy::InputQuant& q = kernels.front()->layer.conv.input_quant;
+  for (const Step* r : kernels)
+    if (!(r->layer.conv.input_quant == q)) return;
+  if (q.kind != ActKind::Unsigned || q.min_code < 0 || q.max_code > 255) return;
+  add.emits_codes = true;
+  add.fused_quant = q;
+  for (Step* r : kernels) r->codes_from = static_cast<int>(add.index);
+  add.path += ": NHWC, fused with its readers' input quantizer -> floats and codes";
 }
 
 void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes,
@@ -364,7 +398,7 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
   // Same batch size as last time: every resize below keeps its storage.
   for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].resize(to_size(n) * slot_image_[i]);
 
-  for (const Step& s : steps_) {
+  for (Step& s : steps_) {
     const LayerTimer timer(profile_, s.index);
     const Layer& l = s.layer;
     float* y = write(s.output);
@@ -403,9 +437,18 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
 
 // A non-conv layer in its planned layout: adds and shortcut subsampling in NHWC where planned, global average
 // pooling of an NHWC input directly (the same sums per channel, in the same order), the rest in NCHW.
-void ShiftAddPlan::run_layout_op(const Step& s, const FloatBatch& input, float* y, int64_t n) {
+void ShiftAddPlan::run_layout_op(Step& s, const FloatBatch& input, float* y, int64_t n) {
   const Layer& l = s.layer;
   const Shape& out = s.output.shape;
+  if (s.emits_codes) {
+    const std::size_t count = to_size(n * out.size());
+    s.codes.resize(count);
+    add_and_quantize(isa_, read(s.inputs[0], input), read(s.inputs[1], input), count,
+                     l.activation != Activation::None, l.activation == Activation::Relu6 ? 6.0f : kNoClip, y,
+                     s.fused_quant.scale, static_cast<int>(s.fused_quant.min_code),
+                     static_cast<int>(s.fused_quant.max_code), s.codes.data());
+    return;
+  }
   if (s.output.layout == Layout::kNhwc && l.op == Op::ChannelPadSubsample) {
     const Shape& is = s.inputs.front().shape;
     const float* x = read(s.inputs.front(), input);
@@ -444,6 +487,7 @@ void ShiftAddPlan::run_layout_op(const Step& s, const FloatBatch& input, float* 
 const std::uint8_t* ShiftAddPlan::input_codes(const Step& s, const float* x, int64_t n) {
   const Operand& in = s.inputs.front();
   if (in.layout == Layout::kCodes) return reinterpret_cast<const std::uint8_t*>(x);
+  if (s.codes_from >= 0) return steps_[static_cast<std::size_t>(s.codes_from)].codes.data();
   const deploy::InputQuant quant = s.layer.conv.input_quant;  // a local copy, which byte stores cannot alias
   const std::size_t channels = to_size(in.shape.c), in_plane = to_size(in.shape.h * in.shape.w);
   codes_nhwc_.resize(to_size(n) * channels * in_plane);

@@ -54,6 +54,27 @@ void epilogue_codes(const EpilogueRowJob& e) {
   }
 }
 
+// Each step the reference's float operation (deploy::activate, deploy::quantize_activation), written with
+// selects so that it vectorises.
+void add_codes(const AddCodesJob& j) {
+  const float* __restrict a = j.a;
+  const float* __restrict b = j.b;
+  float* __restrict sum = j.sum;
+  std::uint8_t* __restrict codes = j.codes;
+  const float scale = j.scale, lo = j.lo, hi = j.hi, upper = j.upper;
+  const bool relu = j.relu;
+  for (std::size_t i = 0, n = j.count; i < n; ++i) {
+    float y = a[i] + b[i];
+    y = relu && y < 0.0f ? 0.0f : y;
+    y = y > upper ? upper : y;
+    sum[i] = y;
+    float v = y / scale;
+    v = v < lo ? lo : v;
+    v = hi < v ? hi : v;
+    codes[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
+  }
+}
+
 void epilogue_row(const EpilogueRowJob& e) {
   if (e.out_bits > 0)
     epilogue_codes(e);

@@ -65,6 +65,20 @@ struct EpilogueRowJob {
   std::uint8_t* out_codes = nullptr;  // when out_bits > 0
 };
 
+// A residual add fused with its readers' input quantizer: sum[i] = a[i] + b[i] (float), then ReLU where
+// `relu` and the clip at `upper`; codes[i] = the export format's unsigned code of sum[i]:
+// int(clamp(sum / scale, lo, hi) + 0.5f).
+struct AddCodesJob {
+  const float* a = nullptr;
+  const float* b = nullptr;
+  std::size_t count = 0;
+  bool relu = false;
+  float upper = 0;  // +infinity for none
+  float* sum = nullptr;
+  float scale = 1.0f, lo = 0.0f, hi = 0.0f;
+  std::uint8_t* codes = nullptr;
+};
+
 // Packs one input row whose channels are one group and a multiple of 8 (the common case: every bit-plane row
 // is then the row's bytes, bit by bit): `pixels` pixels of `channels` codes; bit l of code j goes to bit j %
 // 8 of byte j / 8 of out + l * plane_stride. pixel_sums[x] = the sum of pixel x's codes. Returns the OR of
@@ -80,6 +94,7 @@ struct KernelTable {
   bool nibble_planes = false;
   void (*conv_row)(const ConvRowJob&) = nullptr;
   void (*epilogue_row)(const EpilogueRowJob&) = nullptr;
+  void (*add_codes)(const AddCodesJob&) = nullptr;
   // The dot-product kernel, where this ISA has one and the CPU runs it (nullptr otherwise), and the expansion
   // of its stored k-bit codes (PackedConvWeights::dot_bits) into `vectors` x 64 signed bytes.
   void (*dot_row)(const DotRowJob&) = nullptr;

@@ -42,7 +42,7 @@ void conv_row(const ConvRowJob& j) {
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{Isa::Scalar, pack_row_portable, false, conv_row, epilogue_row};
+  static const KernelTable table{Isa::Scalar, pack_row_portable, false, conv_row, epilogue_row, add_codes};
   return table;
 }
 

@@ -94,6 +94,12 @@ TEST_P(ShiftAddEngineTest, MatchesTheReferenceExactly) {
     }
   }
 
+  // An add whose kernel reader shares one quantizer computes the reader's codes with the sum.
+  if (nm.name == "w2_resnet_widths") {
+    EXPECT_NE(paths[6].find("fused with its readers' input quantizer"), std::string::npos) << paths[6];
+    EXPECT_NE(paths[7].find("codes in (from the add's fused quantizer)"), std::string::npos) << paths[7];
+  }
+
   for (int64_t n : {1, 3}) {
     SCOPED_TRACE("batch " + std::to_string(n));
     const FloatBatch x = random_input(nm.model, n, 1000 + static_cast<uint32_t>(n));
