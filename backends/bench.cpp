@@ -87,8 +87,10 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) 
     return model_one_bit_products_per_cycle(isa) / bits;
   }
   if (contains(path, ": dot products ")) {
-    if (const double measured = cpu::dot_macs_per_cycle(); measured > 0) return measured;
-    return 128;  // vpdpbusd: 64 MACs, two a cycle
+    const cpu::Isa isa = contains(path, "avx512") ? cpu::Isa::Avx512 : cpu::Isa::Avx2;
+    if (const double measured = cpu::dot_macs_per_cycle(isa); measured > 0) return measured;
+    // vpdpbusd: 64 MACs, two a cycle; vpmaddubsw + vpaddw: 32 MACs, on two ports
+    return isa == cpu::Isa::Avx512 ? 128 : 32;
   }
   if (contains(path, "s8s32")) {
     if (cpu.avx512_vnni) return 128;

@@ -185,21 +185,23 @@ void direct_ohwi(benchmark::State& state, const ConvShape& s) {
                                    [s, v](benchmark::State& st) { shift_add(st, s, v, true); });
     }
   }
-  // Bit-planes against dot products (AVX-512), fused epilogue, at several bit widths: the measurement behind
-  // dot_product_suits().
+  // Bit-planes against dot products (AVX2, AVX-512), fused epilogue, at several bit widths: the measurement
+  // behind dot_product_suits().
   std::vector<Layer> compared = layers();
   compared.push_back({"wide_128ch_8x8", conv3x3(128, 8)});
   compared.push_back({"wide_256ch_4x4", conv3x3(256, 4)});
-  for (const auto& [wb, ab] : {std::pair{1, 1}, {1, 2}, {2, 2}, {2, 4}, {4, 4}})
-    for (const Layer& layer : compared)
-      for (bool dot : {false, true}) {
-        const ConvShape s = layer.shape;
-        const Variant v{Isa::Avx512, dot, wb, ab};
-        const std::string name = std::string(dot ? "dot" : "planes") + "_w" + std::to_string(wb) + "a" +
-                                 std::to_string(ab) + "/" + layer.name;
-        benchmark::RegisterBenchmark(name.c_str(),
-                                     [s, v](benchmark::State& st) { shift_add(st, s, v, true); });
-      }
+  for (Isa isa : {Isa::Avx2, Isa::Avx512})
+    for (const auto& [wb, ab] : {std::pair{1, 1}, {1, 2}, {2, 2}, {2, 4}, {4, 4}})
+      for (const Layer& layer : compared)
+        for (bool dot : {false, true}) {
+          const ConvShape s = layer.shape;
+          const Variant v{isa, dot, wb, ab};
+          const std::string name = std::string(dot ? "dot_" : "planes_") +
+                                   std::string(r2q::backends::cpu::isa_name(isa)) + "_w" +
+                                   std::to_string(wb) + "a" + std::to_string(ab) + "/" + layer.name;
+          benchmark::RegisterBenchmark(name.c_str(),
+                                       [s, v](benchmark::State& st) { shift_add(st, s, v, true); });
+        }
   return 0;
 }();
 

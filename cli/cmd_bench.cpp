@@ -105,9 +105,14 @@ void print_text(const bench::Results& results, const std::string& label, double 
   for (const auto& [isa, rates] : shift_add_rooflines())
     std::cout << " " << isa << " " << fixed(rates.first, 0) << " (" << fixed(rates.second, 0) << ")";
   std::cout << "; a k-bit x l-bit MAC is k l of them\n";
-  if (const double dot = cpu::dot_macs_per_cycle(); dot > 0)
-    std::cout << "roofline dot products (avx512-vnni) MACs per cycle, measured (port model): "
-              << fixed(dot, 0) << " (128), at any bit widths\n";
+  std::string dots;
+  for (cpu::Isa isa : cpu::available_isas())
+    if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
+      dots += " " + std::string(cpu::dot_product_name(isa)) + " " + fixed(dot, 0) + " (" +
+              (isa == cpu::Isa::Avx512 ? "128" : "32") + ")";
+  if (!dots.empty())
+    std::cout << "roofline dot products MACs per cycle, measured (port model):" << dots
+              << ", at any bit widths\n";
   std::cout << "\n";
   std::printf("%-26s %5s %7s %12s %12s %9s %7s %12s\n", "engine", "batch", "threads", "latency", "us/image",
               "GMAC/s", "% peak", "weights");
@@ -218,21 +223,25 @@ int cmd_bench(const std::vector<std::string>& args) {
   json rooflines = json::object();
   for (const auto& [isa, rates] : shift_add_rooflines())
     rooflines[isa] = {{"measured", rates.first}, {"port_model", rates.second}};
-  json out = {
-      {"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}}},
-      {"model", {{"label", m.label}, {"macs_per_image", macs_per_image}, {"layers", layer_list}}},
-      {"cpu",
-       {{"model", cpu.model},
-        {"threads", cpu.logical_cores},
-        {"features", cpu.flags()},
-        {"clock_ghz", request.clock_ghz},
-        {"peak_fp32_mac_per_cycle", bench::fp32_peak_macs_per_cycle()},
-        {"shift_add_one_bit_products_per_cycle", rooflines},
-        {"dot_product_mac_per_cycle", {{"measured", cpu::dot_macs_per_cycle()}, {"port_model", 128}}}}},
-      {"min_time_s", min_time},
-      {"reference", results.reference},
-      {"results", json::array()},
-      {"ratios", json::array()}};
+  json dot_rooflines = json::object();
+  for (cpu::Isa isa : cpu::available_isas())
+    if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
+      dot_rooflines[std::string(cpu::dot_product_name(isa))] = {
+          {"measured", dot}, {"port_model", isa == cpu::Isa::Avx512 ? 128 : 32}};
+  json out = {{"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}}},
+              {"model", {{"label", m.label}, {"macs_per_image", macs_per_image}, {"layers", layer_list}}},
+              {"cpu",
+               {{"model", cpu.model},
+                {"threads", cpu.logical_cores},
+                {"features", cpu.flags()},
+                {"clock_ghz", request.clock_ghz},
+                {"peak_fp32_mac_per_cycle", bench::fp32_peak_macs_per_cycle()},
+                {"shift_add_one_bit_products_per_cycle", rooflines},
+                {"dot_product_mac_per_cycle", dot_rooflines}}},
+              {"min_time_s", min_time},
+              {"reference", results.reference},
+              {"results", json::array()},
+              {"ratios", json::array()}};
   for (const auto& r : results.results) out["results"].push_back(to_json(r));
   for (const auto& q : results.speedups)
     out["ratios"].push_back({{"batch", q.batch},

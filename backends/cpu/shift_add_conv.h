@@ -57,9 +57,9 @@ Isa resolve_isa(Isa requested);
 // its inner loop on an ideal row (whole tiles, no padding, operands in L1). A k-bit x l-bit MAC is k l
 // one-bit products. 0 where the kernel cannot run here.
 double one_bit_products_per_cycle(Isa isa);
-// The dot-product kernel's roofline, measured the same way (once per process): MACs per cycle of its inner
-// loop, whatever the bit widths. 0 where it cannot run here.
-double dot_macs_per_cycle();
+// The dot-product kernel's roofline on this ISA, measured the same way (once per process): MACs per cycle of
+// its inner loop, whatever the bit widths. 0 where it cannot run here.
+double dot_macs_per_cycle(Isa isa);
 
 // A 2-D convolution in PyTorch's terms. A linear layer is a 1x1 convolution on a 1x1 input.
 struct ConvShape {
@@ -168,9 +168,11 @@ void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count
 
 // Whether the dot-product kernel beats the bit-planes for this layer: the rule measured in
 // docs/PERFORMANCE.md ("Dot products for small channel counts").
-bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits);
-// Whether this ISA (resolved) has a dot-product kernel on this CPU: AVX-512 with VNNI.
+bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits, Isa isa);
+// Whether this ISA (resolved) has a dot-product kernel on this CPU: AVX-512 with VNNI, AVX2 (vpmaddubsw).
 bool dot_product_runs(Isa isa);
+// Its name in layer paths: "avx512-vnni", "avx2"; empty where there is none.
+std::string_view dot_product_name(Isa isa);
 // Whether shift_add_conv() runs these weights on the dot-product kernel with this ISA: it runs here and the
 // dot-product codes are packed.
 bool uses_dot_product(Isa isa, const PackedConvWeights& weights);

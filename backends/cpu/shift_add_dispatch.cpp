@@ -141,6 +141,11 @@ void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count
   kernels_for(resolve_isa(isa)).add_codes(job);
 }
 
+std::string_view dot_product_name(Isa isa) {
+  if (!dot_product_runs(isa)) return "";
+  return resolve_isa(isa) == Isa::Avx512 ? "avx512-vnni" : "avx2";
+}
+
 bool dot_product_runs(Isa isa) {
   return kernels_for(resolve_isa(isa)).dot_row != nullptr;
 }
@@ -334,6 +339,8 @@ void dot_image(const KernelTable& kernels, const ConvCall& call, int n, Workspac
   const int out_h = shape.out_h(), out_w = shape.out_w();
   const int channels = shape.out_channels, group_in = shape.group_in(), group_out = shape.group_out();
   const std::size_t row_size = static_cast<std::size_t>(out_w) * channels;
+  const int pair_max = 2 * ((1 << call.act_bits) - 1) * ((1 << weights.weight_bits()) - 1);
+  const int flush_chunks = std::max(1, 32767 / pair_max);
   for (int oy = 0; oy < out_h; ++oy) {
     const std::size_t row_index = (static_cast<std::size_t>(n) * out_h + oy) * row_size;
     std::int32_t* row_out =
@@ -344,6 +351,7 @@ void dot_image(const KernelTable& kernels, const ConvCall& call, int n, Workspac
       job.pixel_step = static_cast<std::ptrdiff_t>(shape.stride_w) * c_all;
       job.chunk_offsets = ws.word_offsets.data();
       job.chunks = weights.dot_chunks();
+      job.flush_chunks = flush_chunks;
       job.pixels = out_w;
       job.weights = ws.dot_codes.data() +
                     static_cast<std::size_t>(g) * weights.dot_blocks_per_group() * weights.dot_block_bytes();

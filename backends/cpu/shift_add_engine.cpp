@@ -239,7 +239,8 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   // The IR's K order (ci, ky, kx) is the kernel's OIHW order; odd codes of <= 4 bits fit int8.
   const std::vector<int32_t> codes = deploy::weight_codes(c);
   const std::vector<int8_t> narrow(codes.begin(), codes.end());
-  const bool dot = dot_product_runs(isa_) && dot_product_suits(shape, c.weights.bits, c.input_quant.bits);
+  const bool dot =
+      dot_product_runs(isa_) && dot_product_suits(shape, c.weights.bits, c.input_quant.bits, isa_);
   s.packed = PackedConvWeights(shape, narrow, c.weights.bits, dot ? Packing::DotProduct : Packing::BitPlanes);
   weight_bytes_ += s.packed.bytes();
   s.epilogue.multiplier = c.mul;
@@ -250,7 +251,7 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   if (layer.activation == Activation::Relu6) s.epilogue.upper = 6.0f;
   c.weights.planes.clear();
   c.weights.codes.clear();
-  s.path += uses_dot_product(isa_, s.packed) ? ": dot products avx512-vnni "
+  s.path += uses_dot_product(isa_, s.packed) ? ": dot products " + std::string(dot_product_name(isa_)) + " "
                                              : ": shift-add " + std::string(isa_name(isa_)) + " ";
   s.path += bits_label(c);
 }

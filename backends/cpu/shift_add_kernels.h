@@ -40,6 +40,8 @@ struct DotRowJob {
   std::ptrdiff_t pixel_step = 0;         // bytes between the patch origins of neighbouring output pixels
   const std::int32_t* chunk_offsets = nullptr;  // [chunks] byte offset of patch chunk t from the origin
   int chunks = 0;
+  // AVX2: chunks whose 16-bit pair sums add up without overflow, 32767 / (2 (2^l - 1)(2^k - 1)), >= 1
+  int flush_chunks = 1;
   int pixels = 0;
   const std::int8_t* weights = nullptr;  // the group's first block, expanded (Workspace::dot_codes)
   std::size_t block_bytes = 0;           // from one block to the next
@@ -116,6 +118,9 @@ const KernelTable& avx512_kernels();
 // AVX-512 VNNI (vpdpbusd); only where cpu_info() reports AVX-512 VNNI.
 void dot_row_avx512_vnni(const DotRowJob& job);
 void dot_expand_avx512(const std::uint64_t* bits, std::size_t vectors, int weight_bits, std::int8_t* out);
+// AVX2 (vpmaddubsw, vpmaddwd); every AVX2 CPU.
+void dot_row_avx2(const DotRowJob& job);
+void dot_expand_avx2(const std::uint64_t* bits, std::size_t vectors, int weight_bits, std::int8_t* out);
 #endif
 // The same compiled against SIMDe's emulation (tests only, where SIMDe is installed).
 void dot_row_avx512_vnni_emulated(const DotRowJob& job);

@@ -128,15 +128,16 @@ void PackedConvWeights::pack_dot_codes(std::span<const std::int8_t> codes) {
   }
 }
 
-// Measured on AVX-512 (Zen 5; shift_add_bench planes_* / dot_*, 3x3 layers of 16..256 channels, batch 1,
-// docs/PERFORMANCE.md): the dot products run at 45-111 MACs a cycle whatever the bit widths, plus expanding
-// the layer's codes at each call; the bit-planes at up to 564 / (k l) less their K padding. The dot products
-// win from 8 bit products (k l) on, at 2..6 up to 32 channels per group; the bit-planes win at W1A1 and
-// from 64 channels at W1A2 and W2A2.
-bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits) {
+// Measured (Zen 5; shift_add_bench planes_* / dot_*, 3x3 layers of 16..256 channels, batch 1,
+// docs/PERFORMANCE.md): the dot products cost the same whatever the bit widths (plus expanding the layer's
+// codes at each call), the bit-planes k l times the one-bit work less their K padding. With VNNI the dot
+// products win from 8 bit products (k l) on, at 2..6 up to 32 channels per group; with AVX2 (2 uops per 32
+// MACs) also at 4..6 up to 128. The bit-planes win at W1A1, and from 64 channels at W1A2.
+bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits, Isa isa) {
   const int cg = shape.group_in(), bits = weight_bits * act_bits;
   if (cg % 4 != 0 || bits < 2) return false;
-  return bits >= 8 || cg <= 32;
+  if (bits >= 8) return true;
+  return cg <= (isa == Isa::Avx2 && bits >= 4 ? 128 : 32);
 }
 
 void Epilogue::validate(int out_channels) const {

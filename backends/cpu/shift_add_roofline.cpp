@@ -141,14 +141,20 @@ double one_bit_products_per_cycle(Isa isa) {
   return slot;
 }
 
-double dot_macs_per_cycle() {
+double dot_macs_per_cycle(Isa isa) {
+  if (isa == Isa::Auto) isa = resolve_isa(Isa::Auto);
+  if (!isa_unavailable_reason(isa).empty() || !dot_product_runs(isa)) return 0;
+  const detail::KernelTable* kernels = table_for(isa);
+  if (kernels == nullptr) return 0;
+  static std::mutex mutex;
+  static std::array<double, 4> measured{};
+  const std::lock_guard<std::mutex> lock(mutex);
+  double& slot = measured[static_cast<std::size_t>(isa)];
 #ifdef R2Q_X86_KERNELS
-  if (!cpu_info().avx512_vnni || !isa_unavailable_reason(Isa::Avx512).empty()) return 0;
-  static const double measured = measure_dot(detail::dot_row_avx512_vnni);
-  return measured;
-#else
-  return 0;
+  // The AVX-512 table here is the bit-plane one; its dot-product kernel needs VNNI (checked above).
+  if (slot == 0) slot = measure_dot(isa == Isa::Avx512 ? detail::dot_row_avx512_vnni : kernels->dot_row);
 #endif
+  return slot;
 }
 
 }  // namespace r2q::backends::cpu

@@ -72,14 +72,16 @@ TEST_P(ShiftAddEngineTest, MatchesTheReferenceExactly) {
   EXPECT_EQ(plan->engine(), "shift-add (" + isa + ")");
 
   // The odd bit-plane layers with unsigned inputs, and only those, run on the kernels: the bit-plane kernel,
-  // or on AVX-512 with VNNI the dot-product kernel for the layers dot_product_suits() picks.
+  // or (AVX2, AVX-512 with VNNI) the dot-product kernel for the layers dot_product_suits() picks.
   const std::vector<std::string> paths = plan->layer_paths();
   ASSERT_EQ(paths.size(), nm.model.layers.size());
   const bool dot_runs = cpu::dot_product_runs(cpu::parse_isa(isa));
   for (std::size_t i = 0; i < paths.size(); ++i) {
     const Layer& l = nm.model.layers[i];
     const bool on_planes = paths[i].find("shift-add " + isa) != std::string::npos;
-    const bool on_dot = paths[i].find("dot products avx512-vnni") != std::string::npos;
+    const bool on_dot =
+        paths[i].find("dot products " + std::string(cpu::dot_product_name(cpu::parse_isa(isa)))) !=
+        std::string::npos;
     EXPECT_EQ(on_planes || on_dot, runs_on_kernel(l)) << paths[i];
     if (on_planes || on_dot) {
       cpu::ConvShape shape;
@@ -89,7 +91,8 @@ TEST_P(ShiftAddEngineTest, MatchesTheReferenceExactly) {
       shape.kernel_h = static_cast<int>(l.conv.kernel_h);
       shape.kernel_w = static_cast<int>(l.conv.kernel_w);
       EXPECT_EQ(on_dot,
-                dot_runs && cpu::dot_product_suits(shape, l.conv.weights.bits, l.conv.input_quant.bits))
+                dot_runs && cpu::dot_product_suits(shape, l.conv.weights.bits, l.conv.input_quant.bits,
+                                                   cpu::resolve_isa(cpu::parse_isa(isa))))
           << paths[i];
     }
   }
@@ -243,8 +246,9 @@ TEST(ShiftAddEngine, WeightBytesCountEveryFormatAsHeld) {
   auto plan = get("cpu").plan(m);
   // stem: 4 x 27 codes held as floats (its input is float: the float loops); fc: 10 x 8 int8 codes (the
   // integer loops); conv1: 8 channels x 2 planes x 3 kernel rows x 1 word (3 pixels of 4 channels in 8 bits
-  // each) x 8 bytes; conv2: the same with 8 input channels. With the dot-product kernel (AVX-512 VNNI) the
-  // convs hold 2 bits per code instead, 16 output channels (8 of them padding) x 9 taps x 4 and 8 channels.
+  // each) x 8 bytes; conv2: the same with 8 input channels. With the dot-product kernel (AVX2, AVX-512 VNNI)
+  // the convs hold 2 bits per code instead, 16 output channels (8 of them padding) x 9 taps x 4 and 8
+  // channels.
   if (cpu::dot_product_runs(cpu::Isa::Auto))
     EXPECT_EQ(plan->weight_bytes(), 4u * 27 * 4 + 10u * 8 + 16u * 9 * (4 + 8) * 2 / 8);
   else

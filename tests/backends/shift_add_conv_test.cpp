@@ -34,6 +34,7 @@ std::vector<Path> paths() {
   std::vector<Path> out = {{"scalar", Isa::Scalar},
                            {"avx2", Isa::Avx2},
                            {"avx512", Isa::Avx512},
+                           {"avx2_dot", Isa::Avx2, false, true},
                            {"avx512_dot", Isa::Avx512, false, true}};
 #ifdef R2Q_EMULATE_AVX512
   out.push_back({"avx512_emulated", Isa::Avx512, true});
@@ -46,7 +47,8 @@ std::vector<Path> paths() {
 std::string unavailable(const Path& path) {
   if (path.emulated) return "";
   std::string why = isa_unavailable_reason(path.isa);
-  if (why.empty() && path.dot && !cpu_info().avx512_vnni) why = "the CPU lacks AVX-512 VNNI";
+  if (why.empty() && path.dot && path.isa == Isa::Avx512 && !cpu_info().avx512_vnni)
+    why = "the CPU lacks AVX-512 VNNI";
   return why;
 }
 
@@ -404,15 +406,21 @@ TEST(ShiftAddConv, InvalidActivationCodesAreNamed) {
 
 // The rule measured in docs/PERFORMANCE.md, and which kernel runs a layer.
 TEST(ShiftAddDot, RuleAndSelection) {
-  // ResNet-20 at W2A2: stages 1 and 2; W1A1 never; from W2A4 on always; group_in must be a multiple of 4.
-  for (int channels : {16, 32}) EXPECT_TRUE(dot_product_suits(conv(channels, channels, 8, 8, 3, 1, 1), 2, 2));
-  EXPECT_FALSE(dot_product_suits(conv(64, 64, 8, 8, 3, 1, 1), 2, 2));
-  EXPECT_TRUE(dot_product_suits(conv(256, 256, 4, 4, 3, 1, 1), 2, 4));
-  EXPECT_FALSE(dot_product_suits(conv(16, 16, 8, 8, 3, 1, 1), 1, 1));
-  EXPECT_TRUE(dot_product_suits(conv(32, 32, 8, 8, 3, 1, 1), 1, 2));
-  EXPECT_FALSE(dot_product_suits(conv(64, 64, 8, 8, 3, 1, 1), 1, 2));
-  EXPECT_FALSE(dot_product_suits(conv(6, 16, 8, 8, 3, 1, 1), 4, 4));
-  EXPECT_FALSE(dot_product_suits(conv(32, 32, 8, 8, 3, 1, 1, 32), 4, 4));  // depthwise: 1 channel per group
+  // ResNet-20 at W2A2: stages 1 and 2 (AVX2: all three); W1A1 never; from W2A4 on always; group_in must be a
+  // multiple of 4.
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    for (int channels : {16, 32})
+      EXPECT_TRUE(dot_product_suits(conv(channels, channels, 8, 8, 3, 1, 1), 2, 2, isa));
+    EXPECT_EQ(dot_product_suits(conv(64, 64, 8, 8, 3, 1, 1), 2, 2, isa), isa == Isa::Avx2);
+    EXPECT_FALSE(dot_product_suits(conv(256, 256, 4, 4, 3, 1, 1), 2, 2, isa));
+    EXPECT_TRUE(dot_product_suits(conv(256, 256, 4, 4, 3, 1, 1), 2, 4, isa));
+    EXPECT_FALSE(dot_product_suits(conv(16, 16, 8, 8, 3, 1, 1), 1, 1, isa));
+    EXPECT_TRUE(dot_product_suits(conv(32, 32, 8, 8, 3, 1, 1), 1, 2, isa));
+    EXPECT_FALSE(dot_product_suits(conv(64, 64, 8, 8, 3, 1, 1), 1, 2, isa));
+    EXPECT_FALSE(dot_product_suits(conv(6, 16, 8, 8, 3, 1, 1), 4, 4, isa));
+    EXPECT_FALSE(
+        dot_product_suits(conv(32, 32, 8, 8, 3, 1, 1, 32), 4, 4, isa));  // depthwise: 1 channel a group
+  }
 
   const ConvShape s = conv(16, 16, 8, 8, 3, 1, 1);
   const auto w = random_weights(s, 2, 3);
@@ -431,7 +439,8 @@ TEST(ShiftAddDot, RuleAndSelection) {
   EXPECT_TRUE(six.has_bit_planes());
   for (Isa isa : available_isas()) {
     EXPECT_FALSE(uses_dot_product(isa, planes)) << isa_name(isa);
-    EXPECT_EQ(uses_dot_product(isa, dot), isa == Isa::Avx512 && cpu_info().avx512_vnni) << isa_name(isa);
+    EXPECT_EQ(uses_dot_product(isa, dot), isa == Isa::Avx2 || (isa == Isa::Avx512 && cpu_info().avx512_vnni))
+        << isa_name(isa);
     // Dot-product codes alone on an ISA without the kernel: a bug in the caller.
     if (!dot_product_runs(isa)) {
       std::vector<std::uint8_t> in(8 * 8 * 16, 1);
