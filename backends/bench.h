@@ -33,7 +33,7 @@ std::vector<double> layer_macs(const deploy::Model& model);
 // fp32 FMA (32 with AVX-512, 16 with AVX2 + FMA), int8 (128 with AVX-512 VNNI, 64 with AVX-512 BW, 32 with
 // AVX2's vpmaddubsw + vpmaddwd), and for the shift-add kernels their roofline measured on this CPU
 // (cpu::one_bit_products_per_cycle) divided by w weight x a activation bits, for the dot-product kernel its
-// measured MACs per cycle (cpu::dot_macs_per_cycle; 128 with VNNI, 32 with AVX2 where unmeasured). 0 for
+// measured MACs per cycle (cpu::dot_macs_per_cycle; 128 with VNNI, 64 with AVX2 where unmeasured). 0 for
 // layers without MACs.
 double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer);
 // The shift-add kernels' rooflines from the port model in their source files, for an ISA that cannot run

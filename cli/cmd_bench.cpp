@@ -109,7 +109,7 @@ void print_text(const bench::Results& results, const std::string& label, double 
   for (cpu::Isa isa : cpu::available_isas())
     if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
       dots += " " + std::string(cpu::dot_product_name(isa)) + " " + fixed(dot, 0) + " (" +
-              (isa == cpu::Isa::Avx512 ? "128" : "32") + ")";
+              (isa == cpu::Isa::Avx512 ? "128" : "64") + ")";
   if (!dots.empty())
     std::cout << "roofline dot products MACs per cycle, measured (port model):" << dots
               << ", at any bit widths\n";
@@ -227,7 +227,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (cpu::Isa isa : cpu::available_isas())
     if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
       dot_rooflines[std::string(cpu::dot_product_name(isa))] = {
-          {"measured", dot}, {"port_model", isa == cpu::Isa::Avx512 ? 128 : 32}};
+          {"measured", dot}, {"port_model", isa == cpu::Isa::Avx512 ? 128 : 64}};
   json out = {{"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}}},
               {"model", {{"label", m.label}, {"macs_per_image", macs_per_image}, {"layers", layer_list}}},
               {"cpu",

@@ -5,8 +5,9 @@
 // lanes; a 16-output-channel block is two ymm (channels 0-7 and 8-15, 4 codes each). The s16 pair sums are
 // added up in s16 for `flush_chunks` chunks (the driver bounds them: 2 x amax x wmax per chunk, 32767 in
 // all), then widened into s32 by vpmaddwd against ones. Exact throughout: pairs of products of at most 255
-// x 15 do not saturate, and no s16 sum exceeds 32767. 2 uops per 32 MACs, where the bit-planes spend 6 per
-// 256 one-bit products.
+// x 15 do not saturate, and no s16 sum exceeds 32767. 2 uops per 32 MACs (vpmaddubsw on the two multiply
+// ports, vpaddw on any): up to 64 MACs a cycle whatever the bit widths, where the bit-planes spend 6 uops per
+// 256 one-bit products (32-43 W2A2 MACs a cycle, less the K padding).
 #include <immintrin.h>
 
 #include <cstdint>
