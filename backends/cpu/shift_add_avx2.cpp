@@ -152,8 +152,8 @@ std::uint8_t pack_row_avx2(const std::uint8_t* codes, int pixels, int channels, 
 }
 
 const KernelTable& avx2_kernels() {
-  static const KernelTable table{Isa::Avx2,    pack_row_avx2, true,         conv_row,
-                                 epilogue_row, add_codes,     dot_row_avx2, dot_expand_avx2};
+  static const KernelTable table{Isa::Avx2, pack_row_avx2,  true,         conv_row,       epilogue_row,
+                                 add_codes, quantize_codes, dot_row_avx2, dot_expand_avx2};
   return table;
 }
 

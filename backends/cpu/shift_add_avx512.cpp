@@ -132,12 +132,14 @@ void conv_row(const ConvRowJob& j) {
 // Every CPU with AVX-512BW has AVX2, whose packer is already as fast as the packing needs to be.
 #ifdef R2Q_EMULATE_AVX512
 const KernelTable& avx512_emulated_kernels() {
-  static const KernelTable table{Isa::Avx512, pack_row_portable, false, conv_row, epilogue_row, add_codes};
+  static const KernelTable table{Isa::Avx512,  pack_row_portable, false,         conv_row,
+                                 epilogue_row, add_codes,         quantize_codes};
   return table;
 }
 #else
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{Isa::Avx512, pack_row_avx2, false, conv_row, epilogue_row, add_codes};
+  static const KernelTable table{Isa::Avx512,  pack_row_avx2, false,         conv_row,
+                                 epilogue_row, add_codes,     quantize_codes};
   return table;
 }
 #endif

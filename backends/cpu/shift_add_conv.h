@@ -166,6 +166,11 @@ class PackedConvWeights {
 void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count, bool relu, float upper,
                       float* sum, float scale, int min_code, int max_code, std::uint8_t* codes);
 
+// The export format's unsigned codes of count floats on the kernels' ISA: codes[i] = int(clamp(x[i] / scale,
+// min_code, max_code) + 0.5f). min_code / max_code in 0..255.
+void quantize_unsigned(Isa isa, const float* x, std::size_t count, float scale, int min_code, int max_code,
+                       std::uint8_t* codes);
+
 // Whether the dot-product kernel beats the bit-planes for this layer: the rule measured in
 // docs/PERFORMANCE.md ("Dot products for small channel counts").
 bool dot_product_suits(const ConvShape& shape, int weight_bits, int act_bits, Isa isa);

@@ -42,6 +42,14 @@ const detail::KernelTable& kernels_for(Isa isa) {
   }
 }
 
+// The fused quantizers' preconditions, which r2q's engines guarantee (std::invalid_argument otherwise).
+void check_code_range(float scale, int min_code, int max_code) {
+  if (min_code < 0 || max_code > 255 || min_code > max_code || !(scale > 0.0f))
+    throw std::invalid_argument("quantizer: codes [" + std::to_string(min_code) + ", " +
+                                std::to_string(max_code) + "] or scale " + std::to_string(scale) +
+                                " out of range");
+}
+
 }  // namespace
 
 std::string_view isa_name(Isa isa) {
@@ -123,10 +131,7 @@ Isa resolve_isa(Isa requested) {
 
 void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count, bool relu, float upper,
                       float* sum, float scale, int min_code, int max_code, std::uint8_t* codes) {
-  if (min_code < 0 || max_code > 255 || min_code > max_code || !(scale > 0.0f))
-    throw std::invalid_argument("add_and_quantize: codes [" + std::to_string(min_code) + ", " +
-                                std::to_string(max_code) + "] or scale " + std::to_string(scale) +
-                                " out of range");
+  check_code_range(scale, min_code, max_code);
   detail::AddCodesJob job;
   job.a = a;
   job.b = b;
@@ -144,6 +149,19 @@ void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count
 std::string_view dot_product_name(Isa isa) {
   if (!dot_product_runs(isa)) return "";
   return resolve_isa(isa) == Isa::Avx512 ? "avx512-vnni" : "avx2";
+}
+
+void quantize_unsigned(Isa isa, const float* x, std::size_t count, float scale, int min_code, int max_code,
+                       std::uint8_t* codes) {
+  check_code_range(scale, min_code, max_code);
+  detail::AddCodesJob job;
+  job.a = x;
+  job.count = count;
+  job.scale = scale;
+  job.lo = static_cast<float>(min_code);
+  job.hi = static_cast<float>(max_code);
+  job.codes = codes;
+  kernels_for(resolve_isa(isa)).quantize_codes(job);
 }
 
 bool dot_product_runs(Isa isa) {

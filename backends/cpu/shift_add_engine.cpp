@@ -493,17 +493,9 @@ const std::uint8_t* ShiftAddPlan::input_codes(const Step& s, const float* x, int
   const std::size_t channels = to_size(in.shape.c), in_plane = to_size(in.shape.h * in.shape.w);
   codes_nhwc_.resize(to_size(n) * channels * in_plane);
   if (in.layout == Layout::kNhwc) {
-    // deploy::quantize_activation for unsigned codes (the kernels' only input kind: min_code >= 0), written
-    // with selects so that it vectorises: the same float operations, so the same codes (inputs are finite).
-    std::uint8_t* __restrict dst = codes_nhwc_.data();
-    const float scale = quant.scale, lo = static_cast<float>(quant.min_code),
-                hi = static_cast<float>(quant.max_code);
-    for (std::size_t i = 0, count = codes_nhwc_.size(); i < count; ++i) {
-      float v = x[i] / scale;
-      v = v < lo ? lo : v;
-      v = hi < v ? hi : v;
-      dst[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
-    }
+    // deploy::quantize_activation for unsigned codes (the kernels' only input kind), on the kernels' ISA.
+    quantize_unsigned(isa_, x, codes_nhwc_.size(), quant.scale, static_cast<int>(quant.min_code),
+                      static_cast<int>(quant.max_code), codes_nhwc_.data());
     return codes_nhwc_.data();
   }
   // NCHW: each channel's plane quantised in a contiguous loop that vectorises, then scattered to NHWC.

@@ -75,6 +75,19 @@ void add_codes(const AddCodesJob& j) {
   }
 }
 
+// The same quantizer alone (job.b and job.sum unused): codes[i] of a[i].
+void quantize_codes(const AddCodesJob& j) {
+  const float* __restrict a = j.a;
+  std::uint8_t* __restrict codes = j.codes;
+  const float scale = j.scale, lo = j.lo, hi = j.hi;
+  for (std::size_t i = 0, n = j.count; i < n; ++i) {
+    float v = a[i] / scale;
+    v = v < lo ? lo : v;
+    v = hi < v ? hi : v;
+    codes[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
+  }
+}
+
 void epilogue_row(const EpilogueRowJob& e) {
   if (e.out_bits > 0)
     epilogue_codes(e);

@@ -97,6 +97,7 @@ struct KernelTable {
   void (*conv_row)(const ConvRowJob&) = nullptr;
   void (*epilogue_row)(const EpilogueRowJob&) = nullptr;
   void (*add_codes)(const AddCodesJob&) = nullptr;
+  void (*quantize_codes)(const AddCodesJob&) = nullptr;  // codes of job.a alone
   // The dot-product kernel, where this ISA has one and the CPU runs it (nullptr otherwise), and the expansion
   // of its stored k-bit codes (PackedConvWeights::dot_bits) into `vectors` x 64 signed bytes.
   void (*dot_row)(const DotRowJob&) = nullptr;

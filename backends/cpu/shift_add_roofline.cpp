@@ -116,7 +116,8 @@ double measure_dot(void (*dot_row)(const detail::DotRowJob&)) {
   job.pixel_step = 4;
   job.chunk_offsets = offsets.data();
   job.chunks = kChunks;
-  job.flush_chunks = kChunks;  // codes < 4, weights in -3..3: pair sums <= 18, no 16-bit overflow in 144 chunks
+  job.flush_chunks =
+      kChunks;  // codes < 4, weights in -3..3: pair sums <= 18, no 16-bit overflow in 144 chunks
   job.pixels = kPixels;
   job.weights = weights.data();
   job.block_bytes = static_cast<std::size_t>(kChunks) * kBlock * 4;

@@ -42,7 +42,8 @@ void conv_row(const ConvRowJob& j) {
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{Isa::Scalar, pack_row_portable, false, conv_row, epilogue_row, add_codes};
+  static const KernelTable table{Isa::Scalar,  pack_row_portable, false,         conv_row,
+                                 epilogue_row, add_codes,         quantize_codes};
   return table;
 }
 
