@@ -1,6 +1,8 @@
 // The CPU backend's bit-serial "shift-add" convolution (DESIGN §1.3, §6): exact s32 accumulators of odd k-bit
 // weight codes times unsigned l-bit activation codes by AND, popcount, shift and add, with a fused epilogue
-// (folded BatchNorm, ReLU, requantisation). Scalar, AVX2 and AVX-512 VPOPCNTDQ kernels, chosen at run time.
+// (folded BatchNorm, ReLU, requantisation). Scalar, AVX2 and AVX-512 VPOPCNTDQ kernels, chosen at run time;
+// for layers with few channels per group, where the bit-planes waste lanes, a dot-product kernel on the same
+// codes (AVX-512 VNNI, AVX2), chosen per layer by measurement (dot_product_suits; see PackedConvWeights).
 //
 // Plan once, run many: PackedConvWeights packs the weight bit-planes once; shift_add_conv() then packs the
 // activations of each image into bit-planes and runs the kernel. Every path gives bit-identical accumulators.
@@ -208,9 +210,10 @@ class Workspace {
   std::vector<std::int32_t> code_sums;           // per output pixel of one row: sum of the codes of its patch
   std::vector<std::int32_t> row_acc;             // one output row of accumulators, for the epilogue
   std::vector<float> row_multiplier, row_bias;   // the epilogue's per-channel values repeated along a row
-  std::vector<std::int32_t> word_offsets;        // byte offset of each patch word from the patch's origin
-  AlignedVector<std::uint8_t> padded_codes;      // dot-product path: one image's NHWC codes, zero border
-  AlignedVector<std::int8_t> dot_codes;          // dot-product path: the layer's weight codes as bytes
+  // Byte offset of each patch word (dot products: of each 4-byte chunk) from the patch's origin.
+  std::vector<std::int32_t> word_offsets;
+  AlignedVector<std::uint8_t> padded_codes;  // dot-product path: one image's NHWC codes, zero border
+  AlignedVector<std::int8_t> dot_codes;      // dot-product path: the layer's weight codes as bytes
 };
 
 // Exact accumulators sum_j m_j a_j, written [batch][out_h][out_w][out_channels] (NHWC). input_nhwc holds
