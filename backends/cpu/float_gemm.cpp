@@ -10,7 +10,7 @@ namespace detail {
 const FloatKernels& float_kernels_portable() {
   using V = double __attribute__((vector_size(16)));
   // Columns: 4 channels x 8 pixels; windows: 4 channels x 4 pixels; 16 and 8 sums of the 16 SSE registers.
-  static const FloatKernels kernels{gemm<V, 2, 4, 4>, window_conv<V, 2, 2, 4>};
+  static const FloatKernels kernels{gemm<V, 2, 4, 4>, window_conv<V, 2, 2, 4>, epilogue};
   return kernels;
 }
 
@@ -39,6 +39,10 @@ void float_gemm(Isa isa, const FloatGemmJob& job) {
 
 void float_window_conv(Isa isa, const FloatWindowJob& job) {
   kernels_for(isa).window_conv(job);
+}
+
+void float_epilogue(Isa isa, const FloatEpilogueJob& job) {
+  kernels_for(isa).epilogue(job);
 }
 
 }  // namespace r2q::backends::cpu

@@ -37,14 +37,32 @@ struct FloatWindowJob {
   std::int64_t channels = 0;
 };
 
+// The float loops' epilogue, the reference's float operations on each rounded sum: y = float(sum) * mul[c] +
+// bias[c] (two roundings), then the activation (ReLU: y < 0 -> 0; ReLU6 also 6 < y -> 6). Channels last
+// (window_conv's sums, [pixel][channels], into dst[p * dst_stride + c]) or first (gemm's, [channels][pixel],
+// into dst[c * pixels + p]).
+struct FloatEpilogueJob {
+  enum class Act { None, Relu, Relu6 };
+  const double* sums = nullptr;
+  const float* mul = nullptr;   // [channels]
+  const float* bias = nullptr;  // [channels]
+  float* dst = nullptr;
+  std::size_t pixels = 0, channels = 0;
+  bool channels_last = true;
+  std::size_t dst_stride = 0;  // channels last: floats from one pixel's outputs to the next
+  Act act = Act::None;
+};
+
 // Run a job with the kernels of `isa` (resolved: Scalar, Avx2 or Avx512, available on this CPU).
 void float_gemm(Isa isa, const FloatGemmJob& job);
 void float_window_conv(Isa isa, const FloatWindowJob& job);
+void float_epilogue(Isa isa, const FloatEpilogueJob& job);
 
 namespace detail {
 struct FloatKernels {
   void (*gemm)(const FloatGemmJob&) = nullptr;
   void (*window_conv)(const FloatWindowJob&) = nullptr;
+  void (*epilogue)(const FloatEpilogueJob&) = nullptr;
 };
 const FloatKernels& float_kernels_portable();
 #ifdef R2Q_X86_KERNELS

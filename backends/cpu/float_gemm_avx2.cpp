@@ -6,7 +6,7 @@ namespace r2q::backends::cpu::detail {
 
 const FloatKernels& float_kernels_avx2() {
   using V = double __attribute__((vector_size(32)));
-  static const FloatKernels kernels{gemm<V, 4, 4, 3>, window_conv<V, 4, 2, 4>};
+  static const FloatKernels kernels{gemm<V, 4, 4, 3>, window_conv<V, 4, 2, 4>, epilogue};
   return kernels;
 }
 

@@ -7,7 +7,7 @@ namespace r2q::backends::cpu::detail {
 
 const FloatKernels& float_kernels_avx512() {
   using V = double __attribute__((vector_size(64)));
-  static const FloatKernels kernels{gemm<V, 8, 8, 2>, window_conv<V, 8, 2, 8>};
+  static const FloatKernels kernels{gemm<V, 8, 8, 2>, window_conv<V, 8, 2, 8>, epilogue};
   return kernels;
 }
 

@@ -119,5 +119,50 @@ void window_conv(const FloatWindowJob& job) {
   for (; o0 < job.channels; ++o0) window_channel(job, o0);
 }
 
+// The epilogue, one loop per activation and layout; the pointers copied to __restrict locals so that the
+// compiler vectorises it to this unit's width.
+template <FloatEpilogueJob::Act A>
+inline float activated(float y) {
+  if constexpr (A != FloatEpilogueJob::Act::None) y = y < 0.0f ? 0.0f : y;
+  if constexpr (A == FloatEpilogueJob::Act::Relu6) y = 6.0f < y ? 6.0f : y;
+  return y;
+}
+
+template <FloatEpilogueJob::Act A>
+void epilogue_as(const FloatEpilogueJob& job) {
+  const double* __restrict sums = job.sums;
+  const float* __restrict mul = job.mul;
+  const float* __restrict bias = job.bias;
+  float* __restrict dst = job.dst;
+  const std::size_t pixels = job.pixels, channels = job.channels;
+  if (job.channels_last) {
+    for (std::size_t p = 0; p < pixels; ++p) {
+      const double* s = sums + p * channels;
+      float* d = dst + p * job.dst_stride;
+      for (std::size_t c = 0; c < channels; ++c)
+        d[c] = activated<A>(static_cast<float>(s[c]) * mul[c] + bias[c]);
+    }
+  } else {
+    for (std::size_t c = 0; c < channels; ++c) {
+      const double* s = sums + c * pixels;
+      float* d = dst + c * pixels;
+      const float m = mul[c], b = bias[c];
+      for (std::size_t p = 0; p < pixels; ++p) d[p] = activated<A>(static_cast<float>(s[p]) * m + b);
+    }
+  }
+}
+
+void epilogue(const FloatEpilogueJob& job) {
+  switch (job.act) {
+    case FloatEpilogueJob::Act::Relu:
+      return epilogue_as<FloatEpilogueJob::Act::Relu>(job);
+    case FloatEpilogueJob::Act::Relu6:
+      return epilogue_as<FloatEpilogueJob::Act::Relu6>(job);
+    case FloatEpilogueJob::Act::None:
+      break;
+  }
+  epilogue_as<FloatEpilogueJob::Act::None>(job);
+}
+
 }  // namespace
 }  // namespace r2q::backends::cpu::detail

@@ -52,27 +52,16 @@ void run_pool(const Layer& l, const Shape& in, const Shape& out, const float* x,
   }
 }
 
-// The float loops' epilogue over `count` sums: dst[j] = activation(float(sums[j]) * mul[j * step] + bias[j *
-// step]), as the reference rounds it (twice; -ffp-contract=off for this file). One loop per activation, so
-// that each vectorises.
-template <Activation A>
-void epilogue_as(const double* sums, const float* mul, const float* bias, float* dst, std::size_t count,
-                 std::size_t step) {
-  for (std::size_t j = 0; j < count; ++j)
-    dst[j] = activate(static_cast<float>(sums[j]) * mul[j * step] + bias[j * step], A);
-}
-
-void epilogue(const double* sums, const float* mul, const float* bias, Activation a, float* dst,
-              std::size_t count, std::size_t step) {
+FloatEpilogueJob::Act epilogue_act(Activation a) {
   switch (a) {
     case Activation::Relu:
-      return epilogue_as<Activation::Relu>(sums, mul, bias, dst, count, step);
+      return FloatEpilogueJob::Act::Relu;
     case Activation::Relu6:
-      return epilogue_as<Activation::Relu6>(sums, mul, bias, dst, count, step);
+      return FloatEpilogueJob::Act::Relu6;
     case Activation::None:
       break;
   }
-  epilogue_as<Activation::None>(sums, mul, bias, dst, count, step);
+  return FloatEpilogueJob::Act::None;
 }
 
 // The input planes of one image and group (`channels` of them, NCHW) widened to double into the interior of
@@ -225,17 +214,16 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
                          .k = k,
                          .channels = out_per_group,
                          .pixels = pixels});
-      const float* mul = c.mul.data() + o0;
-      const float* bias = c.bias.data() + o0;
-      if (nhwc_out) {
-        float* dst = y + to_size(b) * pixels * to_size(out.c) + to_size(o0);
-        for (std::size_t p = 0; p < pixels; ++p)
-          epilogue(sums + p * channels, mul, bias, l.activation, dst + p * to_size(out.c), channels, 1);
-      } else {
-        float* dst = y + to_size(b * out.c + o0) * pixels;
-        for (std::size_t r = 0; r < channels; ++r)
-          epilogue(sums + r * pixels, mul + r, bias + r, l.activation, dst + r * pixels, pixels, 0);
-      }
+      float_epilogue(isa, {.sums = sums,
+                           .mul = c.mul.data() + o0,
+                           .bias = c.bias.data() + o0,
+                           .dst = nhwc_out ? y + to_size(b) * pixels * to_size(out.c) + to_size(o0)
+                                           : y + to_size(b * out.c + o0) * pixels,
+                           .pixels = pixels,
+                           .channels = channels,
+                           .channels_last = nhwc_out,
+                           .dst_stride = to_size(out.c),
+                           .act = epilogue_act(l.activation)});
     }
 }
 
