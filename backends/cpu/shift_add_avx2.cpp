@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "backends/cpu/shift_add_kernel_common.h"
+#include "backends/cpu/shift_add_tiles.h"
 
 namespace r2q::backends::cpu::detail {
 namespace {
@@ -95,23 +96,8 @@ void tile(const ConvRowJob& j, int p0, int b) {
 }
 
 void conv_row(const ConvRowJob& j) {
-  for (int b = 0; b < j.blocks; ++b) {
-    int p = 0;
-    for (; p + kTilePixels <= j.pixels; p += kTilePixels) tile<kTilePixels>(j, p, b);
-    switch (j.pixels - p) {
-      case 3:
-        tile<3>(j, p, b);
-        break;
-      case 2:
-        tile<2>(j, p, b);
-        break;
-      case 1:
-        tile<1>(j, p, b);
-        break;
-      default:
-        break;
-    }
-  }
+  for (int b = 0; b < j.blocks; ++b)
+    for_each_tile<kTilePixels>(j.pixels, [&]<int P>(int p) { tile<P>(j, p, b); });
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #endif
 
 #include "backends/cpu/shift_add_kernel_common.h"
+#include "backends/cpu/shift_add_tiles.h"
 
 namespace r2q::backends::cpu::detail {
 namespace {
@@ -103,21 +104,7 @@ void tile(const ConvRowJob& j, int p0, int b0) {
 
 template <int B>
 void pixels(const ConvRowJob& j, int b0) {
-  int p = 0;
-  for (; p + kTilePixels <= j.pixels; p += kTilePixels) tile<kTilePixels, B>(j, p, b0);
-  switch (j.pixels - p) {
-    case 3:
-      tile<3, B>(j, p, b0);
-      break;
-    case 2:
-      tile<2, B>(j, p, b0);
-      break;
-    case 1:
-      tile<1, B>(j, p, b0);
-      break;
-    default:
-      break;
-  }
+  for_each_tile<kTilePixels>(j.pixels, [&]<int P>(int p) { tile<P, B>(j, p, b0); });
 }
 
 void conv_row(const ConvRowJob& j) {

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "backends/cpu/shift_add_kernels.h"
+#include "backends/cpu/shift_add_tiles.h"
 
 namespace r2q::backends::cpu::detail {
 namespace {
@@ -77,23 +78,8 @@ void tile(const DotRowJob& j, int p0, int b) {
 constexpr int kTilePixels = 4;  // 8 s16 sums + 2 weights + 1 broadcast of the 16 ymm
 
 void dot_row(const DotRowJob& j) {
-  for (int b = 0; b < j.blocks; ++b) {
-    int p = 0;
-    for (; p + kTilePixels <= j.pixels; p += kTilePixels) tile<kTilePixels>(j, p, b);
-    switch (j.pixels - p) {
-      case 3:
-        tile<3>(j, p, b);
-        break;
-      case 2:
-        tile<2>(j, p, b);
-        break;
-      case 1:
-        tile<1>(j, p, b);
-        break;
-      default:
-        break;
-    }
-  }
+  for (int b = 0; b < j.blocks; ++b)
+    for_each_tile<kTilePixels>(j.pixels, [&]<int P>(int p) { tile<P>(j, p, b); });
 }
 
 // Byte j of vector z: u = sum_i 2^i (bit j of mask z k + i), m = 2 u - (2^k - 1); per 32-byte half, each

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "backends/cpu/shift_add_kernels.h"
+#include "backends/cpu/shift_add_tiles.h"
 
 namespace r2q::backends::cpu::detail {
 namespace {
@@ -76,23 +77,7 @@ void tile(const DotRowJob& j, int p0, int b0) {
 
 template <int P, int B>
 void pixels(const DotRowJob& j, int b0) {
-  int p = 0;
-  for (; p + P <= j.pixels; p += P) tile<P, B>(j, p, b0);
-  if constexpr (P > 4)
-    for (; p + 4 <= j.pixels; p += 4) tile<4, B>(j, p, b0);
-  switch (j.pixels - p) {
-    case 3:
-      tile<3, B>(j, p, b0);
-      break;
-    case 2:
-      tile<2, B>(j, p, b0);
-      break;
-    case 1:
-      tile<1, B>(j, p, b0);
-      break;
-    default:
-      break;
-  }
+  for_each_tile<P>(j.pixels, [&]<int N>(int p) { tile<N, B>(j, p, b0); });
 }
 
 void dot_row(const DotRowJob& j) {
