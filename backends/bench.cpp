@@ -75,6 +75,11 @@ double model_one_bit_products_per_cycle(cpu::Isa isa) {
   }
 }
 
+double model_dot_macs_per_cycle(cpu::Isa isa) {
+  // vpdpbusd: 64 MACs, two a cycle; vpmaddubsw: 32 MACs, two a cycle (with its vpaddw on the other ports)
+  return isa == cpu::Isa::Avx512 ? 128 : 64;
+}
+
 double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) {
   if (layer.op != deploy::Op::Conv2d && layer.op != deploy::Op::Linear) return 0;
   const CpuInfo& cpu = cpu_info();
@@ -89,8 +94,7 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) 
   if (contains(path, ": dot products ")) {
     const cpu::Isa isa = contains(path, "avx512") ? cpu::Isa::Avx512 : cpu::Isa::Avx2;
     if (const double measured = cpu::dot_macs_per_cycle(isa); measured > 0) return measured;
-    // vpdpbusd: 64 MACs, two a cycle; vpmaddubsw: 32 MACs, two a cycle (with its vpaddw on the other ports)
-    return isa == cpu::Isa::Avx512 ? 128 : 64;
+    return model_dot_macs_per_cycle(isa);
   }
   if (contains(path, "s8s32")) {
     if (cpu.avx512_vnni) return 128;

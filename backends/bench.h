@@ -41,6 +41,8 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer);
 // uops on Intel's two 512-bit ports), 171 with AVX2 on AMD Zen's 4 vector pipes, 128 on Intel's 3 ports, 64
 // scalar.
 double model_one_bit_products_per_cycle(cpu::Isa isa);
+// The same for the dot-product kernels, in MACs per cycle: 128 with AVX-512 VNNI, 64 with AVX2.
+double model_dot_macs_per_cycle(cpu::Isa isa);
 // The same for LibTorch's fp32 kernels.
 double fp32_peak_macs_per_cycle();
 

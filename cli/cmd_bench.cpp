@@ -91,6 +91,16 @@ std::vector<std::pair<std::string, std::pair<double, double>>> shift_add_rooflin
   return out;
 }
 
+// Each dot-product kernel that runs here, by name: its measured roofline and the port model's, in MACs per
+// cycle.
+std::vector<std::pair<std::string, std::pair<double, double>>> dot_rooflines() {
+  std::vector<std::pair<std::string, std::pair<double, double>>> out;
+  for (cpu::Isa isa : cpu::available_isas())
+    if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
+      out.push_back({std::string(cpu::dot_product_name(isa)), {dot, bench::model_dot_macs_per_cycle(isa)}});
+  return out;
+}
+
 std::string or_dash(const std::optional<double>& v, int digits) {
   return v ? fixed(*v, digits) : "-";
 }
@@ -106,10 +116,8 @@ void print_text(const bench::Results& results, const std::string& label, double 
     std::cout << " " << isa << " " << fixed(rates.first, 0) << " (" << fixed(rates.second, 0) << ")";
   std::cout << "; a k-bit x l-bit MAC is k l of them\n";
   std::string dots;
-  for (cpu::Isa isa : cpu::available_isas())
-    if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
-      dots += " " + std::string(cpu::dot_product_name(isa)) + " " + fixed(dot, 0) + " (" +
-              (isa == cpu::Isa::Avx512 ? "128" : "64") + ")";
+  for (const auto& [name, rates] : dot_rooflines())
+    dots += " " + name + " " + fixed(rates.first, 0) + " (" + fixed(rates.second, 0) + ")";
   if (!dots.empty())
     std::cout << "roofline dot products MACs per cycle, measured (port model):" << dots
               << ", at any bit widths\n";
@@ -223,11 +231,9 @@ int cmd_bench(const std::vector<std::string>& args) {
   json rooflines = json::object();
   for (const auto& [isa, rates] : shift_add_rooflines())
     rooflines[isa] = {{"measured", rates.first}, {"port_model", rates.second}};
-  json dot_rooflines = json::object();
-  for (cpu::Isa isa : cpu::available_isas())
-    if (const double dot = cpu::dot_macs_per_cycle(isa); dot > 0)
-      dot_rooflines[std::string(cpu::dot_product_name(isa))] = {
-          {"measured", dot}, {"port_model", isa == cpu::Isa::Avx512 ? 128 : 64}};
+  json dots = json::object();
+  for (const auto& [name, rates] : dot_rooflines())
+    dots[name] = {{"measured", rates.first}, {"port_model", rates.second}};
   json out = {{"r2q", {{"version", build_version()}, {"git_commit", build_git_commit()}}},
               {"model", {{"label", m.label}, {"macs_per_image", macs_per_image}, {"layers", layer_list}}},
               {"cpu",
@@ -237,7 +243,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                 {"clock_ghz", request.clock_ghz},
                 {"peak_fp32_mac_per_cycle", bench::fp32_peak_macs_per_cycle()},
                 {"shift_add_one_bit_products_per_cycle", rooflines},
-                {"dot_product_mac_per_cycle", dot_rooflines}}},
+                {"dot_product_mac_per_cycle", dots}}},
               {"min_time_s", min_time},
               {"reference", results.reference},
               {"results", json::array()},

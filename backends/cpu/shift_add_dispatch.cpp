@@ -19,35 +19,21 @@ namespace {
 constexpr const char* kIsaVariable = "R2Q_KERNEL_ISA";
 constexpr Isa kKernelIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512};  // worst to best
 
-const detail::KernelTable& kernels_for(Isa isa) {
-  switch (isa) {
-#ifdef R2Q_X86_KERNELS
-    case Isa::Avx2:
-      return detail::avx2_kernels();
-    case Isa::Avx512: {
-      // The dot-product kernel needs VNNI besides the bit-plane kernel's VPOPCNTDQ.
-      static const detail::KernelTable with_dot = [] {
-        detail::KernelTable table = detail::avx512_kernels();
-        if (cpu_info().avx512_vnni) {
-          table.dot_row = detail::dot_row_avx512_vnni;
-          table.dot_expand = detail::dot_expand_avx512;
-        }
-        return table;
-      }();
-      return with_dot;
-    }
-#endif
-    default:
-      return detail::scalar_kernels();
-  }
-}
-
-// The fused quantizers' preconditions, which r2q's engines guarantee (std::invalid_argument otherwise).
-void check_code_range(float scale, int min_code, int max_code) {
+// A quantizer job over count values into codes, after the preconditions r2q's engines guarantee
+// (std::invalid_argument otherwise).
+detail::AddCodesJob quantizer_job(std::size_t count, float scale, int min_code, int max_code,
+                                  std::uint8_t* codes) {
   if (min_code < 0 || max_code > 255 || min_code > max_code || !(scale > 0.0f))
     throw std::invalid_argument("quantizer: codes [" + std::to_string(min_code) + ", " +
                                 std::to_string(max_code) + "] or scale " + std::to_string(scale) +
                                 " out of range");
+  detail::AddCodesJob job;
+  job.count = count;
+  job.scale = scale;
+  job.lo = static_cast<float>(min_code);
+  job.hi = static_cast<float>(max_code);
+  job.codes = codes;
+  return job;
 }
 
 }  // namespace
@@ -131,19 +117,13 @@ Isa resolve_isa(Isa requested) {
 
 void add_and_quantize(Isa isa, const float* a, const float* b, std::size_t count, bool relu, float upper,
                       float* sum, float scale, int min_code, int max_code, std::uint8_t* codes) {
-  check_code_range(scale, min_code, max_code);
-  detail::AddCodesJob job;
+  detail::AddCodesJob job = quantizer_job(count, scale, min_code, max_code, codes);
   job.a = a;
   job.b = b;
-  job.count = count;
   job.relu = relu;
   job.upper = upper;
   job.sum = sum;
-  job.scale = scale;
-  job.lo = static_cast<float>(min_code);
-  job.hi = static_cast<float>(max_code);
-  job.codes = codes;
-  kernels_for(resolve_isa(isa)).add_codes(job);
+  detail::kernel_table(resolve_isa(isa)).add_codes(job);
 }
 
 std::string_view dot_product_name(Isa isa) {
@@ -153,19 +133,13 @@ std::string_view dot_product_name(Isa isa) {
 
 void quantize_unsigned(Isa isa, const float* x, std::size_t count, float scale, int min_code, int max_code,
                        std::uint8_t* codes) {
-  check_code_range(scale, min_code, max_code);
-  detail::AddCodesJob job;
+  detail::AddCodesJob job = quantizer_job(count, scale, min_code, max_code, codes);
   job.a = x;
-  job.count = count;
-  job.scale = scale;
-  job.lo = static_cast<float>(min_code);
-  job.hi = static_cast<float>(max_code);
-  job.codes = codes;
-  kernels_for(resolve_isa(isa)).quantize_codes(job);
+  detail::kernel_table(resolve_isa(isa)).quantize_codes(job);
 }
 
 bool dot_product_runs(Isa isa) {
-  return kernels_for(resolve_isa(isa)).dot_row != nullptr;
+  return detail::kernel_table(resolve_isa(isa)).dot_row != nullptr;
 }
 
 bool uses_dot_product(Isa isa, const PackedConvWeights& weights) {
@@ -173,6 +147,30 @@ bool uses_dot_product(Isa isa, const PackedConvWeights& weights) {
 }
 
 namespace detail {
+
+const KernelTable& kernel_table(Isa isa) {
+  switch (isa) {
+#ifdef R2Q_X86_KERNELS
+    case Isa::Avx2:
+      return avx2_kernels();
+    case Isa::Avx512: {
+      // The dot-product kernel needs VNNI besides the bit-plane kernel's VPOPCNTDQ.
+      static const KernelTable with_dot = [] {
+        KernelTable table = avx512_kernels();
+        if (cpu_info().avx512_vnni) {
+          table.dot_row = dot_row_avx512_vnni;
+          table.dot_expand = dot_expand_avx512;
+        }
+        return table;
+      }();
+      return with_dot;
+    }
+#endif
+    default:
+      return scalar_kernels();
+  }
+}
+
 namespace {
 
 // The preconditions r2q's engines guarantee; a failure is a bug in the caller (std::invalid_argument).
@@ -440,7 +438,7 @@ Workspace& workspace_or_default(Workspace* ws) {
 
 void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, const std::uint8_t* input_nhwc,
                     int batch, int act_bits, std::int32_t* acc_nhwc, Isa isa, Workspace* workspace) {
-  detail::run_conv(kernels_for(resolve_isa(isa)),
+  detail::run_conv(detail::kernel_table(resolve_isa(isa)),
                    {shape, weights, input_nhwc, batch, act_bits, nullptr, acc_nhwc},
                    workspace_or_default(workspace));
 }
@@ -451,7 +449,7 @@ void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, co
   if (epilogue.out_bits != 0)
     throw std::invalid_argument("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
                                 " asks for codes, but the output is float (use out_bits = 0)");
-  detail::run_conv(kernels_for(resolve_isa(isa)),
+  detail::run_conv(detail::kernel_table(resolve_isa(isa)),
                    {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc},
                    workspace_or_default(workspace));
 }
@@ -462,7 +460,7 @@ void shift_add_conv(const ConvShape& shape, const PackedConvWeights& weights, co
   if (epilogue.out_bits < 1)
     throw std::invalid_argument("shift-add conv: epilogue.out_bits = " + std::to_string(epilogue.out_bits) +
                                 " gives float outputs, but the output is codes (use out_bits in 1..8)");
-  detail::run_conv(kernels_for(resolve_isa(isa)),
+  detail::run_conv(detail::kernel_table(resolve_isa(isa)),
                    {shape, weights, input_nhwc, batch, act_bits, &epilogue, out_nhwc},
                    workspace_or_default(workspace));
 }

@@ -18,6 +18,15 @@ inline std::uint64_t load_u64(const void* p) {
   return v;
 }
 
+// The export format's unsigned code of y (deploy::quantize_activation): int(clamp(y / scale, lo, hi) + 0.5f),
+// each step the same float operation, written with selects so that the loops calling it vectorise.
+inline std::uint8_t unsigned_code(float y, float scale, float lo, float hi) {
+  float v = y / scale;
+  v = v < lo ? lo : v;
+  v = hi < v ? hi : v;
+  return static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
+}
+
 // The pointers and the count are copied to (__restrict) locals: a u8 store may alias anything, so through `e`
 // the compiler would reload them every element and not vectorise.
 template <bool kRelu>
@@ -47,15 +56,12 @@ void epilogue_codes(const EpilogueRowJob& e) {
     float y = static_cast<float>(acc[i]) * multiplier[i] + bias[i];
     y = relu && y < 0.0f ? 0.0f : y;
     y = y > upper ? upper : y;
-    float v = y / scale;
-    v = v < 0.0f ? 0.0f : v;
-    v = v > qmax ? qmax : v;
-    out[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
+    out[i] = unsigned_code(y, scale, 0.0f, qmax);
   }
 }
 
-// Each step the reference's float operation (deploy::activate, deploy::quantize_activation), written with
-// selects so that it vectorises.
+// Each step the reference's float operation (deploy::activate, then unsigned_code), written with selects so
+// that it vectorises.
 void add_codes(const AddCodesJob& j) {
   const float* __restrict a = j.a;
   const float* __restrict b = j.b;
@@ -68,10 +74,7 @@ void add_codes(const AddCodesJob& j) {
     y = relu && y < 0.0f ? 0.0f : y;
     y = y > upper ? upper : y;
     sum[i] = y;
-    float v = y / scale;
-    v = v < lo ? lo : v;
-    v = hi < v ? hi : v;
-    codes[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
+    codes[i] = unsigned_code(y, scale, lo, hi);
   }
 }
 
@@ -80,12 +83,7 @@ void quantize_codes(const AddCodesJob& j) {
   const float* __restrict a = j.a;
   std::uint8_t* __restrict codes = j.codes;
   const float scale = j.scale, lo = j.lo, hi = j.hi;
-  for (std::size_t i = 0, n = j.count; i < n; ++i) {
-    float v = a[i] / scale;
-    v = v < lo ? lo : v;
-    v = hi < v ? hi : v;
-    codes[i] = static_cast<std::uint8_t>(static_cast<int>(v + 0.5f));
-  }
+  for (std::size_t i = 0, n = j.count; i < n; ++i) codes[i] = unsigned_code(a[i], scale, lo, hi);
 }
 
 void epilogue_row(const EpilogueRowJob& e) {

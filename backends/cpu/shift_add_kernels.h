@@ -105,6 +105,10 @@ struct KernelTable {
                      std::int8_t* out) = nullptr;
 };
 
+// The kernels of an ISA (resolved, available here); AVX-512's with the dot-product kernel where the CPU has
+// VNNI.
+const KernelTable& kernel_table(Isa isa);
+
 std::uint8_t pack_row_portable(const std::uint8_t* codes, int pixels, int channels, int act_bits,
                                std::uint8_t* out, std::ptrdiff_t plane_stride, std::int32_t* pixel_sums);
 

@@ -20,21 +20,6 @@ double thread_seconds() {
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
-const detail::KernelTable* table_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar:
-      return &detail::scalar_kernels();
-#ifdef R2Q_X86_KERNELS
-    case Isa::Avx2:
-      return &detail::avx2_kernels();
-    case Isa::Avx512:
-      return &detail::avx512_kernels();
-#endif
-    default:
-      return nullptr;
-  }
-}
-
 // Work per cycle of `run` (doing `work` each call): several trials, each a clock measurement next to a
 // kernel measurement, so that a change of the machine's speed (a shared host) moves both; the median trial.
 template <class Run>
@@ -116,8 +101,8 @@ double measure_dot(void (*dot_row)(const detail::DotRowJob&)) {
   job.pixel_step = 4;
   job.chunk_offsets = offsets.data();
   job.chunks = kChunks;
-  job.flush_chunks =
-      kChunks;  // codes < 4, weights in -3..3: pair sums <= 18, no 16-bit overflow in 144 chunks
+  // Codes < 4 and weights in -3..3: pair sums <= 18, no 16-bit overflow within the row's 144 chunks.
+  job.flush_chunks = kChunks;
   job.pixels = kPixels;
   job.weights = weights.data();
   job.block_bytes = static_cast<std::size_t>(kChunks) * kBlock * 4;
@@ -135,27 +120,20 @@ double one_bit_products_per_cycle(Isa isa) {
   static std::array<double, 4> measured{};
   if (isa == Isa::Auto) isa = resolve_isa(Isa::Auto);
   if (!isa_unavailable_reason(isa).empty()) return 0;
-  const detail::KernelTable* kernels = table_for(isa);
-  if (kernels == nullptr) return 0;
   const std::lock_guard<std::mutex> lock(mutex);
   double& slot = measured[static_cast<std::size_t>(isa)];
-  if (slot == 0) slot = measure(*kernels);
+  if (slot == 0) slot = measure(detail::kernel_table(isa));
   return slot;
 }
 
 double dot_macs_per_cycle(Isa isa) {
   if (isa == Isa::Auto) isa = resolve_isa(Isa::Auto);
   if (!isa_unavailable_reason(isa).empty() || !dot_product_runs(isa)) return 0;
-  const detail::KernelTable* kernels = table_for(isa);
-  if (kernels == nullptr) return 0;
   static std::mutex mutex;
   static std::array<double, 4> measured{};
   const std::lock_guard<std::mutex> lock(mutex);
   double& slot = measured[static_cast<std::size_t>(isa)];
-#ifdef R2Q_X86_KERNELS
-  // The AVX-512 table here is the bit-plane one; its dot-product kernel needs VNNI (checked above).
-  if (slot == 0) slot = measure_dot(isa == Isa::Avx512 ? detail::dot_row_avx512_vnni : kernels->dot_row);
-#endif
+  if (slot == 0) slot = measure_dot(detail::kernel_table(isa).dot_row);
   return slot;
 }
 
