@@ -3,6 +3,7 @@
 // GCC vector types hold L doubles: with -mavx512f L = 8 is one zmm, with -mavx2 L = 4 one ymm.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -62,37 +63,38 @@ void gemm(const FloatGemmJob& job) {
 
 // Windows, channel lanes: channels [o0, o0 + NV L) in the lanes of NV vectors, output pixels (oy, ox0 .. ox0
 // + TP - 1) of one row. Each lane adds its own channel's terms in the order of i = (ci, ky, kx).
-template <typename V, int L, int NV, int TP>
-void window_tile(const FloatWindowJob& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
+template <typename V, int L, int NV, int TP, typename T>
+void window_tile(const WindowJob<T>& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
   V acc[TP][NV] = {};
-  const double* w_i = job.weights_by_k + o0;
+  const T* w_i = job.weights_by_k + o0;
   for (std::int64_t ci = 0; ci < job.in_channels; ++ci)
     for (std::int64_t ky = 0; ky < job.kernel_h; ++ky) {
-      const double* row =
+      const T* row =
           job.padded + ((ci * job.padded_h + oy * job.stride_h + ky) * job.padded_w + ox0 * job.stride_w);
       for (std::int64_t kx = 0; kx < job.kernel_w; ++kx, w_i += job.channels) {
         V w[NV];
         for (int v = 0; v < NV; ++v) std::memcpy(&w[v], w_i + v * L, sizeof(V));
         for (int p = 0; p < TP; ++p) {
-          const double x = row[p * job.stride_w + kx];
+          const T x = row[p * job.stride_w + kx];
           for (int v = 0; v < NV; ++v) acc[p][v] += w[v] * x;
         }
       }
     }
-  double* out = job.sums + (oy * job.out_w + ox0) * job.channels + o0;
+  T* out = job.sums + (oy * job.out_w + ox0) * job.channels + o0;
   for (int p = 0; p < TP; ++p)
     for (int v = 0; v < NV; ++v) std::memcpy(out + p * job.channels + v * L, &acc[p][v], sizeof(V));
 }
 
 // Windows, one output channel at a time: the channels, fewer than a vector, that the tiles leave.
-void window_channel(const FloatWindowJob& job, std::int64_t o) {
+template <typename T>
+void window_channel(const WindowJob<T>& job, std::int64_t o) {
   for (std::int64_t oy = 0; oy < job.out_h; ++oy)
     for (std::int64_t ox = 0; ox < job.out_w; ++ox) {
-      double sum = 0;
-      const double* w_i = job.weights_by_k + o;
+      T sum = 0;
+      const T* w_i = job.weights_by_k + o;
       for (std::int64_t ci = 0; ci < job.in_channels; ++ci)
         for (std::int64_t ky = 0; ky < job.kernel_h; ++ky) {
-          const double* row =
+          const T* row =
               job.padded + ((ci * job.padded_h + oy * job.stride_h + ky) * job.padded_w + ox * job.stride_w);
           for (std::int64_t kx = 0; kx < job.kernel_w; ++kx, w_i += job.channels) sum += *w_i * row[kx];
         }
@@ -102,8 +104,8 @@ void window_channel(const FloatWindowJob& job, std::int64_t o) {
 
 // Windows: blocks of CV vectors of channels (then of one vector), TP pixels of a row at a time (then one),
 // then the channels left over one by one.
-template <typename V, int L, int CV, int TP>
-void window_conv(const FloatWindowJob& job) {
+template <typename V, int L, int CV, int TP, typename T>
+void window_conv(const WindowJob<T>& job) {
   std::int64_t o0 = 0;
   const auto run_block = [&](auto vectors) {
     constexpr int kVectors = decltype(vectors)::value;
@@ -162,6 +164,169 @@ void epilogue(const FloatEpilogueJob& job) {
       break;
   }
   epilogue_as<FloatEpilogueJob::Act::None>(job);
+}
+
+// Per-channel windows: channels [o0, o0 + L) in one vector's lanes, pixels (oy, ox0 .. ox0 + TP - 1), the C
+// input channels' sums apart (C x TP vectors). Integer sums below 2^24: exact, in any order.
+template <typename V, int L, int C, int TP, bool Unit>
+__attribute__((optimize("no-predictive-commoning", "fp-contract=fast"))) void channel_tile(
+    const CodeWindowJob& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
+  V acc[C][TP] = {};
+  const std::int64_t stride = Unit ? 1 : job.stride_w;  // a constant 1: the pixels at fixed offsets
+  const std::int64_t taps = job.kernel_h * job.kernel_w, padded_plane = job.padded_h * job.padded_w;
+  // The input channels innermost, so that every accumulator index is a constant and stays in a register.
+  for (std::int64_t ky = 0; ky < job.kernel_h; ++ky) {
+    const float* row = job.padded + ((oy * job.stride_h + ky) * job.padded_w + ox0 * stride);
+    const float* w_k = job.weights_by_k + ky * job.kernel_w * job.channels + o0;
+    for (std::int64_t kx = 0; kx < job.kernel_w; ++kx, w_k += job.channels)
+      for (int c = 0; c < C; ++c) {
+        V w;
+        std::memcpy(&w, w_k + c * taps * job.channels, sizeof(V));
+        const float* x = row + c * padded_plane + kx;
+        for (int p = 0; p < TP; ++p) acc[c][p] += w * x[p * stride];
+      }
+  }
+  const std::int64_t plane = job.out_h * job.out_w * job.channels;
+  float* out = job.sums + (oy * job.out_w + ox0) * job.channels + o0;
+  for (int c = 0; c < C; ++c)
+    for (int p = 0; p < TP; ++p) std::memcpy(out + c * plane + p * job.channels, &acc[c][p], sizeof(V));
+}
+
+// One output channel, one input channel, one pixel: what the tiles leave.
+inline void channel_one(const CodeWindowJob& job, std::int64_t o, std::int64_t c, std::int64_t oy,
+                        std::int64_t ox) {
+  const std::int64_t taps = job.kernel_h * job.kernel_w;
+  float sum = 0;
+  for (std::int64_t ky = 0; ky < job.kernel_h; ++ky) {
+    const float* row =
+        job.padded + ((c * job.padded_h + oy * job.stride_h + ky) * job.padded_w + ox * job.stride_w);
+    for (std::int64_t kx = 0; kx < job.kernel_w; ++kx)
+      sum += job.weights_by_k[(c * taps + ky * job.kernel_w + kx) * job.channels + o] * row[kx];
+  }
+  job.sums[(c * job.out_h * job.out_w + oy * job.out_w + ox) * job.channels + o] = sum;
+}
+
+// Tiles of one vector of channels by Budget / C pixels (C = 1 to 4 input channels; Budget accumulators in
+// registers), the pixels and channels left one at a time; more input channels all one at a time.
+template <typename V, int L, int Budget, int C, bool Unit>
+void channel_sums_of(const CodeWindowJob& job) {
+  constexpr int kPixels = Budget / C > 0 ? Budget / C : 1;
+  std::int64_t o0 = 0;
+  for (; o0 + L <= job.channels; o0 += L)
+    for (std::int64_t oy = 0; oy < job.out_h; ++oy) {
+      std::int64_t ox0 = 0;
+      for (; ox0 + kPixels <= job.out_w; ox0 += kPixels)
+        channel_tile<V, L, C, kPixels, Unit>(job, o0, oy, ox0);
+      for (; ox0 < job.out_w; ++ox0) channel_tile<V, L, C, 1, Unit>(job, o0, oy, ox0);
+    }
+  for (std::int64_t o = o0; o < job.channels; ++o)
+    for (std::int64_t oy = 0; oy < job.out_h; ++oy)
+      for (std::int64_t ox = 0; ox < job.out_w; ++ox)
+        for (std::int64_t c = 0; c < C; ++c) channel_one(job, o, c, oy, ox);
+}
+
+template <typename V, int L, int Budget, int C>
+void channel_sums_strided(const CodeWindowJob& job) {
+  if (job.stride_w == 1) return channel_sums_of<V, L, Budget, C, true>(job);
+  channel_sums_of<V, L, Budget, C, false>(job);
+}
+
+template <typename V, int L, int Budget>
+void channel_window_sums(const CodeWindowJob& job) {
+  switch (job.in_channels) {
+    case 1:
+      return channel_sums_strided<V, L, Budget, 1>(job);
+    case 2:
+      return channel_sums_strided<V, L, Budget, 2>(job);
+    case 3:
+      return channel_sums_strided<V, L, Budget, 3>(job);
+    case 4:
+      return channel_sums_strided<V, L, Budget, 4>(job);
+    default:
+      break;
+  }
+  for (std::int64_t o = 0; o < job.channels; ++o)
+    for (std::int64_t oy = 0; oy < job.out_h; ++oy)
+      for (std::int64_t ox = 0; ox < job.out_w; ++ox)
+        for (std::int64_t c = 0; c < job.in_channels; ++c) channel_one(job, o, c, oy, ox);
+}
+
+// The input-affine epilogue in vectors of L doubles (VD) and L floats (VF) over a row's flat [pixel][channel]
+// elements, when the channels are a whole number of vectors (C input channels, 1 to 4, unrolled); element by
+// element otherwise. Each element's operations are the reference's: t = +0.0, += in_mul[c] * sum for c in
+// order, -= offset, then float(t) * mul + bias (two float roundings, no contraction in these units) and the
+// activation.
+template <typename VD, typename VF, int L, int C, FloatEpilogueJob::Act A>
+void affine_epilogue_vectors(const AffineEpilogueJob& job) {
+  const std::size_t count = job.pixels * job.channels, channels = job.channels;
+  double m[C];
+  for (int c = 0; c < C; ++c) m[c] = job.in_mul[c];
+  std::size_t o = 0;  // i % channels, without a division
+  for (std::size_t i = 0; i < count; i += L, o = o + L == channels ? 0 : o + L) {
+    VD t = {};
+    for (int c = 0; c < C; ++c) {
+      VF s;
+      std::memcpy(&s, job.sums + static_cast<std::size_t>(c) * job.channel_stride + i, sizeof(VF));
+      t += m[c] * __builtin_convertvector(s, VD);
+    }
+    VD offsets;
+    std::memcpy(&offsets, job.offsets + i, sizeof(VD));
+    t -= offsets;
+    VF mul, bias;
+    std::memcpy(&mul, job.mul + o, sizeof(VF));
+    std::memcpy(&bias, job.bias + o, sizeof(VF));
+    VF y = __builtin_convertvector(t, VF) * mul;
+    y += bias;
+    if constexpr (A != FloatEpilogueJob::Act::None) y = y < 0.0f ? VF{} : y;
+    if constexpr (A == FloatEpilogueJob::Act::Relu6) {
+      const VF six = VF{} + 6.0f;
+      y = six < y ? six : y;
+    }
+    std::memcpy(job.dst + i, &y, sizeof(VF));
+  }
+}
+
+template <FloatEpilogueJob::Act A>
+void affine_epilogue_elements(const AffineEpilogueJob& job) {
+  const std::size_t count = job.pixels * job.channels, channels = job.channels;
+  for (std::size_t i = 0; i < count; ++i) {
+    double t = 0;
+    for (std::int64_t c = 0; c < job.in_channels; ++c)
+      t +=
+          job.in_mul[c] * static_cast<double>(job.sums[static_cast<std::size_t>(c) * job.channel_stride + i]);
+    t -= job.offsets[i];
+    job.dst[i] = activated<A>(static_cast<float>(t) * job.mul[i % channels] + job.bias[i % channels]);
+  }
+}
+
+template <typename VD, typename VF, int L, FloatEpilogueJob::Act A>
+void affine_epilogue_as(const AffineEpilogueJob& job) {
+  if (job.channels % L == 0) switch (job.in_channels) {
+      case 1:
+        return affine_epilogue_vectors<VD, VF, L, 1, A>(job);
+      case 2:
+        return affine_epilogue_vectors<VD, VF, L, 2, A>(job);
+      case 3:
+        return affine_epilogue_vectors<VD, VF, L, 3, A>(job);
+      case 4:
+        return affine_epilogue_vectors<VD, VF, L, 4, A>(job);
+      default:
+        break;
+    }
+  affine_epilogue_elements<A>(job);
+}
+
+template <typename VD, typename VF, int L>
+void affine_epilogue(const AffineEpilogueJob& job) {
+  switch (job.act) {
+    case FloatEpilogueJob::Act::Relu:
+      return affine_epilogue_as<VD, VF, L, FloatEpilogueJob::Act::Relu>(job);
+    case FloatEpilogueJob::Act::Relu6:
+      return affine_epilogue_as<VD, VF, L, FloatEpilogueJob::Act::Relu6>(job);
+    case FloatEpilogueJob::Act::None:
+      break;
+  }
+  affine_epilogue_as<VD, VF, L, FloatEpilogueJob::Act::None>(job);
 }
 
 }  // namespace

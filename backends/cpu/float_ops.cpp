@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 
 #include "backends/cpu/float_gemm.h"
@@ -227,6 +228,128 @@ void run_float_loops(const Layer& l, const float* weights, const Shape& in, cons
     }
 }
 
+std::optional<AffineLayer> prepare_affine_layer(const deploy::Conv& c, const Shape& in, Isa isa) {
+  if (!c.input_affine.on) return std::nullopt;
+  const int64_t taps = c.kernel_h * c.kernel_w;
+  const int64_t max_code =
+      std::max(std::abs(int64_t{c.input_quant.min_code}), std::abs(int64_t{c.input_quant.max_code}));
+  if (taps * deploy::max_abs_weight_code(c.weights) * max_code >= (int64_t{1} << 24)) return std::nullopt;
+  AffineLayer a;
+  a.offsets = deploy::affine_offsets(c, in);
+  const std::vector<int32_t> w = deploy::weight_codes(c);
+  const int64_t o_count = c.out_channels;
+  a.weights_by_k.resize(to_size(c.in_channels * taps * o_count));
+  for (int64_t ci = 0; ci < c.in_channels; ++ci)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t o = 0; o < o_count; ++o)
+        a.weights_by_k[to_size((ci * taps + t) * o_count + o)] =
+            static_cast<float>(w[to_size(o * c.k() + ci * taps + t)]);
+  for (float m : c.input_affine.mul) a.in_mul.push_back(static_cast<double>(m));
+  const bool unsigned_codes = c.input_quant.kind == ActKind::Unsigned;
+  if (unsigned_codes && byte_window_suits(isa, c.in_channels, c.kernel_w, o_count, c.input_quant.max_code,
+                                          deploy::max_abs_weight_code(c.weights))) {
+    a.quads.assign(to_size(c.in_channels * c.kernel_h * o_count * 4), 0);
+    for (int64_t ci = 0; ci < c.in_channels; ++ci)
+      for (int64_t ky = 0; ky < c.kernel_h; ++ky)
+        for (int64_t o = 0; o < o_count; ++o)
+          for (int64_t kx = 0; kx < c.kernel_w; ++kx)
+            a.quads[to_size(((ci * c.kernel_h + ky) * o_count + o) * 4 + kx)] =
+                static_cast<int8_t>(w[to_size(o * c.k() + (ci * c.kernel_h + ky) * c.kernel_w + kx)]);
+  }
+  return a;
+}
+
+void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, const Shape& out, const float* x,
+                      float* y, int64_t n, std::vector<float>& scratch, std::vector<double>& row_scratch,
+                      Isa isa, bool nhwc_out, deploy::IntBatch* acc) {
+  const deploy::Conv& c = l.conv;
+  const deploy::InputQuant quant = c.input_quant;
+  const int64_t padded_h = in.h + 2 * c.pad_h, padded_w = in.w + 2 * c.pad_w, o_count = c.out_channels;
+  const std::size_t padded_plane = to_size(padded_h * padded_w), pixels = to_size(out.h * out.w);
+  const std::size_t channels = to_size(in.c), outs = to_size(o_count), image_out = pixels * outs;
+  // The padded codes [C][padded_h][padded_w] (the border stays 0), the per-channel sums [C][pixel][O], an
+  // NHWC output for a caller that wants NCHW, and one row of codes as bytes.
+  // With byte_window_sums the codes are bytes, 4 more after the last row (read, and multiplied by 0).
+  const bool byte_sums = !a.quads.empty();
+  const std::size_t codes_size = byte_sums ? (channels * padded_plane + 4 + 3) / 4 : channels * padded_plane;
+  const std::size_t sums_size = pixels * channels * outs;
+  scratch.resize(codes_size + sums_size + (nhwc_out ? 0 : image_out) + (to_size(in.w) + 3) / 4);
+  float* codes = scratch.data();
+  auto* code_bytes = reinterpret_cast<std::uint8_t*>(codes);
+  float* sums = codes + codes_size;
+  float* staged = sums + sums_size;
+  auto* row_codes = reinterpret_cast<std::uint8_t*>(staged + (nhwc_out ? 0 : image_out));
+  const bool bytes = quant.kind == ActKind::Unsigned && quant.max_code <= 255;
+  std::fill(codes, codes + codes_size, 0.0f);
+  row_scratch.resize(to_size(out.w) * outs);
+  if (acc != nullptr) *acc = deploy::IntBatch(n, {in.c * o_count, out.h, out.w});
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ci = 0; ci < in.c; ++ci)
+      for (int64_t iy = 0; iy < in.h; ++iy) {
+        const float* src = x + to_size(((b * in.c + ci) * in.h + iy) * in.w);
+        const std::size_t at = to_size(ci) * padded_plane + to_size((iy + c.pad_h) * padded_w + c.pad_w);
+        if (byte_sums) {
+          quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
+                            static_cast<int>(quant.max_code), code_bytes + at);
+          continue;
+        }
+        float* row = codes + at;
+        if (bytes) {  // the kernels' vector quantizer, then widened
+          quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
+                            static_cast<int>(quant.max_code), row_codes);
+          for (int64_t ix = 0; ix < in.w; ++ix) row[ix] = static_cast<float>(row_codes[ix]);
+        } else {
+          for (int64_t ix = 0; ix < in.w; ++ix)
+            row[ix] = static_cast<float>(deploy::quantize_activation(src[ix], quant));
+        }
+      }
+    // Integer codes times integer weights, every partial sum an integer below 2^24: exact in float32.
+    const CodeWindowJob window{.weights_by_k = a.weights_by_k.data(),
+                               .padded = codes,
+                               .sums = sums,
+                               .in_channels = in.c,
+                               .padded_h = padded_h,
+                               .padded_w = padded_w,
+                               .kernel_h = c.kernel_h,
+                               .kernel_w = c.kernel_w,
+                               .stride_h = c.stride_h,
+                               .stride_w = c.stride_w,
+                               .out_h = out.h,
+                               .out_w = out.w,
+                               .channels = o_count};
+    if (byte_sums)
+      byte_window_sums({.padded = code_bytes, .quads = a.quads.data(), .window = window});
+    else
+      channel_window_sums(isa, window);
+    float* dst = nhwc_out ? y + to_size(b) * image_out : staged;
+    for (int64_t oy = 0; oy < out.h; ++oy) {
+      const std::size_t row = to_size(oy * out.w);
+      affine_epilogue(isa, {.sums = sums + row * outs,
+                            .channel_stride = pixels * outs,
+                            .in_channels = in.c,
+                            .in_mul = a.in_mul.data(),
+                            .offsets = a.offsets.pixel(oy, 0),
+                            .mul = c.mul.data(),
+                            .bias = c.bias.data(),
+                            .t = row_scratch.data(),
+                            .dst = dst + row * outs,
+                            .pixels = to_size(out.w),
+                            .channels = outs,
+                            .act = epilogue_act(l.activation)});
+    }
+    if (!nhwc_out)
+      for (std::size_t o = 0; o < outs; ++o)
+        for (std::size_t p = 0; p < pixels; ++p)
+          y[(to_size(b) * outs + o) * pixels + p] = staged[p * outs + o];
+    if (acc != nullptr)
+      for (std::size_t ci = 0; ci < channels; ++ci)
+        for (std::size_t o = 0; o < outs; ++o)
+          for (std::size_t p = 0; p < pixels; ++p)
+            acc->data[((to_size(b) * channels + ci) * outs + o) * pixels + p] =
+                static_cast<int32_t>(sums[(ci * pixels + p) * outs + o]);
+  }
+}
+
 void run_integer_loops(const Layer& l, const Shape& in, const float* x, float* y, int64_t n,
                        deploy::IntBatch* acc) {
   const deploy::Conv& c = l.conv;
@@ -234,6 +357,12 @@ void run_integer_loops(const Layer& l, const Shape& in, const float* x, float* y
   for (std::size_t i = 0; i < codes.data.size(); ++i)
     codes.data[i] = deploy::quantize_activation(x[i], c.input_quant);
   deploy::IntBatch result = deploy::integer_accumulators(l, codes);
+  if (c.input_affine.on) {
+    const deploy::FloatBatch out = deploy::input_affine_epilogue(result, c, in, l.activation);
+    std::copy(out.data.begin(), out.data.end(), y);
+    if (acc != nullptr) *acc = std::move(result);
+    return;
+  }
   const std::size_t plane = to_size(result.shape.h * result.shape.w);
   for (std::size_t i = 0; i < result.data.size(); ++i) {
     const std::size_t o = i / plane % to_size(result.shape.c);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/shift_add_conv.h"
+#include "core/deploy/input_affine.h"
 #include "core/deploy/model.h"
 #include "core/deploy/reference.h"
 
@@ -88,6 +90,28 @@ std::string float_loops_label(const deploy::Conv& c);
 void run_float_loops(const deploy::Layer& l, const float* weights, const deploy::Shape& in,
                      const deploy::Shape& out, const float* x, float* y, int64_t n,
                      std::vector<double>& scratch, Isa isa, bool nhwc_out = false);
+
+// An input-affine layer (deploy::InputAffine: the first layer on the pixels' codes), prepared once: its
+// weights as floats by input channel and tap, [C][kernel_h x kernel_w][O], the offset terms and the channel
+// multipliers in double.
+// With AVX-512 VNNI (float_gemm.h's byte_window_suits) the sums come from the codes as bytes and the
+// weights as s8 quads instead.
+struct AffineLayer {
+  std::vector<float> weights_by_k;
+  std::vector<std::int8_t> quads;  // byte_window_sums' weights, when it runs the layer
+  deploy::AffineOffsets offsets;
+  std::vector<double> in_mul;
+};
+// Empty unless `c` has an input affine whose per-channel window sums are exact in float32 (below 2^24); such
+// a layer runs on run_integer_loops instead. `isa`: the engine's (resolved).
+std::optional<AffineLayer> prepare_affine_layer(const deploy::Conv& c, const deploy::Shape& in, Isa isa);
+// Layer `l` on n images of its NCHW input x: the codes, each input channel's window sums in float32 lanes
+// (exact integers: the accumulators), then the reference's double epilogue (float_gemm.h's
+// AffineEpilogueJob), into y NCHW or (`nhwc_out`) NHWC; with `acc`, the accumulators [n, C * O, OH, OW].
+void run_affine_layer(const deploy::Layer& l, const AffineLayer& a, const deploy::Shape& in,
+                      const deploy::Shape& out, const float* x, float* y, int64_t n,
+                      std::vector<float>& scratch, std::vector<double>& row_scratch, Isa isa, bool nhwc_out,
+                      deploy::IntBatch* acc);
 
 // Integer conv/linear layer `l` through the reference's own integer convolution (it allocates its codes and
 // accumulators on every call), then the reference's float epilogue. With `acc`, also its accumulators.

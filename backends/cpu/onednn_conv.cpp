@@ -41,6 +41,7 @@ bool onednn_has_vnni() {
 
 std::string int8_refusal(const deploy::Conv& c) {
   if (!c.integer()) return "not an integer layer";
+  if (c.input_affine.on) return "an input affine (per-channel sums)";
   if (c.weights.format == WeightFormat::OddPlanes && c.weights.bits > 7)
     return std::to_string(c.weights.bits) + "-bit odd codes do not fit s8";
   if (onednn_has_vnni()) return "";
@@ -54,6 +55,7 @@ std::string int8_refusal(const deploy::Conv& c) {
 
 std::string exact_f32_refusal(const deploy::Conv& c) {
   if (!c.integer()) return "not an integer layer";
+  if (c.input_affine.on) return "an input affine (per-channel sums)";
   const int64_t bound = c.k() * max_abs_code(c.input_quant) * deploy::max_abs_weight_code(c.weights);
   if (bound >= (int64_t{1} << 24))
     return "sums up to " + std::to_string(bound) + " are not exact in f32 (2^24)";
@@ -72,7 +74,9 @@ OnednnConv::OnednnConv(const deploy::Layer& layer, const deploy::Shape& in, cons
   const int64_t k = c.k();
   switch (mode) {
     case OnednnConvMode::Fp32: {
-      const float a_scale = c.input_quant.kind == ActKind::None ? 1.0f : c.input_quant.scale;
+      // Dequantised input: x itself, code * scale, or with an input affine (code - offset[c]) * mul[c].
+      const float a_scale =
+          c.input_quant.kind == ActKind::None || c.input_affine.on ? 1.0f : c.input_quant.scale;
       if (float_weights) weights_f32_ = c.weights.values;
       for (int64_t o = 0; o < c.out_channels; ++o) {
         const float w_scale = float_weights ? 1.0f : c.weights.scale[to_size(o)];
@@ -217,6 +221,7 @@ void OnednnConv::plan_primitive(int64_t n, const dnnl::engine& engine, dnnl::str
 
 void OnednnConv::fill_input(const float* x) {
   const deploy::InputQuant& q = layer_.conv.input_quant;
+  const deploy::InputAffine& affine = layer_.conv.input_affine;
   const bool plain = src_.plain;
   void* base = plain ? src_.memory.get_data_handle() : src_.staging.get_data_handle();
   const int64_t c_count = in_.c, plane = in_.h * in_.w;
@@ -231,10 +236,15 @@ void OnednnConv::fill_input(const float* x) {
           const std::size_t at = to_size(b * sn + ch * sc + yy * sh + xx * sw);
           switch (mode_) {
             case OnednnConvMode::Fp32:
-              static_cast<float*>(base)[at] =
-                  q.kind == ActKind::None
-                      ? x[i]
-                      : static_cast<float>(deploy::quantize_activation(x[i], q)) * q.scale;
+              if (affine.on)
+                static_cast<float*>(base)[at] =
+                    (static_cast<float>(deploy::quantize_activation(x[i], q)) - affine.offset[to_size(ch)]) *
+                    affine.mul[to_size(ch)];
+              else
+                static_cast<float*>(base)[at] =
+                    q.kind == ActKind::None
+                        ? x[i]
+                        : static_cast<float>(deploy::quantize_activation(x[i], q)) * q.scale;
               break;
             case OnednnConvMode::ExactF32:
               static_cast<float*>(base)[at] = static_cast<float>(deploy::quantize_activation(x[i], q));

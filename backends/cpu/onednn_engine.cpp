@@ -33,7 +33,7 @@ using deploy::Layer;
 using deploy::Op;
 using deploy::Shape;
 
-enum class StepKind { kOnednn, kIntegerLoops, kFloatLoops, kOther };
+enum class StepKind { kOnednn, kIntegerLoops, kFloatLoops, kAffineLoops, kOther };
 
 struct Step {
   StepKind kind = StepKind::kOther;
@@ -43,6 +43,7 @@ struct Step {
   Shape out_shape;
   std::optional<OnednnConv> conv;  // kOnednn
   std::vector<float> weights;      // kFloatLoops: [O, K] (codes are exact in float)
+  AffineLayer affine;              // kAffineLoops
   std::string path;
 };
 
@@ -73,9 +74,10 @@ class OnednnPlan final : public ExecutingPlan {
   dnnl::engine dnnl_engine_;
   dnnl::stream stream_;
   int64_t planned_n_ = -1;
-  std::vector<const float*> inputs_;  // of the step being run
-  std::vector<double> x_double_;      // kFloatLoops: the input in double
-  Isa float_isa_;                     // kFloatLoops: the float GEMM's kernel (options.isa, resolved)
+  std::vector<const float*> inputs_;   // of the step being run
+  std::vector<double> x_double_;       // kFloatLoops: the input in double
+  std::vector<float> affine_scratch_;  // kAffineLoops
+  Isa float_isa_;                      // kFloatLoops: the float GEMM's kernel (options.isa, resolved)
 };
 
 OnednnPlan::OnednnPlan(const deploy::Model& model, const PlanOptions& options, bool int8)
@@ -120,6 +122,14 @@ void OnednnPlan::plan_conv(Step& s, const Shape& in) {
   };
   if (!int8_) {
     onednn(OnednnConvMode::Fp32, "f32");
+    return;
+  }
+  if (std::optional<AffineLayer> affine = prepare_affine_layer(c, in, float_isa_)) {
+    // The first layer on pixel codes with its input affine: the shift-add engine's loops (integer sums).
+    s.kind = StepKind::kAffineLoops;
+    s.affine = std::move(*affine);
+    weight_bytes_ += s.affine.weights_by_k.size() * sizeof(float);
+    s.path += ": integer loops on pixel codes " + bits_label(c) + ", input affine";
     return;
   }
   if (!c.integer()) {
@@ -203,7 +213,7 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
     const float* x = value(l.inputs.front(), input);
     IntBatch* acc = nullptr;
     // Integer sums only: the fp32 engine's f32 sums of dequantised values are not the accumulators.
-    const bool integer_sums = s.kind == StepKind::kIntegerLoops ||
+    const bool integer_sums = s.kind == StepKind::kIntegerLoops || s.kind == StepKind::kAffineLoops ||
                               (s.kind == StepKind::kOnednn && s.conv->mode() != OnednnConvMode::Fp32);
     if (accumulators != nullptr && integer_sums) acc = &(*accumulators)[s.index];
     switch (s.kind) {
@@ -216,6 +226,10 @@ void OnednnPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBatch
       case StepKind::kFloatLoops:
         run_float_loops(l, s.weights.data(), s.in_shapes.front(), s.out_shape, x, y, n, x_double_,
                         float_isa_);
+        break;
+      case StepKind::kAffineLoops:
+        run_affine_layer(l, s.affine, s.in_shapes.front(), s.out_shape, x, y, n, affine_scratch_, x_double_,
+                         float_isa_, false, acc);
         break;
       case StepKind::kOther:
         inputs_.clear();  // keeps its capacity: no allocation after the first run

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,7 @@ enum class StepKind {
   kShiftAdd,      // odd bit-plane weights x unsigned codes: the kernels
   kIntegerLoops,  // other integer layers (int8 codes, signed input): deploy::integer_accumulators
   kFloatLoops,    // a float side (input or weights): double sums as the reference
+  kAffineLoops,   // the first layer on the pixels' codes (input affine): run_affine_layer
   kOther,         // every other op: run_other
 };
 
@@ -77,6 +79,8 @@ struct Step {
   int codes_from = -1;
   // kFloatLoops: the weights [O, K] as float (integer codes are exact in float)
   std::vector<float> weights;
+  // kAffineLoops
+  AffineLayer affine;
 };
 
 constexpr float kNoClip = std::numeric_limits<float>::infinity();
@@ -87,6 +91,7 @@ bool fits_int(int64_t v) {
 
 // Empty when the shift-add kernel can run this integer conv/linear layer, else why not (for layer_paths).
 std::string kernel_refusal(const deploy::Conv& c, const Shape& in) {
+  if (c.input_affine.on) return "an input affine, with per-channel sums the kernel does not keep";
   if (c.weights.format != WeightFormat::OddPlanes) return "int8 weight codes, not odd bit-planes";
   if (c.input_quant.kind != ActKind::Unsigned) return "signed input codes";
   if (c.weights.bits > 4) return std::to_string(c.weights.bits) + "-bit weights (the kernel takes 1-4)";
@@ -170,6 +175,7 @@ class ShiftAddPlan final : public ExecutingPlan {
   std::vector<float> out_nhwc_;
   std::vector<std::int32_t> acc_nhwc_;
   std::vector<double> x_double_, sums_;
+  std::vector<float> affine_scratch_;
   std::vector<std::vector<float>> transposed_;  // inputs in another layout, by input index
   std::vector<const float*> inputs_;            // of the step being run (kOther)
   Workspace workspace_;
@@ -201,6 +207,17 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   }
 
   deploy::Conv& c = s.layer.conv;
+  if (std::optional<AffineLayer> affine = prepare_affine_layer(c, in, isa_)) {
+    s.kind = StepKind::kAffineLoops;
+    s.affine = std::move(*affine);
+    weight_bytes_ += s.affine.weights_by_k.size() * sizeof(float);
+    c.weights.planes.clear();
+    c.weights.codes.clear();
+    s.path += ": integer loops on pixel codes " + bits_label(c) + ", input affine (exact sums " +
+              (s.affine.quads.empty() ? "in " + std::string(isa_name(isa_)) + " float32 lanes)"
+                                      : std::string("by avx512-vnni dot products)"));
+    return;
+  }
   if (!c.integer()) {
     // A float side: the first layer's normalised input, or float weights (methods the integer IR cannot
     // express). Codes become floats once here; the run converts both sides to double as the reference does.
@@ -288,7 +305,7 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
                 : in == Layout::kNhwc ? ", NHWC float in (quantized here)"
                                       : ", NCHW float in (transposed and quantized here)";
       s.path += codes ? " -> codes out" : " -> NHWC float out";
-    } else if (s.kind == StepKind::kFloatLoops) {
+    } else if (s.kind == StepKind::kFloatLoops || s.kind == StepKind::kAffineLoops) {
       // The stem: NHWC when every reader takes it without a transpose.
       const auto& r = readers[l.output];
       const bool nhwc =
@@ -419,6 +436,11 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
         run_float_loops(l, s.weights.data(), s.inputs.front().shape, s.output.shape,
                         read_as(s, 0, Layout::kNchw, input, n), y, n, x_double_, isa_,
                         s.output.layout == Layout::kNhwc);
+        break;
+      case StepKind::kAffineLoops:
+        run_affine_layer(l, s.affine, s.inputs.front().shape, s.output.shape,
+                         read_as(s, 0, Layout::kNchw, input, n), y, n, affine_scratch_, x_double_, isa_,
+                         s.output.layout == Layout::kNhwc, acc);
         break;
       case StepKind::kOther:
         run_layout_op(s, input, y, n);

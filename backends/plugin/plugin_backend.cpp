@@ -83,7 +83,9 @@ class PluginPlan : public Plan {
     for (std::size_t i = 0; i < model_.layers.size(); ++i) {
       const deploy::Layer& l = model_.layers[i];
       if ((l.op != deploy::Op::Conv2d && l.op != deploy::Op::Linear) || !l.conv.integer()) continue;
-      deploy::IntBatch acc(input.n, shapes_.at(l.output));
+      deploy::Shape shape = shapes_.at(l.output);
+      if (l.conv.input_affine.on) shape.c *= l.conv.in_channels;  // per input channel (reference.h)
+      deploy::IntBatch acc(input.n, shape);
       std::size_t needed = 0;
       if (t_->accumulators(plan_, i, acc.data.data(), acc.data.size(), &needed) == R2Q_STATUS_OK)
         result.accumulators.emplace(i, std::move(acc));

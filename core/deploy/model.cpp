@@ -266,6 +266,16 @@ class Checker {
     const auto o = static_cast<std::size_t>(c.out_channels);
     check_finite("mul", c.mul, o, str(c.out_channels) + " (out channels)");
     check_finite("bias", c.bias, o, str(c.out_channels) + " (out channels)");
+    const InputAffine& affine = c.input_affine;
+    if (affine.on) {
+      if (!c.integer()) fail_layer("input_affine", "needs integer input codes and integer weights");
+      if (c.groups != 1) fail_layer("input_affine", "needs groups 1, found " + str(c.groups));
+      const auto channels = static_cast<std::size_t>(c.in_channels);
+      check_finite("input_offset", affine.offset, channels, str(c.in_channels) + " (in channels)");
+      check_finite("input_mul", affine.mul, channels, str(c.in_channels) + " (in channels)");
+    } else if (!affine.offset.empty() || !affine.mul.empty()) {
+      fail_layer("input_affine", "input_offset / input_mul are set but input_affine is off");
+    }
     if (c.integer()) {
       const InputQuant& q = c.input_quant;
       const int64_t max_a = std::max(std::abs(int64_t{q.min_code}), std::abs(int64_t{q.max_code}));

@@ -75,14 +75,30 @@ struct Weights {
   bool operator==(const Weights&) const = default;
 };
 
+// A per-input-channel affine map of an integer layer's input codes (format version 2; the first layer, whose
+// input normalisation is folded into it: docs/EXPORT_FORMAT.md, "Input affine"). The layer convolves
+// x[c] = (code - offset[c]) * mul[c], zero-padded in x, as
+//   acc[c][o]  = sum over the window's taps k of input channel c of W[o, k] * code[k]  (int32, exact)
+//   wsum[c][o] = sum over the taps of channel c inside the image of W[o, k]          (an integer)
+//   t[o] = (sum_c double(mul[c]) * acc[c][o]) - (sum_c double(mul[c]) * (double(offset[c]) * wsum[c][o]))
+// in double, each operation rounded, the sums in channel order; the epilogue then takes float(t) for
+// float(acc). Groups 1 only.
+struct InputAffine {
+  bool on = false;
+  std::vector<float> offset, mul;  // [in_channels] each when on
+  bool operator==(const InputAffine&) const = default;
+};
+
 // Conv2d and Linear. With W the weight (code or float) and A the input (code or float x):
 //   acc[o] = sum_k W[o, k] * A[k]  (int32, exact, when weights and input are both integer; else float)
 //   y = float(acc) * mul[o] + bias[o]  (float32), then the layer's activation.
 // mul folds the weight scale, the input scale and BatchNorm: w_scale[o] * a_scale * gamma / sqrt(var + eps).
+// With an input affine, float(t) stands for float(acc) (InputAffine).
 struct Conv {
   int64_t in_channels = 0, out_channels = 0;
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, groups = 1;
   InputQuant input_quant;
+  InputAffine input_affine;
   Weights weights;
   std::vector<float> mul, bias;  // [O]
   // Inputs per output channel.

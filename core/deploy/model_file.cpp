@@ -120,7 +120,8 @@ void fill(std::vector<T>& values, const SectionEntry& s, std::string_view bytes,
 }
 
 // decode_model after the prefix.
-Model decode_checked(std::string_view bytes, uint64_t header_length, const std::string& source) {
+Model decode_checked(std::string_view bytes, uint64_t header_length, uint64_t version,
+                     const std::string& source) {
   // 1. Structure: header, sizes.
   json header;
   if (const int depth = json_depth(bytes.substr(kPrefixBytes, header_length)); depth > kMaxJsonDepth)
@@ -230,10 +231,19 @@ Model decode_checked(std::string_view bytes, uint64_t header_length, const std::
                          "'");
     }
   validate(model, source);
+  if (const uint32_t needed = format_version_needed(model); needed > version)
+    fail(source, "format version " + std::to_string(version) + " cannot hold this model's input affine (" +
+                     "version " + std::to_string(needed) + " can): the version field is wrong");
   return model;
 }
 
 }  // namespace
+
+uint32_t format_version_needed(const Model& model) {
+  for (const Layer& l : model.layers)
+    if (l.conv.input_affine.on) return 2;
+  return 1;
+}
 
 std::string encode_model(const Model& model, const std::string& source) {
   validate(model, source);
@@ -260,7 +270,7 @@ std::string encode_model(const Model& model, const std::string& source) {
     fail(source, std::string("cannot write the header: ") + e.what());
   }
   std::string out(kMagic, sizeof kMagic);
-  put_le(out, kFormatVersion, 4);
+  put_le(out, format_version_needed(model), 4);
   put_le(out, text.size(), 8);
   out += text;
   out.resize(align(out.size()), '\0');
@@ -272,7 +282,7 @@ std::string encode_model(const Model& model, const std::string& source) {
 Model decode_model(std::string_view bytes, const std::string& source) {
   const uint64_t header_length = check_prefix(bytes, source);
   try {
-    return decode_checked(bytes, header_length, source);
+    return decode_checked(bytes, header_length, get_le(bytes, 4, 4), source);
   } catch (const FileDamaged&) {
     throw;
   } catch (const InputError& e) {

@@ -13,7 +13,12 @@ namespace r2q::deploy {
 
 inline constexpr char kMagic[4] = {'R', '2', 'Q', 'M'};
 // Bumped when a reader of the previous version would misread a file; new optional fields do not bump it.
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 added the input affine (a folded input normalisation, InputAffine); a model without one is still
+// written as version 1, byte for byte what earlier r2q wrote.
+inline constexpr uint32_t kFormatVersion = 2;
+
+// The oldest format version that can hold `model`.
+uint32_t format_version_needed(const Model& model);
 
 // The file's bytes. Validates the model first; throws InputError naming `source` and what is wrong.
 std::string encode_model(const Model& model, const std::string& source = "model");

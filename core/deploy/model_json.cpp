@@ -49,6 +49,7 @@ class Fields {
     if (!v.is_number()) fail(key, "expected a number, found " + brief(v));
     return v.get<double>();
   }
+  bool has(const std::string& key) const { return object_.contains(key); }
   bool boolean(const std::string& key) const {
     const json& v = at(key);
     if (!v.is_boolean()) fail(key, "expected true or false, found " + brief(v));
@@ -137,6 +138,7 @@ json layer_to_json(const Layer& l) {
       }
       j["activation"] = to_string(l.activation);
       j["input_quant"] = input_quant_to_json(c.input_quant);
+      if (c.input_affine.on) j["input_affine"] = true;  // format version 2; input_offset, input_mul sections
       j["weights"] = {{"format", to_string(c.weights.format)}};
       if (c.weights.format != WeightFormat::Float) j["weights"]["bits"] = c.weights.bits;
       break;
@@ -191,6 +193,7 @@ Layer layer_from_json(const json& j, const std::string& source, std::size_t inde
       }
       activation();
       c.input_quant = input_quant_from_json(f.object("input_quant"));
+      c.input_affine.on = f.has("input_affine") && f.boolean("input_affine");
       Fields w = f.object("weights");
       c.weights.format = parse_weight_format(w.string("format"), w.path("format"));
       if (c.weights.format != WeightFormat::Float) c.weights.bits = w.int32("bits");

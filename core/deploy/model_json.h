@@ -73,6 +73,10 @@ void for_each_tensor(L& layer, Visit&& visit) {
       break;
   }
   if (conv.weights.format != WeightFormat::Float) visit("weight_scale", Shape1{o}, conv.weights.scale);
+  if (conv.input_affine.on) {
+    visit("input_offset", Shape1{conv.in_channels}, conv.input_affine.offset);
+    visit("input_mul", Shape1{conv.in_channels}, conv.input_affine.mul);
+  }
   visit("mul", Shape1{o}, conv.mul);
   visit("bias", Shape1{o}, conv.bias);
 }

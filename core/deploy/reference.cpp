@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "core/deploy/input_affine.h"
 #include "core/util/error.h"
 
 namespace r2q::deploy {
@@ -58,10 +59,39 @@ FloatBatch epilogue(const Batch<Acc>& acc, const Conv& c, Activation a) {
   return y;
 }
 
+}  // namespace
+
+FloatBatch input_affine_epilogue(const IntBatch& acc, const Conv& c, const Shape& in, Activation a) {
+  const AffineOffsets offsets = affine_offsets(c, in);
+  const int64_t o_count = c.out_channels;
+  FloatBatch y(acc.n, {o_count, acc.shape.h, acc.shape.w});
+  for (int64_t b = 0; b < acc.n; ++b)
+    for (int64_t o = 0; o < o_count; ++o)
+      for (int64_t oy = 0; oy < acc.shape.h; ++oy)
+        for (int64_t ox = 0; ox < acc.shape.w; ++ox) {
+          double t = 0;
+          for (int64_t ci = 0; ci < c.in_channels; ++ci)
+            t += static_cast<double>(c.input_affine.mul[static_cast<std::size_t>(ci)]) *
+                 static_cast<double>(acc.at(b, ci * o_count + o, oy, ox));
+          t -= offsets.at(oy, ox, o);
+          const float product = static_cast<float>(t) * c.mul[static_cast<std::size_t>(o)];
+          y.at(b, o, oy, ox) = activate(product + c.bias[static_cast<std::size_t>(o)], a);
+        }
+  return y;
+}
+
+namespace {
+
 FloatBatch run_conv(const Layer& l, const FloatBatch& x, std::size_t index, ReferenceResult& result,
                     const ReferenceOptions& options) {
   const Conv& c = l.conv;
   const bool float_weights = c.weights.format == WeightFormat::Float;
+  if (c.input_affine.on) {
+    IntBatch acc = integer_accumulators(l, quantize_batch(x, c.input_quant));
+    FloatBatch y = input_affine_epilogue(acc, c, x.shape, l.activation);
+    if (options.keep_accumulators) result.accumulators[index] = std::move(acc);
+    return y;
+  }
   if (c.integer()) {
     IntBatch acc = integer_accumulators(l, quantize_batch(x, c.input_quant));
     FloatBatch y = epilogue(acc, c, l.activation);
@@ -191,7 +221,33 @@ IntBatch integer_accumulators(const Layer& layer, const IntBatch& codes) {
     throw InputError("layer '" + layer.name + "': input codes of shape [" + std::to_string(codes.shape.c) +
                      ", " + std::to_string(codes.shape.h) + ", " + std::to_string(codes.shape.w) +
                      "] do not fit the layer");
-  Batch<int64_t> wide = convolve<int64_t>(c, weight_codes(c), codes);
+  Batch<int64_t> wide;
+  if (c.input_affine.on) {
+    // Per input channel: channel ci's window sums of every output channel at ci * O + o.
+    Conv one = c;
+    one.in_channels = 1;
+    const std::vector<int32_t> w = weight_codes(c);
+    const int64_t taps = c.kernel_h * c.kernel_w, plane = codes.shape.h * codes.shape.w;
+    for (int64_t ci = 0; ci < c.in_channels; ++ci) {
+      std::vector<int32_t> w_c;
+      for (int64_t o = 0; o < c.out_channels; ++o)
+        for (int64_t t = 0; t < taps; ++t)
+          w_c.push_back(w[static_cast<std::size_t>(o * c.k() + ci * taps + t)]);
+      Batch<int32_t> x_c(codes.n, {1, codes.shape.h, codes.shape.w});
+      for (int64_t b = 0; b < codes.n; ++b)
+        std::copy_n(codes.data.begin() + static_cast<std::ptrdiff_t>((b * c.in_channels + ci) * plane), plane,
+                    x_c.data.begin() + static_cast<std::ptrdiff_t>(b * plane));
+      const Batch<int64_t> part = convolve<int64_t>(one, w_c, x_c);
+      if (ci == 0)
+        wide = Batch<int64_t>(codes.n, {c.in_channels * c.out_channels, part.shape.h, part.shape.w});
+      const int64_t out_plane = c.out_channels * part.shape.h * part.shape.w;
+      for (int64_t b = 0; b < codes.n; ++b)
+        std::copy_n(part.data.begin() + static_cast<std::ptrdiff_t>(b * out_plane), out_plane,
+                    wide.data.begin() + static_cast<std::ptrdiff_t>((b * c.in_channels + ci) * out_plane));
+    }
+  } else {
+    wide = convolve<int64_t>(c, weight_codes(c), codes);
+  }
   IntBatch acc(wide.n, wide.shape);
   for (std::size_t i = 0; i < wide.data.size(); ++i) {
     if (wide.data[i] < std::numeric_limits<int32_t>::min() ||

@@ -38,9 +38,11 @@ struct ReferenceOptions {
 };
 
 struct ReferenceResult {
-  FloatBatch logits;                             // [n, classes, 1, 1]
-  std::map<std::size_t, IntBatch> accumulators;  // by layer index: [n, O, OH, OW], before mul/bias/activation
-  std::map<int, FloatBatch> values;              // by value id, the input (0) included
+  FloatBatch logits;  // [n, classes, 1, 1]
+  // By layer index: [n, O, OH, OW], before mul/bias/activation; an input-affine layer's per input channel,
+  // [n, C * O, OH, OW] with channel c's sums at c * O + o.
+  std::map<std::size_t, IntBatch> accumulators;
+  std::map<int, FloatBatch> values;  // by value id, the input (0) included
 };
 
 // Runs `model` (which must pass validate()) on `input` (shape model.input, finite). Throws InputError for a
@@ -50,8 +52,13 @@ ReferenceResult run_reference(const Model& model, const FloatBatch& input,
 
 // The integer accumulators of one conv/linear layer with integer weights and input, from its input codes
 // [n, C, H, W]: what an integer kernel must produce for the same codes. Sums in int64 and throws InputError
-// if one leaves int32 (validate() rules that out for codes in range).
+// if one leaves int32 (validate() rules that out for codes in range). An input-affine layer's are per input
+// channel, [n, C * O, OH, OW] (ReferenceResult::accumulators).
 IntBatch integer_accumulators(const Layer& layer, const IntBatch& input_codes);
+
+// The epilogue of an input-affine layer (InputAffine) with input shape `in` from its per-channel accumulators
+// (integer_accumulators): float(t) * mul[o] + bias[o], then `a`, as [n, O, OH, OW].
+FloatBatch input_affine_epilogue(const IntBatch& acc, const Conv& c, const Shape& in, Activation a);
 
 // Input codes of a quantized conv/linear layer: quantize_activation of every element.
 IntBatch quantize_batch(const FloatBatch& x, const InputQuant& q);

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/deploy/codes.h"
+#include "core/deploy/input_affine.h"
 #include "core/quant/export.h"
 #include "core/util/error.h"
 
@@ -275,6 +276,8 @@ Model to_deploy_model(const nn::Network& network, const Shape& input) {
   b.model.input = input;
   b.model.output = network.to_deploy(b);
   Model model = std::move(b.model);
+  // The first layer on the pixels' 8-bit codes, its input normalisation folded in (format version 2).
+  fold_input_normalize(model);
   if (!b.float_inputs.empty()) model.metadata["float_inputs"] = b.float_inputs;
   const auto shapes = validate(model, "exported model");
   model.metadata["classes"] = shapes.at(model.output).c;

@@ -34,7 +34,7 @@ PlanOptions isa_options(const std::string& isa) {
 
 bool runs_on_kernel(const deploy::Layer& l) {
   return (l.op == Op::Conv2d || l.op == Op::Linear) && l.conv.weights.format == WeightFormat::OddPlanes &&
-         l.conv.input_quant.kind == ActKind::Unsigned && l.conv.weights.bits <= 4;
+         l.conv.input_quant.kind == ActKind::Unsigned && l.conv.weights.bits <= 4 && !l.conv.input_affine.on;
 }
 
 #define SKIP_IF_ISA_UNAVAILABLE(isa)                                                                   \

@@ -7,9 +7,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/deploy/input_affine.h"
 #include "core/deploy/reference.h"
 #include "tests/support/deploy_test_models.h"
 
@@ -160,7 +162,9 @@ inline Model calibrated(Model m, float median_code = 0.5f) {
   const FloatBatch x = random_input(m, 2, 99);
   for (Layer& l : m.layers) {
     deploy::InputQuant& q = l.conv.input_quant;
-    if ((l.op != Op::Conv2d && l.op != Op::Linear) || q.kind == ActKind::None) continue;
+    // Pixel codes keep their 1/255 (an input affine stands for the normalisation it folds).
+    if ((l.op != Op::Conv2d && l.op != Op::Linear) || q.kind == ActKind::None || l.conv.input_affine.on)
+      continue;
     const deploy::ReferenceResult r = deploy::run_reference(m, x, {.keep_values = true});
     std::vector<float> magnitudes;
     for (float v : r.values.at(l.inputs.front()).data)
@@ -206,6 +210,55 @@ inline Model float_loops_model() {
   return m;
 }
 
+// The model with its input normalisation folded into the first layer (format version 2: pixel codes).
+inline Model folded(Model m) {
+  if (!deploy::fold_input_normalize(m)) throw std::logic_error("folded: nothing to fold");
+  return m;
+}
+
+// ResNet's stem on pixel codes at an odd size, 36 channels (whole vectors and a remainder on every ISA), a
+// strided 7x7 stem beside it (ImageNet's: four row classes of offset terms) and a strided 3x3 one of 16.
+inline Model pixel_stem_model() {
+  Model m;
+  m.input = {3, 9, 11};
+  m.layers.push_back(deploy::testing::normalize_layer(3, 1));
+  m.layers.push_back(conv_layer("stem", 1, 2,
+                                {.in = 3,
+                                 .out = 36,
+                                 .kernel = 3,
+                                 .pad = 1,
+                                 .format = WeightFormat::IntCodes,
+                                 .weight_bits = 8,
+                                 .activation = Activation::Relu},
+                                51));
+  m.layers.push_back(conv_layer("stem7", 1, 3,
+                                {.in = 3,
+                                 .out = 16,
+                                 .kernel = 7,
+                                 .stride = 2,
+                                 .pad = 3,
+                                 .format = WeightFormat::IntCodes,
+                                 .weight_bits = 8,
+                                 .activation = Activation::None},
+                                52));
+  m.layers.push_back(conv_layer("conv", 2, 4, w2a2(36, 16, 3, 2, Activation::Relu), 53));
+  // 16 channels, 3 wide: AVX-512 VNNI's byte sums (with stride 2), the float sums elsewhere.
+  m.layers.push_back(conv_layer("stem_s2", 1, 5,
+                                {.in = 3,
+                                 .out = 16,
+                                 .kernel = 3,
+                                 .stride = 2,
+                                 .pad = 1,
+                                 .format = WeightFormat::IntCodes,
+                                 .weight_bits = 8,
+                                 .activation = Activation::Relu6},
+                                54));
+  m.layers.push_back(simple_layer(Op::Add, "add", {3, 4, 5}, 6));
+  m.layers.push_back(simple_layer(Op::GlobalAvgPool, "pool", {6}, 7));
+  m.output = 7;
+  return m;
+}
+
 inline const std::vector<NamedModel>& test_models() {
   static const std::vector<NamedModel> models = {
       {"resnet_block", calibrated(deploy::testing::resnet_block_model())},
@@ -215,7 +268,9 @@ inline const std::vector<NamedModel>& test_models() {
       {"lenet", calibrated(lenet_model())},
       {"w2_resnet_widths", calibrated(w2_model()), true},
       {"epilogues", calibrated(epilogue_model()), true},
-      {"float_loops", calibrated(float_loops_model()), true}};
+      {"float_loops", calibrated(float_loops_model()), true},
+      {"lenet_pixel_codes", calibrated(folded(lenet_model()))},
+      {"pixel_stems", calibrated(folded(pixel_stem_model())), true}};
   return models;
 }
 

@@ -189,9 +189,9 @@ TEST(DeployModel, RejectsOtherFilesAndNewerVersions) {
   other[1] = 'X';
   EXPECT_ERROR(decode_model(other, "t.r2q"), "not an r2q model file (it starts with \"RXQM\"");
   std::string newer = bytes;
-  newer[4] = 2;
+  newer[4] = 3;
   EXPECT_ERROR(decode_model(newer, "t.r2q"),
-               "t.r2q: written by a newer r2q: format version 2, this r2q reads up to 1");
+               "t.r2q: written by a newer r2q: format version 3, this r2q reads up to 2");
   newer[4] = 0;
   newer[7] = 1;  // 2^24
   EXPECT_ERROR(decode_model(newer, "t.r2q"), "format version 16777216");

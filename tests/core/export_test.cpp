@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <vector>
 
+#include "core/deploy/input_affine.h"
 #include "core/deploy/model_file.h"
 #include "core/deploy/reference.h"
 #include "core/nn/to_deploy.h"
@@ -59,6 +61,15 @@ std::size_t layer_index(const Model& model, const std::string& name) {
     if (model.layers[i].name == name) return i;
   ADD_FAILURE() << "no layer " << name;
   return 0;
+}
+
+// Images of 8-bit pixels as the model input holds them, p / 255 in float32 (the exported first layer takes
+// their codes).
+torch::Tensor pixels(const std::vector<int64_t>& sizes) {
+  const torch::Tensor p = torch::randint(0, 256, sizes, torch::kInt32).contiguous();
+  std::vector<float> v;
+  for (int64_t i = 0; i < p.numel(); ++i) v.push_back(static_cast<float>(p.data_ptr<int32_t>()[i]) / 255.0f);
+  return torch::tensor(v).view(sizes);
 }
 
 struct Exported {
@@ -137,13 +148,17 @@ TEST(Export, LeNetR2qW2A2MatchesTorch) {
   const nn::InputShape shape{1, 28, 28, 10, {0.3}, {0.4}};
   auto model = trained_model("lenet", shape, r2q_w2a2());
   torch::manual_seed(1);
-  torch::Tensor x = torch::rand({4, 1, 28, 28});
+  torch::Tensor x = pixels({4, 1, 28, 28});
   auto [exported, r] = export_and_compare(*model, x, "lenet r2q W2A2");
-  // First layer: 8-bit LSQ weights on the float normalised image; last layer: 8-bit weights and inputs.
+  // First layer: 8-bit LSQ weights on the pixel codes with the normalisation folded in (the normalize layer
+  // is gone); last layer: 8-bit weights and inputs.
   const Layer& conv1 = exported.layers[layer_index(exported, "conv1")];
   EXPECT_EQ(conv1.conv.weights.format, WeightFormat::IntCodes);
   EXPECT_EQ(conv1.conv.weights.bits, 8);
-  EXPECT_EQ(conv1.conv.input_quant.kind, ActKind::None);
+  EXPECT_EQ(conv1.conv.input_quant, pixel_codes());
+  EXPECT_TRUE(conv1.conv.input_affine.on);
+  EXPECT_EQ(conv1.inputs, std::vector<int>{kInputValue});
+  for (const Layer& l : exported.layers) EXPECT_NE(l.op, Op::Normalize);
   const Layer& fc3 = exported.layers[layer_index(exported, "fc3")];
   EXPECT_EQ(fc3.conv.weights.format, WeightFormat::IntCodes);
   EXPECT_EQ(fc3.conv.input_quant.kind, ActKind::Unsigned);
@@ -162,7 +177,7 @@ TEST(Export, ResNet20R2qW2A2MatchesTorch) {
   const nn::InputShape shape{3, 16, 16, 10, {0.5, 0.4, 0.3}, {0.25, 0.2, 0.3}};
   auto model = trained_model("resnet20", shape, r2q_w2a2());
   torch::manual_seed(1);
-  torch::Tensor x = torch::rand({2, 3, 16, 16});
+  torch::Tensor x = pixels({2, 3, 16, 16});
   auto [exported, r] = export_and_compare(*model, x, "resnet20 r2q W2A2");
   const Layer& shortcut = exported.layers[layer_index(exported, "stage2.0.shortcut")];
   EXPECT_EQ(shortcut.op, Op::ChannelPadSubsample);
@@ -180,7 +195,7 @@ TEST(Export, ResNet20R2qW2A2MatchesTorch) {
   int integer = 0;
   for (const auto& l : exported.layers)
     integer += (l.op == Op::Conv2d || l.op == Op::Linear) && l.conv.integer();
-  EXPECT_EQ(integer, 19);  // 18 block convolutions and the classifier
+  EXPECT_EQ(integer, 20);  // the stem on pixel codes, 18 block convolutions and the classifier
   expect_round_trip(exported, "resnet20");
 }
 
@@ -191,7 +206,7 @@ TEST(Export, Fp32ModelsMatchTorch) {
                                        : nn::InputShape{3, 16, 16, 10, {0.5, 0.4, 0.3}, {0.25, 0.2, 0.3}};
     auto model = trained_model(name, shape, quant::QuantConfig{});
     torch::manual_seed(1);
-    torch::Tensor x = torch::rand({2, shape.channels, shape.height, shape.width});
+    torch::Tensor x = pixels({2, shape.channels, shape.height, shape.width});
     Model exported = export_and_compare(*model, x, name + " fp32").model;
     for (const auto& l : exported.layers)
       if (l.op == Op::Conv2d || l.op == Op::Linear) {
@@ -207,7 +222,7 @@ TEST(Export, MobileNetV2SqueezeNetAndResNet18R2qW2A2MatchTorch) {
   for (const std::string name : {"mobilenetv2", "squeezenet", "resnet18"}) {
     auto model = trained_model(name, shape, r2q_w2a2());
     torch::manual_seed(1);
-    Model exported = export_and_compare(*model, torch::rand({2, 3, 16, 16}), name + " r2q W2A2").model;
+    Model exported = export_and_compare(*model, pixels({2, 3, 16, 16}), name + " r2q W2A2").model;
     expect_round_trip(exported, name);
   }
 }
@@ -219,7 +234,7 @@ TEST(Export, OtherMethodsExportExactlyOrListTheirFloatInputs) {
   for (const std::string method : {"lsq", "dorefa", "pact", "apot", "lqnet"}) {
     auto model = trained_model("lenet", shape, {method, 2, 2, 8});
     torch::manual_seed(1);
-    torch::Tensor x = torch::rand({2, 1, 28, 28});
+    torch::Tensor x = pixels({2, 1, 28, 28});
     Model exported = to_deploy_model(*model, {1, 28, 28});
     if (!exported.metadata.contains("float_inputs")) {
       EXPECT_NE(method, "lqnet") << "learned bases have no integer grid";
