@@ -3,7 +3,7 @@
 // folded in (format version 2's input affine: float_ops.h's run_affine_layer), and as format version 1 ran
 // it, normalize then float loops on the normalised input (run_other + run_float_loops), both NHWC out as the
 // shift-add engine runs them. Its pieces too: the per-channel window sums alone (channel_window_sums, and
-// byte_window_sums where there is AVX-512 VNNI), the epilogue, the quantizer.
+// the integer kernels: AVX-512 VNNI bytes, AVX2 16-bit words), the epilogue, the quantizer.
 //   stem_bench --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
@@ -94,16 +94,18 @@ void pixel_codes(benchmark::State& state, Isa isa) {
   }
 }
 
-// The per-channel sums of the stem's window on constant codes: float32 lanes, or (bytes) AVX-512 VNNI.
-void window_sums(benchmark::State& state, Isa isa, bool bytes) {
+// The per-channel sums of the stem's window on constant codes: float32 lanes, or (integer) the integer kernel
+// the engine picks for this ISA (AVX-512 VNNI bytes, AVX2 16-bit words).
+void window_sums(benchmark::State& state, Isa isa, bool integer) {
   const deploy::Layer stem = folded_stem();
   const cpu::AffineLayer a = *cpu::prepare_affine_layer(stem.conv, kInShape, isa);
-  if (bytes && a.quads.empty()) {
-    state.SkipWithError("no AVX-512 VNNI byte sums for this layer on this CPU");
+  if (integer && a.int_sums == cpu::IntSums::None) {
+    state.SkipWithError("no integer kernel for this layer on this CPU");
     return;
   }
   std::vector<float> padded(static_cast<std::size_t>(kIn * (kSize + 2) * (kSize + 2)), 7.0f);
   std::vector<std::uint8_t> padded_bytes(padded.size() + 4, 7);
+  std::vector<std::int16_t> padded_words(padded.size() + 2, 7);
   std::vector<float> sums(static_cast<std::size_t>(kIn * kOut * kSize * kSize));
   const cpu::CodeWindowJob window{.weights_by_k = a.weights_by_k.data(),
                                   .padded = padded.data(),
@@ -117,8 +119,10 @@ void window_sums(benchmark::State& state, Isa isa, bool bytes) {
                                   .out_w = kSize,
                                   .channels = kOut};
   for (auto _ : state) {
-    if (bytes)
+    if (integer && a.int_sums == cpu::IntSums::Bytes)
       cpu::byte_window_sums({.padded = padded_bytes.data(), .quads = a.quads.data(), .window = window});
+    else if (integer)
+      cpu::word_window_sums({.padded = padded_words.data(), .pairs = a.pairs.data(), .window = window});
     else
       cpu::channel_window_sums(isa, window);
     benchmark::DoNotOptimize(sums.data());
@@ -180,8 +184,8 @@ const int registered = [] {
     const std::string name(cpu::isa_name(isa));
     benchmark::RegisterBenchmark(("stem_pixel_codes_" + name).c_str(), pixel_codes, isa);
     benchmark::RegisterBenchmark(("stem_window_sums_" + name).c_str(), window_sums, isa, false);
-    if (isa == Isa::Avx512)
-      benchmark::RegisterBenchmark("stem_byte_sums_avx512_vnni", window_sums, isa, true);
+    if (isa != Isa::Scalar)
+      benchmark::RegisterBenchmark(("stem_integer_sums_" + name).c_str(), window_sums, isa, true);
     benchmark::RegisterBenchmark(("stem_epilogue_" + name).c_str(), epilogue, isa);
     benchmark::RegisterBenchmark(("stem_quantize_" + name).c_str(), quantize, isa);
     benchmark::RegisterBenchmark(("stem_normalized_float_" + name).c_str(), normalized_float, isa);

@@ -49,20 +49,28 @@ void float_epilogue(Isa isa, const FloatEpilogueJob& job) {
   kernels_for(isa).epilogue(job);
 }
 
-bool byte_window_suits([[maybe_unused]] Isa isa, [[maybe_unused]] std::int64_t in_channels,
-                       [[maybe_unused]] std::int64_t kernel_w, [[maybe_unused]] std::int64_t channels,
-                       [[maybe_unused]] std::int64_t max_code, [[maybe_unused]] std::int64_t max_abs_weight) {
+IntSums int_window_sums_for([[maybe_unused]] Isa isa, std::int64_t in_channels, std::int64_t kernel_w,
+                            std::int64_t channels, std::int64_t max_code, std::int64_t max_abs_weight) {
+  if (in_channels < 1 || in_channels > 4 || kernel_w > 4 || max_code > 255 || max_abs_weight > 128)
+    return IntSums::None;
 #ifdef R2Q_X86_KERNELS
-  return isa == Isa::Avx512 && cpu_info().avx512_vnni && in_channels >= 1 && in_channels <= 4 &&
-         kernel_w <= 4 && channels % 16 == 0 && max_code <= 255 && max_abs_weight <= 128;  // s8: [-128, 127]
-#else
-  return false;
+  const CpuInfo& cpu = cpu_info();
+  if (isa == Isa::Avx512 && cpu.avx512_vnni && channels % 16 == 0) return IntSums::Bytes;
+  if ((isa == Isa::Avx2 || isa == Isa::Avx512) && cpu.avx2 && channels % 8 == 0) return IntSums::Words;
 #endif
+  static_cast<void>(channels);
+  return IntSums::None;
 }
 
 void byte_window_sums([[maybe_unused]] const ByteWindowJob& job) {
 #ifdef R2Q_X86_KERNELS
   detail::byte_window_sums_vnni(job);
+#endif
+}
+
+void word_window_sums([[maybe_unused]] const WordWindowJob& job) {
+#ifdef R2Q_X86_KERNELS
+  detail::word_window_sums_avx2(job);
 #endif
 }
 

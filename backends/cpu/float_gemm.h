@@ -90,12 +90,23 @@ struct ByteWindowJob {
   const std::int8_t* quads = nullptr;
   CodeWindowJob window;
 };
-// Whether byte_window_sums runs a layer on this CPU: AVX-512 VNNI, 1 to 4 input channels, kernels at most 4
-// wide, whole vectors of 16 output channels, u8 codes and s8 weights (largest |code| 128: int8 codes [-128,
-// 127]).
-bool byte_window_suits(Isa isa, std::int64_t in_channels, std::int64_t kernel_w, std::int64_t channels,
-                       std::int64_t max_code, std::int64_t max_abs_weight);
+// The same with AVX2's vpmaddwd (pixel_sums_avx2.cpp): the padded codes as int16 (and 2 more after the last
+// row, multiplied by 0), the weights as int16 pairs [in_channels][kernel_h][(kernel_w + 1) / 2][channels][2].
+struct WordWindowJob {
+  const std::int16_t* padded = nullptr;
+  const std::int16_t* pairs = nullptr;
+  CodeWindowJob window;
+};
+
+// Which integer kernel computes a layer's per-channel sums on this CPU under `isa`, if any: the bytes on
+// AVX-512 with VNNI (whole vectors of 16 output channels), the words on AVX2 or AVX-512 without VNNI (of 8);
+// both want 1 to 4 input channels, kernels at most 4 wide, codes in [0, 255] and weights within [-128, 127]
+// (largest |code| 128).
+enum class IntSums { None, Bytes, Words };
+IntSums int_window_sums_for(Isa isa, std::int64_t in_channels, std::int64_t kernel_w, std::int64_t channels,
+                            std::int64_t max_code, std::int64_t max_abs_weight);
 void byte_window_sums(const ByteWindowJob& job);
+void word_window_sums(const WordWindowJob& job);
 
 // Run a job with the kernels of `isa` (resolved: Scalar, Avx2 or Avx512, available on this CPU).
 void float_gemm(Isa isa, const FloatGemmJob& job);
@@ -117,6 +128,7 @@ const FloatKernels& float_kernels_portable();
 const FloatKernels& float_kernels_avx2();
 const FloatKernels& float_kernels_avx512();
 void byte_window_sums_vnni(const ByteWindowJob& job);
+void word_window_sums_avx2(const WordWindowJob& job);
 #endif
 }  // namespace detail
 

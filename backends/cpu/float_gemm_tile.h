@@ -168,9 +168,18 @@ void epilogue(const FloatEpilogueJob& job) {
 
 // Per-channel windows: channels [o0, o0 + L) in one vector's lanes, pixels (oy, ox0 .. ox0 + TP - 1), the C
 // input channels' sums apart (C x TP vectors). Integer sums below 2^24: exact, in any order.
+// GCC's predictive commoning keeps the inputs one kx step reuses in spilled registers, which costs more than
+// it saves here; every value is an integer, so a contracted multiply-add changes nothing. (Clang has
+// neither.)
+#if defined(__GNUC__) && !defined(__clang__)
+#define R2Q_INTEGER_TILE __attribute__((optimize("no-predictive-commoning", "fp-contract=fast")))
+#else
+#define R2Q_INTEGER_TILE
+#endif
+
 template <typename V, int L, int C, int TP, bool Unit>
-__attribute__((optimize("no-predictive-commoning", "fp-contract=fast"))) void channel_tile(
-    const CodeWindowJob& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
+R2Q_INTEGER_TILE void channel_tile(const CodeWindowJob& job, std::int64_t o0, std::int64_t oy,
+                                   std::int64_t ox0) {
   V acc[C][TP] = {};
   const std::int64_t stride = Unit ? 1 : job.stride_w;  // a constant 1: the pixels at fixed offsets
   const std::int64_t taps = job.kernel_h * job.kernel_w, padded_plane = job.padded_h * job.padded_w;

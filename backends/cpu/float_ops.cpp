@@ -245,17 +245,25 @@ std::optional<AffineLayer> prepare_affine_layer(const deploy::Conv& c, const Sha
         a.weights_by_k[to_size((ci * taps + t) * o_count + o)] =
             static_cast<float>(w[to_size(o * c.k() + ci * taps + t)]);
   for (float m : c.input_affine.mul) a.in_mul.push_back(static_cast<double>(m));
-  const bool unsigned_codes = c.input_quant.kind == ActKind::Unsigned;
-  if (unsigned_codes && byte_window_suits(isa, c.in_channels, c.kernel_w, o_count, c.input_quant.max_code,
-                                          deploy::max_abs_weight_code(c.weights))) {
-    a.quads.assign(to_size(c.in_channels * c.kernel_h * o_count * 4), 0);
-    for (int64_t ci = 0; ci < c.in_channels; ++ci)
-      for (int64_t ky = 0; ky < c.kernel_h; ++ky)
-        for (int64_t o = 0; o < o_count; ++o)
-          for (int64_t kx = 0; kx < c.kernel_w; ++kx)
-            a.quads[to_size(((ci * c.kernel_h + ky) * o_count + o) * 4 + kx)] =
-                static_cast<int8_t>(w[to_size(o * c.k() + (ci * c.kernel_h + ky) * c.kernel_w + kx)]);
-  }
+  // Unsigned codes only (the integer kernels' inputs are u8 / non-negative int16).
+  const int64_t largest_code = c.input_quant.kind == ActKind::Unsigned ? c.input_quant.max_code : 256;
+  a.int_sums = int_window_sums_for(isa, c.in_channels, c.kernel_w, o_count, largest_code,
+                                   deploy::max_abs_weight_code(c.weights));
+  const int64_t pairs = (c.kernel_w + 1) / 2;
+  if (a.int_sums == IntSums::Bytes) a.quads.assign(to_size(c.in_channels * c.kernel_h * o_count * 4), 0);
+  if (a.int_sums == IntSums::Words)
+    a.pairs.assign(to_size(c.in_channels * c.kernel_h * pairs * o_count * 2), 0);
+  for (int64_t ci = 0; ci < c.in_channels; ++ci)
+    for (int64_t ky = 0; ky < c.kernel_h; ++ky)
+      for (int64_t o = 0; o < o_count; ++o)
+        for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
+          const int32_t code = w[to_size(o * c.k() + (ci * c.kernel_h + ky) * c.kernel_w + kx)];
+          if (a.int_sums == IntSums::Bytes)
+            a.quads[to_size(((ci * c.kernel_h + ky) * o_count + o) * 4 + kx)] = static_cast<int8_t>(code);
+          if (a.int_sums == IntSums::Words)
+            a.pairs[to_size((((ci * c.kernel_h + ky) * pairs + kx / 2) * o_count + o) * 2 + kx % 2)] =
+                static_cast<int16_t>(code);
+        }
   return a;
 }
 
@@ -269,13 +277,16 @@ void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, con
   const std::size_t channels = to_size(in.c), outs = to_size(o_count), image_out = pixels * outs;
   // The padded codes [C][padded_h][padded_w] (the border stays 0), the per-channel sums [C][pixel][O], an
   // NHWC output for a caller that wants NCHW, and one row of codes as bytes.
-  // With byte_window_sums the codes are bytes, 4 more after the last row (read, and multiplied by 0).
-  const bool byte_sums = !a.quads.empty();
-  const std::size_t codes_size = byte_sums ? (channels * padded_plane + 4 + 3) / 4 : channels * padded_plane;
+  // With an integer kernel the codes are bytes (4 more after the last row, read and multiplied by 0) or
+  // int16 (2 more); the float32 lanes take floats.
+  const std::size_t codes_size = a.int_sums == IntSums::Bytes   ? (channels * padded_plane + 4 + 3) / 4
+                                 : a.int_sums == IntSums::Words ? (channels * padded_plane + 2 + 1) / 2
+                                                                : channels * padded_plane;
   const std::size_t sums_size = pixels * channels * outs;
   scratch.resize(codes_size + sums_size + (nhwc_out ? 0 : image_out) + (to_size(in.w) + 3) / 4);
   float* codes = scratch.data();
   auto* code_bytes = reinterpret_cast<std::uint8_t*>(codes);
+  auto* code_words = reinterpret_cast<std::int16_t*>(codes);
   float* sums = codes + codes_size;
   float* staged = sums + sums_size;
   auto* row_codes = reinterpret_cast<std::uint8_t*>(staged + (nhwc_out ? 0 : image_out));
@@ -288,9 +299,15 @@ void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, con
       for (int64_t iy = 0; iy < in.h; ++iy) {
         const float* src = x + to_size(((b * in.c + ci) * in.h + iy) * in.w);
         const std::size_t at = to_size(ci) * padded_plane + to_size((iy + c.pad_h) * padded_w + c.pad_w);
-        if (byte_sums) {
+        if (a.int_sums == IntSums::Bytes) {
           quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
                             static_cast<int>(quant.max_code), code_bytes + at);
+          continue;
+        }
+        if (a.int_sums == IntSums::Words) {
+          quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
+                            static_cast<int>(quant.max_code), row_codes);
+          for (int64_t ix = 0; ix < in.w; ++ix) code_words[at + to_size(ix)] = row_codes[ix];
           continue;
         }
         float* row = codes + at;
@@ -317,8 +334,10 @@ void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, con
                                .out_h = out.h,
                                .out_w = out.w,
                                .channels = o_count};
-    if (byte_sums)
+    if (a.int_sums == IntSums::Bytes)
       byte_window_sums({.padded = code_bytes, .quads = a.quads.data(), .window = window});
+    else if (a.int_sums == IntSums::Words)
+      word_window_sums({.padded = code_words, .pairs = a.pairs.data(), .window = window});
     else
       channel_window_sums(isa, window);
     float* dst = nhwc_out ? y + to_size(b) * image_out : staged;

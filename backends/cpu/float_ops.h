@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/float_gemm.h"
 #include "backends/cpu/shift_add_conv.h"
 #include "core/deploy/input_affine.h"
 #include "core/deploy/model.h"
@@ -94,11 +95,12 @@ void run_float_loops(const deploy::Layer& l, const float* weights, const deploy:
 // An input-affine layer (deploy::InputAffine: the first layer on the pixels' codes), prepared once: its
 // weights as floats by input channel and tap, [C][kernel_h x kernel_w][O], the offset terms and the channel
 // multipliers in double.
-// With AVX-512 VNNI (float_gemm.h's byte_window_suits) the sums come from the codes as bytes and the
-// weights as s8 quads instead.
+// With AVX-512 VNNI or AVX2 (float_gemm.h's int_window_sums_for) the sums come from integer kernels instead.
 struct AffineLayer {
   std::vector<float> weights_by_k;
-  std::vector<std::int8_t> quads;  // byte_window_sums' weights, when it runs the layer
+  IntSums int_sums = IntSums::None;  // an integer kernel for the sums (float_gemm.h), else float32 lanes
+  std::vector<std::int8_t> quads;    // IntSums::Bytes' weights
+  std::vector<std::int16_t> pairs;   // IntSums::Words' weights
   deploy::AffineOffsets offsets;
   std::vector<double> in_mul;
 };

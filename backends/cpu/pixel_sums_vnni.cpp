@@ -72,7 +72,7 @@ void byte_window_sums_vnni(const ByteWindowJob& bytes) {
     case 3:
       return sums_of<3>(bytes);
     default:
-      return sums_of<4>(bytes);  // byte_window_suits() allows 1 to 4
+      return sums_of<4>(bytes);  // int_window_sums_for() allows 1 to 4
   }
 }
 

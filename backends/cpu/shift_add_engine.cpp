@@ -213,9 +213,11 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
     weight_bytes_ += s.affine.weights_by_k.size() * sizeof(float);
     c.weights.planes.clear();
     c.weights.codes.clear();
-    s.path += ": integer loops on pixel codes " + bits_label(c) + ", input affine (exact sums " +
-              (s.affine.quads.empty() ? "in " + std::string(isa_name(isa_)) + " float32 lanes)"
-                                      : std::string("by avx512-vnni dot products)"));
+    s.path +=
+        ": integer loops on pixel codes " + bits_label(c) + ", input affine (exact sums " +
+        (s.affine.int_sums == IntSums::Bytes   ? std::string("by avx512-vnni dot products)")
+         : s.affine.int_sums == IntSums::Words ? std::string("by avx2 16-bit multiply-adds)")
+                                               : "in " + std::string(isa_name(isa_)) + " float32 lanes)");
     return;
   }
   if (!c.integer()) {

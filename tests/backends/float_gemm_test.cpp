@@ -164,7 +164,7 @@ TEST(FloatGemm, ChannelWindowSumsAreTheIntegerSumsOnEveryPath) {
   const std::vector<Case> cases = {{3, 16, 3, 3, 1, 11}, {3, 32, 3, 3, 2, 9}, {1, 16, 3, 3, 1, 7},
                                    {2, 16, 2, 4, 1, 6},  {4, 48, 3, 3, 1, 5}, {5, 16, 3, 3, 1, 5},
                                    {3, 20, 3, 3, 1, 6},  {3, 16, 5, 5, 2, 9}, {3, 16, 1, 1, 1, 4}};
-  std::size_t byte_cases = 0;
+  std::size_t byte_cases = 0, word_cases = 0;
   for (Isa isa : available_isas())
     for (const Case& cv : cases) {
       SCOPED_TRACE(std::string(isa_name(isa)) + ": C " + std::to_string(cv.in_channels) + ", O " +
@@ -181,13 +181,20 @@ TEST(FloatGemm, ChannelWindowSumsAreTheIntegerSumsOnEveryPath) {
       for (std::int8_t& v : w) v = static_cast<std::int8_t>(static_cast<int>(rng.uniform() * 256) - 128);
       std::vector<float> by_k(w.size());
       std::vector<std::int8_t> quads(static_cast<std::size_t>(cv.in_channels * cv.kernel_h * o_count * 4), 0);
+      const std::int64_t pairs = (cv.kernel_w + 1) / 2;
+      std::vector<std::int16_t> pair_codes(
+          static_cast<std::size_t>(cv.in_channels * cv.kernel_h * pairs * o_count * 2), 0);
+      std::vector<std::int16_t> words(bytes.begin(), bytes.end());
       for (std::int64_t o = 0; o < o_count; ++o)
         for (std::int64_t c = 0; c < cv.in_channels; ++c)
           for (std::int64_t t = 0; t < taps; ++t) {
             const std::int8_t code = w[static_cast<std::size_t>((o * cv.in_channels + c) * taps + t)];
             by_k[static_cast<std::size_t>((c * taps + t) * o_count + o)] = code;
-            quads[static_cast<std::size_t>(((c * cv.kernel_h + t / cv.kernel_w) * o_count + o) * 4 +
-                                           t % cv.kernel_w)] = code;
+            const std::int64_t ky = t / cv.kernel_w, kx = t % cv.kernel_w;
+            if (kx < 4)  // the byte kernel's quads hold 4 taps of a row: it takes kernels up to 4 wide
+              quads[static_cast<std::size_t>(((c * cv.kernel_h + ky) * o_count + o) * 4 + kx)] = code;
+            pair_codes[static_cast<std::size_t>(
+                (((c * cv.kernel_h + ky) * pairs + kx / 2) * o_count + o) * 2 + kx % 2)] = code;
           }
       std::vector<float> expected(static_cast<std::size_t>(cv.in_channels * oh * ow * o_count));
       for (std::int64_t c = 0; c < cv.in_channels; ++c)
@@ -218,13 +225,21 @@ TEST(FloatGemm, ChannelWindowSumsAreTheIntegerSumsOnEveryPath) {
                                  .channels = o_count};
       channel_window_sums(isa, window);
       EXPECT_EQ(sums, expected) << "float32 lanes";
-      if (!byte_window_suits(isa, cv.in_channels, cv.kernel_w, o_count, 255, 128)) continue;
-      ++byte_cases;
+      const IntSums kernel = int_window_sums_for(isa, cv.in_channels, cv.kernel_w, o_count, 255, 128);
+      if (kernel == IntSums::None) continue;
       std::fill(sums.begin(), sums.end(), -1.0f);
-      byte_window_sums({.padded = bytes.data(), .quads = quads.data(), .window = window});
-      EXPECT_EQ(sums, expected) << "AVX-512 VNNI bytes";
+      if (kernel == IntSums::Bytes) {
+        ++byte_cases;
+        byte_window_sums({.padded = bytes.data(), .quads = quads.data(), .window = window});
+        EXPECT_EQ(sums, expected) << "AVX-512 VNNI bytes";
+      } else {
+        ++word_cases;
+        word_window_sums({.padded = words.data(), .pairs = pair_codes.data(), .window = window});
+        EXPECT_EQ(sums, expected) << "AVX2 words";
+      }
     }
   if (byte_cases == 0) std::cout << "[ note ] no AVX-512 VNNI here: the byte sums were not run\n";
+  if (word_cases == 0) std::cout << "[ note ] no AVX2 here: the 16-bit sums were not run\n";
 }
 
 }  // namespace
