@@ -98,7 +98,8 @@ void pixel_codes(benchmark::State& state, Isa isa) {
 // the engine picks for this ISA (AVX-512 VNNI bytes, AVX2 16-bit words).
 void window_sums(benchmark::State& state, Isa isa, bool integer) {
   const deploy::Layer stem = folded_stem();
-  const cpu::AffineLayer a = *cpu::prepare_affine_layer(stem.conv, kInShape, isa);
+  // The float32 lanes' weights are prepared as for a CPU without the integer kernels (Scalar picks none).
+  const cpu::AffineLayer a = *cpu::prepare_affine_layer(stem.conv, kInShape, integer ? isa : Isa::Scalar);
   if (integer && a.int_sums == cpu::IntSums::None) {
     state.SkipWithError("no integer kernel for this layer on this CPU");
     return;

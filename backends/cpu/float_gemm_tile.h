@@ -3,7 +3,6 @@
 // GCC vector types hold L doubles: with -mavx512f L = 8 is one zmm, with -mavx2 L = 4 one ymm.
 #pragma once
 
-#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -63,38 +62,37 @@ void gemm(const FloatGemmJob& job) {
 
 // Windows, channel lanes: channels [o0, o0 + NV L) in the lanes of NV vectors, output pixels (oy, ox0 .. ox0
 // + TP - 1) of one row. Each lane adds its own channel's terms in the order of i = (ci, ky, kx).
-template <typename V, int L, int NV, int TP, typename T>
-void window_tile(const WindowJob<T>& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
+template <typename V, int L, int NV, int TP>
+void window_tile(const FloatWindowJob& job, std::int64_t o0, std::int64_t oy, std::int64_t ox0) {
   V acc[TP][NV] = {};
-  const T* w_i = job.weights_by_k + o0;
+  const double* w_i = job.weights_by_k + o0;
   for (std::int64_t ci = 0; ci < job.in_channels; ++ci)
     for (std::int64_t ky = 0; ky < job.kernel_h; ++ky) {
-      const T* row =
+      const double* row =
           job.padded + ((ci * job.padded_h + oy * job.stride_h + ky) * job.padded_w + ox0 * job.stride_w);
       for (std::int64_t kx = 0; kx < job.kernel_w; ++kx, w_i += job.channels) {
         V w[NV];
         for (int v = 0; v < NV; ++v) std::memcpy(&w[v], w_i + v * L, sizeof(V));
         for (int p = 0; p < TP; ++p) {
-          const T x = row[p * job.stride_w + kx];
+          const double x = row[p * job.stride_w + kx];
           for (int v = 0; v < NV; ++v) acc[p][v] += w[v] * x;
         }
       }
     }
-  T* out = job.sums + (oy * job.out_w + ox0) * job.channels + o0;
+  double* out = job.sums + (oy * job.out_w + ox0) * job.channels + o0;
   for (int p = 0; p < TP; ++p)
     for (int v = 0; v < NV; ++v) std::memcpy(out + p * job.channels + v * L, &acc[p][v], sizeof(V));
 }
 
 // Windows, one output channel at a time: the channels, fewer than a vector, that the tiles leave.
-template <typename T>
-void window_channel(const WindowJob<T>& job, std::int64_t o) {
+void window_channel(const FloatWindowJob& job, std::int64_t o) {
   for (std::int64_t oy = 0; oy < job.out_h; ++oy)
     for (std::int64_t ox = 0; ox < job.out_w; ++ox) {
-      T sum = 0;
-      const T* w_i = job.weights_by_k + o;
+      double sum = 0;
+      const double* w_i = job.weights_by_k + o;
       for (std::int64_t ci = 0; ci < job.in_channels; ++ci)
         for (std::int64_t ky = 0; ky < job.kernel_h; ++ky) {
-          const T* row =
+          const double* row =
               job.padded + ((ci * job.padded_h + oy * job.stride_h + ky) * job.padded_w + ox * job.stride_w);
           for (std::int64_t kx = 0; kx < job.kernel_w; ++kx, w_i += job.channels) sum += *w_i * row[kx];
         }
@@ -104,8 +102,8 @@ void window_channel(const WindowJob<T>& job, std::int64_t o) {
 
 // Windows: blocks of CV vectors of channels (then of one vector), TP pixels of a row at a time (then one),
 // then the channels left over one by one.
-template <typename V, int L, int CV, int TP, typename T>
-void window_conv(const WindowJob<T>& job) {
+template <typename V, int L, int CV, int TP>
+void window_conv(const FloatWindowJob& job) {
   std::int64_t o0 = 0;
   const auto run_block = [&](auto vectors) {
     constexpr int kVectors = decltype(vectors)::value;

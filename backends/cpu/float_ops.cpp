@@ -236,35 +236,43 @@ std::optional<AffineLayer> prepare_affine_layer(const deploy::Conv& c, const Sha
   if (taps * deploy::max_abs_weight_code(c.weights) * max_code >= (int64_t{1} << 24)) return std::nullopt;
   AffineLayer a;
   a.offsets = deploy::affine_offsets(c, in);
-  const std::vector<int32_t> w = deploy::weight_codes(c);
-  const int64_t o_count = c.out_channels;
-  a.weights_by_k.resize(to_size(c.in_channels * taps * o_count));
-  for (int64_t ci = 0; ci < c.in_channels; ++ci)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t o = 0; o < o_count; ++o)
-        a.weights_by_k[to_size((ci * taps + t) * o_count + o)] =
-            static_cast<float>(w[to_size(o * c.k() + ci * taps + t)]);
   for (float m : c.input_affine.mul) a.in_mul.push_back(static_cast<double>(m));
   // Unsigned codes only (the integer kernels' inputs are u8 / non-negative int16).
+  const int64_t o_count = c.out_channels;
   const int64_t largest_code = c.input_quant.kind == ActKind::Unsigned ? c.input_quant.max_code : 256;
   a.int_sums = int_window_sums_for(isa, c.in_channels, c.kernel_w, o_count, largest_code,
                                    deploy::max_abs_weight_code(c.weights));
+  // The weights in the layout of the kernel that reads them.
   const int64_t pairs = (c.kernel_w + 1) / 2;
   if (a.int_sums == IntSums::Bytes) a.quads.assign(to_size(c.in_channels * c.kernel_h * o_count * 4), 0);
   if (a.int_sums == IntSums::Words)
     a.pairs.assign(to_size(c.in_channels * c.kernel_h * pairs * o_count * 2), 0);
+  if (a.int_sums == IntSums::None) a.weights_by_k.resize(to_size(c.in_channels * taps * o_count));
+  const std::vector<int32_t> w = deploy::weight_codes(c);
   for (int64_t ci = 0; ci < c.in_channels; ++ci)
     for (int64_t ky = 0; ky < c.kernel_h; ++ky)
       for (int64_t o = 0; o < o_count; ++o)
         for (int64_t kx = 0; kx < c.kernel_w; ++kx) {
           const int32_t code = w[to_size(o * c.k() + (ci * c.kernel_h + ky) * c.kernel_w + kx)];
-          if (a.int_sums == IntSums::Bytes)
-            a.quads[to_size(((ci * c.kernel_h + ky) * o_count + o) * 4 + kx)] = static_cast<int8_t>(code);
-          if (a.int_sums == IntSums::Words)
-            a.pairs[to_size((((ci * c.kernel_h + ky) * pairs + kx / 2) * o_count + o) * 2 + kx % 2)] =
-                static_cast<int16_t>(code);
+          const int64_t tap = (ci * c.kernel_h + ky) * c.kernel_w + kx;
+          switch (a.int_sums) {
+            case IntSums::Bytes:
+              a.quads[to_size(((ci * c.kernel_h + ky) * o_count + o) * 4 + kx)] = static_cast<int8_t>(code);
+              break;
+            case IntSums::Words:
+              a.pairs[to_size((((ci * c.kernel_h + ky) * pairs + kx / 2) * o_count + o) * 2 + kx % 2)] =
+                  static_cast<int16_t>(code);
+              break;
+            case IntSums::None:
+              a.weights_by_k[to_size(tap * o_count + o)] = static_cast<float>(code);
+              break;
+          }
         }
   return a;
+}
+
+std::size_t AffineLayer::weight_bytes() const {
+  return weights_by_k.size() * sizeof(float) + quads.size() + pairs.size() * sizeof(std::int16_t);
 }
 
 void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, const Shape& out, const float* x,
@@ -299,26 +307,19 @@ void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, con
       for (int64_t iy = 0; iy < in.h; ++iy) {
         const float* src = x + to_size(((b * in.c + ci) * in.h + iy) * in.w);
         const std::size_t at = to_size(ci) * padded_plane + to_size((iy + c.pad_h) * padded_w + c.pad_w);
-        if (a.int_sums == IntSums::Bytes) {
-          quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
-                            static_cast<int>(quant.max_code), code_bytes + at);
-          continue;
-        }
-        if (a.int_sums == IntSums::Words) {
-          quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
-                            static_cast<int>(quant.max_code), row_codes);
-          for (int64_t ix = 0; ix < in.w; ++ix) code_words[at + to_size(ix)] = row_codes[ix];
-          continue;
-        }
-        float* row = codes + at;
-        if (bytes) {  // the kernels' vector quantizer, then widened
-          quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
-                            static_cast<int>(quant.max_code), row_codes);
-          for (int64_t ix = 0; ix < in.w; ++ix) row[ix] = static_cast<float>(row_codes[ix]);
-        } else {
+        if (!bytes) {  // codes outside [0, 255]: the float32 lanes, by the scalar rule
           for (int64_t ix = 0; ix < in.w; ++ix)
-            row[ix] = static_cast<float>(deploy::quantize_activation(src[ix], quant));
+            codes[at + to_size(ix)] = static_cast<float>(deploy::quantize_activation(src[ix], quant));
+          continue;
         }
+        // The kernels' vector quantizer, straight into the byte rows or widened to the kernel's type.
+        std::uint8_t* row = a.int_sums == IntSums::Bytes ? code_bytes + at : row_codes;
+        quantize_unsigned(isa, src, to_size(in.w), quant.scale, static_cast<int>(quant.min_code),
+                          static_cast<int>(quant.max_code), row);
+        if (a.int_sums == IntSums::Words)
+          for (int64_t ix = 0; ix < in.w; ++ix) code_words[at + to_size(ix)] = row_codes[ix];
+        if (a.int_sums == IntSums::None)
+          for (int64_t ix = 0; ix < in.w; ++ix) codes[at + to_size(ix)] = static_cast<float>(row_codes[ix]);
       }
     // Integer codes times integer weights, every partial sum an integer below 2^24: exact in float32.
     const CodeWindowJob window{.weights_by_k = a.weights_by_k.data(),

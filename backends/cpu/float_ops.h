@@ -92,23 +92,24 @@ void run_float_loops(const deploy::Layer& l, const float* weights, const deploy:
                      const deploy::Shape& out, const float* x, float* y, int64_t n,
                      std::vector<double>& scratch, Isa isa, bool nhwc_out = false);
 
-// An input-affine layer (deploy::InputAffine: the first layer on the pixels' codes), prepared once: its
-// weights as floats by input channel and tap, [C][kernel_h x kernel_w][O], the offset terms and the channel
-// multipliers in double.
-// With AVX-512 VNNI or AVX2 (float_gemm.h's int_window_sums_for) the sums come from integer kernels instead.
+// An input-affine layer (deploy::InputAffine: the first layer on the pixels' codes), prepared once: the
+// kernel of its per-channel sums (an integer one with AVX-512 VNNI or AVX2, float_gemm.h's
+// int_window_sums_for, else float32 lanes) with its weights in that kernel's layout, the offset terms and the
+// channel multipliers in double.
 struct AffineLayer {
-  std::vector<float> weights_by_k;
-  IntSums int_sums = IntSums::None;  // an integer kernel for the sums (float_gemm.h), else float32 lanes
-  std::vector<std::int8_t> quads;    // IntSums::Bytes' weights
-  std::vector<std::int16_t> pairs;   // IntSums::Words' weights
+  IntSums int_sums = IntSums::None;
+  std::vector<float> weights_by_k;  // IntSums::None: [C][kernel_h x kernel_w][O]
+  std::vector<std::int8_t> quads;   // IntSums::Bytes' weights
+  std::vector<std::int16_t> pairs;  // IntSums::Words' weights
   deploy::AffineOffsets offsets;
   std::vector<double> in_mul;
+  std::size_t weight_bytes() const;  // of the weights held
 };
 // Empty unless `c` has an input affine whose per-channel window sums are exact in float32 (below 2^24); such
 // a layer runs on run_integer_loops instead. `isa`: the engine's (resolved).
 std::optional<AffineLayer> prepare_affine_layer(const deploy::Conv& c, const deploy::Shape& in, Isa isa);
-// Layer `l` on n images of its NCHW input x: the codes, each input channel's window sums in float32 lanes
-// (exact integers: the accumulators), then the reference's double epilogue (float_gemm.h's
+// Layer `l` on n images of its NCHW input x: the codes, each input channel's window sums (exact integers: the
+// accumulators), then the reference's double epilogue (float_gemm.h's
 // AffineEpilogueJob), into y NCHW or (`nhwc_out`) NHWC; with `acc`, the accumulators [n, C * O, OH, OW].
 void run_affine_layer(const deploy::Layer& l, const AffineLayer& a, const deploy::Shape& in,
                       const deploy::Shape& out, const float* x, float* y, int64_t n,

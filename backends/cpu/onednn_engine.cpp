@@ -128,7 +128,7 @@ void OnednnPlan::plan_conv(Step& s, const Shape& in) {
     // The first layer on pixel codes with its input affine: the shift-add engine's loops (integer sums).
     s.kind = StepKind::kAffineLoops;
     s.affine = std::move(*affine);
-    weight_bytes_ += s.affine.weights_by_k.size() * sizeof(float);
+    weight_bytes_ += s.affine.weight_bytes();
     s.path += ": integer loops on pixel codes " + bits_label(c) + ", input affine";
     return;
   }

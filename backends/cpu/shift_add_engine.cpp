@@ -210,7 +210,7 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
   if (std::optional<AffineLayer> affine = prepare_affine_layer(c, in, isa_)) {
     s.kind = StepKind::kAffineLoops;
     s.affine = std::move(*affine);
-    weight_bytes_ += s.affine.weights_by_k.size() * sizeof(float);
+    weight_bytes_ += s.affine.weight_bytes();
     c.weights.planes.clear();
     c.weights.codes.clear();
     s.path +=
