@@ -1,12 +1,12 @@
 # r2q_torch_sources(TARGET [NO_TORCH src...]): how a target whose sources include LibTorch is compiled.
-# - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH (8) at a time as one
-#   translation unit, so <torch/torch.h> is parsed, and LibTorch's inline functions are compiled, once per
-#   batch.
+# - With R2Q_UNITY_BUILD (default ON) the LibTorch sources are compiled R2Q_UNITY_BATCH at a time as one
+#   translation unit (0, the default: all of the target's), so <torch/torch.h> is parsed, and LibTorch's
+#   inline functions are compiled, once per batch.
 # - With R2Q_PRECOMPILED_HEADER (AUTO, the default: only without unity batches) they load the precompiled
 #   <torch/torch.h> of r2q_quant: loading it costs about 7 s per translation unit and saves 10-13 s of
-#   parsing, but building it takes 80 s before any LibTorch source can start, which batches of 8 do not earn
-#   back. The sources named after NO_TORCH do not include LibTorch (or only a small ATen header): they stay
-#   out of the batches and never load the header.
+#   parsing, but building it takes 80 s before any LibTorch source can start, which one batch per target
+#   does not earn back. The sources named after NO_TORCH do not include LibTorch (or only a small ATen
+#   header): they stay out of the batches and never load the header.
 # The measurements behind both are in docs/PERFORMANCE.md, "Build time".
 #
 # r2q_unity_sources(TARGET): a target without LibTorch whose sources mostly parse the same heavy headers

@@ -5,15 +5,12 @@
 #include "core/nn/network.h"
 #include "core/util/error.h"
 #include "models/registry.h"
+#include "tests/models/parameter_count.h"
 
 namespace r2q::models {
 namespace {
 
-int64_t parameter_count(Network& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using testing::parameter_count;
 
 TEST(ResNet20, ShapesForGreyAndColourInputs) {
   torch::manual_seed(0);

@@ -5,15 +5,12 @@
 #include "core/nn/network.h"
 #include "core/quant/layers.h"
 #include "models/registry.h"
+#include "tests/models/parameter_count.h"
 
 namespace r2q::models {
 namespace {
 
-int64_t parameter_count(Network& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using testing::parameter_count;
 
 InputShape colour(int size, int classes = 10) {
   return {3, size, size, classes, {0.5, 0.5, 0.5}, {0.25, 0.25, 0.25}};

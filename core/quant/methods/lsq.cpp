@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/quant/lsq_fake_quant.h"
 #include "core/quant/methods/methods.h"
 #include "core/quant/ste.h"
 
@@ -24,18 +25,13 @@ class Lsq : public Quantizer {
   }
 
   Quantized quantize(const torch::Tensor& x) override {
-    if (!init_.done()) {
-      torch::NoGradGuard g;
-      step_.fill_(std::max(2.0 * x.abs().mean().item<double>() / std::sqrt(qp_), kMinStep));
-      init_.mark();
-    }
-    // N: the layer's weights, or the activation tensor's elements (batch included, as the common LSQ
-    // reimplementation does; the paper leaves it open).
-    const double n = elements_ > 0 ? static_cast<double>(elements_) : static_cast<double>(x.numel());
-    torch::Tensor s = scale_grad(positive(step_), 1.0 / std::sqrt(n * qp_));
+    torch::Tensor s = step_for(x);
     torch::Tensor codes = round_ste((x / s).clamp(-qn_, qp_));
     return {codes, s};
   }
+  // codes * s as quantize() computes them, in one pass per direction where the tensor allows
+  // (lsq_fake_quant.h).
+  torch::Tensor forward(const torch::Tensor& x) override { return lsq_fake_quant(x, step_for(x), qn_, qp_); }
   torch::Tensor activation_scale() const override {
     if (!init_.done()) throw std::logic_error(describe() + ": step size not initialised (no data seen yet)");
     return positive(step_.detach());
@@ -52,6 +48,19 @@ class Lsq : public Quantizer {
   // {-2..1}); |s| keeps the step positive with the gradient LSQ gives a positive step, whatever sign the
   // parameter takes.
   static torch::Tensor positive(const torch::Tensor& step) { return step.abs().clamp_min(kMinStep); }
+
+  // The step s, initialised from the first tensor seen, with LSQ's gradient scale.
+  torch::Tensor step_for(const torch::Tensor& x) {
+    if (!init_.done()) {
+      torch::NoGradGuard g;
+      step_.fill_(std::max(2.0 * x.abs().mean().item<double>() / std::sqrt(qp_), kMinStep));
+      init_.mark();
+    }
+    // N: the layer's weights, or the activation tensor's elements (batch included, as the common LSQ
+    // reimplementation does; the paper leaves it open).
+    const double n = elements_ > 0 ? static_cast<double>(elements_) : static_cast<double>(x.numel());
+    return scale_grad(positive(step_), 1.0 / std::sqrt(n * qp_));
+  }
   static constexpr double kMinStep = 1e-8;
 
   int bits_;

@@ -1,0 +1,155 @@
+// LSQ's fake quantization in one pass per direction (lsq_fake_quant.h). Every per-element value below is the
+// float32 operation LibTorch's kernel for that step of the chain performs, in the chain's order; the two
+// reductions of the step's gradient are LibTorch's own (at::sum_to on tensors laid out as the chain's).
+#include "core/quant/lsq_fake_quant.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "core/quant/ste.h"
+
+namespace r2q::quant {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr int64_t kGrain = 16384;
+
+struct Levels {
+  float lo, hi;  // -qn, qp
+};
+
+// round_ste(clamp(v, lo, hi)) = sign(c) * floor(|c| + 0.5). |c| + 0.5 lies in [0.5, qp + 0.5] (qp < 2^22),
+// where truncation to an integer is floor, and is exact. sign(+-0) is +0 as in LibTorch (so the sign of a
+// clamped zero never shows); NaN stays NaN as in the chain (0 * floor(NaN)).
+inline float code_of(float v, Levels l) {
+  if (v != v) return v;
+  float c = v > l.lo ? v : l.lo;
+  c = c < l.hi ? c : l.hi;
+  const float r = static_cast<float>(static_cast<int32_t>((c < 0 ? -c : c) + 0.5f));
+  const float sign = static_cast<float>(static_cast<int>(0 < c) - static_cast<int>(c < 0));
+  return sign * r;
+}
+
+#if defined(__SSE2__)
+// Four lanes of code_of, with SSE2 only (every x86-64 CPU): the same operations, branch-free.
+inline __m128 codes_of(__m128 v, __m128 lo, __m128 hi) {
+  const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f);
+  const __m128 c = _mm_min_ps(_mm_max_ps(v, lo), hi);
+  const __m128 magnitude = _mm_andnot_ps(_mm_set1_ps(-0.0f), c);
+  const __m128 r = _mm_cvtepi32_ps(_mm_cvttps_epi32(_mm_add_ps(magnitude, _mm_set1_ps(0.5f))));
+  const __m128 sign =
+      _mm_sub_ps(_mm_and_ps(_mm_cmplt_ps(zero, c), one), _mm_and_ps(_mm_cmplt_ps(c, zero), one));
+  const __m128 nan = _mm_cmpunord_ps(v, v);
+  return _mm_or_ps(_mm_and_ps(nan, v), _mm_andnot_ps(nan, _mm_mul_ps(sign, r)));
+}
+#endif
+
+void forward_kernel(const float* x, float s, Levels l, float* out, int64_t n) {
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    int64_t i = begin;
+#if defined(__SSE2__)
+    const __m128 vs = _mm_set1_ps(s), lo = _mm_set1_ps(l.lo), hi = _mm_set1_ps(l.hi);
+    for (; i + 4 <= end; i += 4)
+      _mm_storeu_ps(out + i, _mm_mul_ps(codes_of(_mm_div_ps(_mm_loadu_ps(x + i), vs), lo, hi), vs));
+#endif
+    for (; i < end; ++i) out[i] = code_of(x[i] / s, l) * s;
+  });
+}
+
+// d/dx and the two per-element terms of d/ds (from the product codes * s and from the division x / s), as
+// LibTorch's backward formulas compute them: g * s masked to the clamp's range (where(mask, ., +0)), then
+// divided by s; g * codes; -(masked) * ((x / s) / s).
+void backward_kernel(const float* x, const float* g, float s, Levels l, float* gx, float* term_mul,
+                     float* term_div, int64_t n) {
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    int64_t i = begin;
+#if defined(__SSE2__)
+    const __m128 vs = _mm_set1_ps(s), lo = _mm_set1_ps(l.lo), hi = _mm_set1_ps(l.hi);
+    const __m128 sign_bit = _mm_set1_ps(-0.0f);
+    for (; i + 4 <= end; i += 4) {
+      const __m128 v = _mm_div_ps(_mm_loadu_ps(x + i), vs);
+      const __m128 gi = _mm_loadu_ps(g + i);
+      const __m128 in_range = _mm_and_ps(_mm_cmpge_ps(v, lo), _mm_cmple_ps(v, hi));
+      const __m128 gc = _mm_and_ps(in_range, _mm_mul_ps(gi, vs));
+      _mm_storeu_ps(gx + i, _mm_div_ps(gc, vs));
+      if (term_mul) {
+        _mm_storeu_ps(term_mul + i, _mm_mul_ps(gi, codes_of(v, lo, hi)));
+        _mm_storeu_ps(term_div + i, _mm_mul_ps(_mm_xor_ps(gc, sign_bit), _mm_div_ps(v, vs)));
+      }
+    }
+#endif
+    for (; i < end; ++i) {
+      const float v = x[i] / s;
+      const bool in_range = (v >= l.lo) & (v <= l.hi);
+      const float gc = in_range ? g[i] * s : 0.0f;
+      gx[i] = gc / s;
+      if (term_mul) {
+        term_mul[i] = g[i] * code_of(v, l);
+        term_div[i] = -gc * (v / s);
+      }
+    }
+  });
+}
+
+struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& s,
+                               double qn, double qp) {
+    ctx->save_for_backward({x, s});
+    ctx->saved_data["qn"] = qn;
+    ctx->saved_data["qp"] = qp;
+    torch::Tensor out = torch::empty_like(x);
+    forward_kernel(x.data_ptr<float>(), s.item<float>(), {static_cast<float>(-qn), static_cast<float>(qp)},
+                   out.data_ptr<float>(), x.numel());
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& x = saved[0];
+    const torch::Tensor& s = saved[1];
+    const Levels l{static_cast<float>(-ctx->saved_data["qn"].toDouble()),
+                   static_cast<float>(ctx->saved_data["qp"].toDouble())};
+    torch::Tensor g = grads[0];
+    if (g.strides() != x.strides()) g = torch::empty_like(x).copy_(g);  // the layout the terms are summed in
+    const bool want_s = ctx->needs_input_grad(1);
+    torch::Tensor gx = torch::empty_like(x);
+    torch::Tensor term_mul, term_div;
+    if (want_s) {
+      term_mul = torch::empty_like(x);
+      term_div = torch::empty_like(x);
+    }
+    backward_kernel(x.data_ptr<float>(), g.data_ptr<float>(), s.item<float>(), l, gx.data_ptr<float>(),
+                    want_s ? term_mul.data_ptr<float>() : nullptr,
+                    want_s ? term_div.data_ptr<float>() : nullptr, x.numel());
+    torch::Tensor gs;
+    if (want_s) gs = at::sum_to(term_mul, s.sizes()) + at::sum_to(term_div, s.sizes());
+    return {gx, gs, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+bool fusable(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
+  return x.device().is_cpu() && s.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+         s.scalar_type() == torch::kFloat && s.numel() == 1 && x.dim() >= s.dim() &&
+         x.is_non_overlapping_and_dense() && qn >= 0 && qp >= 0 && qn < (1 << 22) && qp < (1 << 22);
+}
+
+}  // namespace
+
+torch::Tensor lsq_fake_quant_chain(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
+  return round_ste((x / s).clamp(-qn, qp)) * s;
+}
+
+torch::Tensor lsq_fake_quant(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
+  if (!fusable(x, s, qn, qp)) return lsq_fake_quant_chain(x, s, qn, qp);
+  return LsqFakeQuant::apply(x, s, qn, qp);
+}
+
+}  // namespace r2q::quant

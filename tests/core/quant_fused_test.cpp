@@ -1,0 +1,170 @@
+// LSQ's one-pass fake quantization (core/quant/lsq_fake_quant.h) against the operation chain it replaces:
+// forward values, the input's gradient and the step's gradient must be equal bit for bit, for the level
+// ranges r2q uses (2-bit unsigned and signed activations, 8-bit edges), every memory layout the models
+// produce, values on the rounding ties and the clamp edges, and one and two threads.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <ATen/Parallel.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/quant/lsq_fake_quant.h"
+#include "core/quant/methods/methods.h"
+
+namespace r2q::quant {
+namespace {
+
+// True when a and b have the same shape and the same bits everywhere (NaN included).
+bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.sizes() != b.sizes() || a.scalar_type() != torch::kFloat || b.scalar_type() != torch::kFloat)
+    return false;
+  torch::Tensor ca = a.contiguous(), cb = b.contiguous();
+  return std::memcmp(ca.data_ptr<float>(), cb.data_ptr<float>(), sizeof(float) * ca.numel()) == 0;
+}
+
+// Activations around the levels: Gaussian values, exact ties (k + 0.5) * s, values just inside (-0.5 s, 0),
+// zeros of both signs and far outliers on both clamp edges.
+torch::Tensor sample_input(const std::vector<int64_t>& shape, float s, double qn, double qp, int seed) {
+  torch::manual_seed(seed);
+  torch::Tensor x =
+      torch::randn(shape) * static_cast<float>((qp + qn) * s * 0.6) + static_cast<float>((qp - qn) * s * 0.5);
+  float* p = x.data_ptr<float>();
+  const int64_t n = x.numel();
+  for (int64_t i = 0; i + 6 < n; i += 37) {
+    const float k = static_cast<float>(static_cast<int64_t>(i / 37) % static_cast<int64_t>(qp + qn + 1) - qn);
+    p[i] = (k + 0.5f) * s;
+    p[i + 1] = -0.25f * s;
+    p[i + 2] = 0.0f;
+    p[i + 3] = -0.0f;
+    p[i + 4] = static_cast<float>(qp + 7) * s;
+    p[i + 5] = static_cast<float>(-qn - 7) * s;
+    p[i + 6] = static_cast<float>(qp) * s;
+  }
+  return x;
+}
+
+struct Case {
+  double qn, qp;
+  float s;
+};
+
+// Runs both implementations on copies of x (with `layout` applied) and compares output and gradients.
+void expect_same(const torch::Tensor& x0, const Case& c, const std::string& what) {
+  torch::Tensor x_chain = x0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
+  torch::Tensor x_fused = x0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
+  torch::Tensor s_chain = torch::full({1}, c.s).requires_grad_(true);
+  torch::Tensor s_fused = torch::full({1}, c.s).requires_grad_(true);
+  torch::Tensor y_chain = lsq_fake_quant_chain(x_chain, s_chain, c.qn, c.qp);
+  torch::Tensor y_fused = lsq_fake_quant(x_fused, s_fused, c.qn, c.qp);
+  ASSERT_TRUE(same_bits(y_chain, y_fused)) << what << ": forward";
+  EXPECT_EQ(y_chain.strides(), y_fused.strides()) << what;
+  // A gradient with some structure (not all ones), in the output's layout as a convolution would give it.
+  torch::Tensor g = torch::randn(y_chain.sizes()).to(y_chain.suggest_memory_format());
+  y_chain.backward(g);
+  y_fused.backward(g);
+  EXPECT_TRUE(same_bits(x_chain.grad(), x_fused.grad())) << what << ": d/dx";
+  EXPECT_TRUE(same_bits(s_chain.grad(), s_fused.grad()))
+      << what << ": d/ds " << s_chain.grad().item<float>() << " vs " << s_fused.grad().item<float>();
+}
+
+const std::vector<Case> kCases = {
+    {0, 3, 0.37f},      // 2-bit unsigned activations
+    {2, 1, 0.11f},      // 2-bit signed
+    {128, 127, 0.02f},  // 8-bit signed (first / last layers)
+    {0, 255, 0.013f},   // 8-bit unsigned
+};
+
+TEST(LsqFakeQuant, EqualsTheChainBitForBitContiguous) {
+  for (const Case& c : kCases)
+    expect_same(sample_input({4, 5, 7, 9}, c.s, c.qn, c.qp, 1), c, "NCHW " + std::to_string(c.qp));
+}
+
+TEST(LsqFakeQuant, EqualsTheChainBitForBitChannelsLast) {
+  for (const Case& c : kCases) {
+    torch::Tensor x =
+        sample_input({6, 16, 14, 14}, c.s, c.qn, c.qp, 2).contiguous(at::MemoryFormat::ChannelsLast);
+    expect_same(x, c, "NHWC " + std::to_string(c.qp));
+  }
+}
+
+TEST(LsqFakeQuant, EqualsTheChainBitForBitOnLinearInputsAndWeights) {
+  for (const Case& c : kCases) {
+    expect_same(sample_input({33, 64}, c.s, c.qn, c.qp, 3), c, "2-D " + std::to_string(c.qp));
+    expect_same(sample_input({8, 3, 3, 3}, c.s, c.qn, c.qp, 4), c, "weights " + std::to_string(c.qp));
+  }
+}
+
+TEST(LsqFakeQuant, EqualsTheChainOnOneAndTwoThreadsAndLargeTensors) {
+  const int saved = at::get_num_threads();
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    const Case c{0, 3, 0.21f};
+    torch::Tensor x =
+        sample_input({32, 16, 28, 28}, c.s, c.qn, c.qp, 5).contiguous(at::MemoryFormat::ChannelsLast);
+    expect_same(x, c, std::to_string(threads) + " threads");
+  }
+  at::set_num_threads(saved);
+}
+
+TEST(LsqFakeQuant, GradientLayoutDifferentFromTheInput) {
+  // The incoming gradient in NCHW while the input is NHWC: still the chain's values (the reduction of d/ds
+  // runs in the input's layout in both).
+  const Case c{0, 3, 0.3f};
+  torch::Tensor x0 =
+      sample_input({3, 8, 5, 5}, c.s, c.qn, c.qp, 6).contiguous(at::MemoryFormat::ChannelsLast);
+  torch::Tensor xa = x0.clone().requires_grad_(true), xb = x0.clone().requires_grad_(true);
+  torch::Tensor sa = torch::full({1}, c.s).requires_grad_(true),
+                sb = torch::full({1}, c.s).requires_grad_(true);
+  torch::Tensor g = torch::randn({3, 8, 5, 5});
+  lsq_fake_quant_chain(xa, sa, c.qn, c.qp).backward(g);
+  lsq_fake_quant(xb, sb, c.qn, c.qp).backward(g);
+  EXPECT_TRUE(same_bits(xa.grad(), xb.grad()));
+  EXPECT_NEAR(sa.grad().item<float>(), sb.grad().item<float>(),
+              1e-4 * std::abs(sa.grad().item<float>()) + 1e-6);
+}
+
+TEST(LsqFakeQuant, NanStaysNanAndOtherTensorsTakeTheChain) {
+  const Case c{0, 3, 0.5f};
+  torch::Tensor x = torch::tensor({1.0f, NAN, -1.0f, 0.7f});
+  torch::Tensor s = torch::full({1}, c.s);
+  torch::Tensor a = lsq_fake_quant_chain(x, s, c.qn, c.qp), b = lsq_fake_quant(x, s, c.qn, c.qp);
+  EXPECT_TRUE(torch::equal(a.isnan(), b.isnan()));
+  EXPECT_TRUE(torch::equal(a.nan_to_num(), b.nan_to_num()));
+  // Non-dense (a strided view) and float64 inputs: the chain itself, same values.
+  torch::Tensor wide = sample_input({4, 10}, c.s, c.qn, c.qp, 7);
+  torch::Tensor view = wide.slice(1, 0, 10, 2);
+  EXPECT_TRUE(same_bits(lsq_fake_quant(view, s, c.qn, c.qp), lsq_fake_quant_chain(view, s, c.qn, c.qp)));
+  torch::Tensor d = wide.to(torch::kDouble);
+  EXPECT_TRUE(torch::equal(lsq_fake_quant(d, s.to(torch::kDouble), c.qn, c.qp),
+                           lsq_fake_quant_chain(d, s.to(torch::kDouble), c.qn, c.qp)));
+}
+
+TEST(LsqFakeQuant, QuantizerForwardIsCodesTimesScaleWithTheSameStepGradient) {
+  // The LSQ module's forward (fused) against codes * scale from its quantize() (the chain the export uses),
+  // including the gradient the learnable step receives through |step|, clamp_min and LSQ's gradient scale.
+  for (bool is_signed : {false, true}) {
+    auto fused = make_lsq_act(2, is_signed);
+    auto chain = make_lsq_act(2, is_signed);
+    torch::Tensor x = sample_input({4, 16, 6, 6}, 0.3f, is_signed ? 2 : 0, is_signed ? 1 : 3, 8)
+                          .contiguous(at::MemoryFormat::ChannelsLast);
+    torch::Tensor ya = fused->forward(x);  // initialises the step from x
+    {
+      torch::NoGradGuard g;
+      chain->named_parameters()["step"].copy_(fused->named_parameters()["step"]);
+      chain->named_buffers()["initialized"].fill_(1);
+    }
+    auto q = chain->quantize(x);
+    torch::Tensor yb = q.codes * q.scale;
+    ASSERT_TRUE(same_bits(ya, yb)) << "signed " << is_signed;
+    torch::Tensor g = torch::randn(ya.sizes()).contiguous(at::MemoryFormat::ChannelsLast);
+    ya.backward(g);
+    yb.backward(g);
+    EXPECT_TRUE(same_bits(fused->named_parameters()["step"].grad(), chain->named_parameters()["step"].grad()))
+        << "signed " << is_signed;
+  }
+}
+
+}  // namespace
+}  // namespace r2q::quant
