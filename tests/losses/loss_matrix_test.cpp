@@ -55,7 +55,7 @@ void PrintTo(const ModelCase& m, std::ostream* out) {
   *out << m.name << " on " << m.channels << "x" << m.size << "x" << m.size;
 }
 
-class LossMatrix : public testing::TestWithParam<ModelCase> {};
+class LossMatrix : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(LossMatrix, EveryTermAndLipschitzModeTrainsAStep) {
   const ModelCase& m = GetParam();
@@ -100,9 +100,9 @@ TEST_P(LossMatrix, EveryTermAndLipschitzModeTrainsAStep) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, LossMatrix,
-                         testing::Values(ModelCase{"lenet", 1, 28}, ModelCase{"resnet20", 3, 32},
-                                         ModelCase{"mobilenetv2", 3, 32}, ModelCase{"squeezenet", 3, 32},
-                                         ModelCase{"resnet18", 3, 16}),
+                         ::testing::Values(ModelCase{"lenet", 1, 28}, ModelCase{"resnet20", 3, 32},
+                                           ModelCase{"mobilenetv2", 3, 32}, ModelCase{"squeezenet", 3, 32},
+                                           ModelCase{"resnet18", 3, 16}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

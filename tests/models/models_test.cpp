@@ -5,7 +5,7 @@
 #include "core/nn/network.h"
 #include "core/util/error.h"
 #include "models/registry.h"
-#include "tests/models/parameter_count.h"
+#include "tests/support/parameter_count.h"
 
 namespace r2q::models {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "core/nn/network.h"
 
-namespace r2q::models::testing {
+namespace r2q::testing {
 
 inline int64_t parameter_count(nn::Network& m) {
   int64_t n = 0;
@@ -13,4 +13,4 @@ inline int64_t parameter_count(nn::Network& m) {
   return n;
 }
 
-}  // namespace r2q::models::testing
+}  // namespace r2q::testing
