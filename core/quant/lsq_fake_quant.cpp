@@ -99,6 +99,21 @@ void backward_kernel(const float* x, const float* g, float s, Levels l, float* g
   });
 }
 
+// The same gradients as LibTorch operations, for a backward pass that is itself differentiated
+// (create_graph): the kernels' outputs would carry no graph.
+variable_list differentiable_backward(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& g,
+                                      Levels l, bool want_s) {
+  const torch::Tensor v = x / s;
+  const torch::Tensor gc =
+      torch::where((v >= l.lo).logical_and_(v <= l.hi), g * s, torch::zeros({}, g.options()));
+  torch::Tensor gs;
+  if (want_s) {
+    const torch::Tensor codes = round_ste(v.clamp(l.lo, l.hi));
+    gs = at::sum_to(g * codes, s.sizes()) + at::sum_to(-gc * (v / s), s.sizes());
+  }
+  return {gc / s, gs, torch::Tensor(), torch::Tensor()};
+}
+
 struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& s,
                                double qn, double qp) {
@@ -118,8 +133,9 @@ struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
     const Levels l{static_cast<float>(-ctx->saved_data["qn"].toDouble()),
                    static_cast<float>(ctx->saved_data["qp"].toDouble())};
     torch::Tensor g = grads[0];
-    if (g.strides() != x.strides()) g = torch::empty_like(x).copy_(g);  // the layout the terms are summed in
     const bool want_s = ctx->needs_input_grad(1);
+    if (torch::GradMode::is_enabled()) return differentiable_backward(x, s, g, l, want_s);
+    if (g.strides() != x.strides()) g = torch::empty_like(x).copy_(g);  // the layout the terms are summed in
     torch::Tensor gx = torch::empty_like(x);
     torch::Tensor term_mul, term_div;
     if (want_s) {

@@ -6,7 +6,9 @@
 // 2-core CPU these passes (and the page faults of their fresh memory) took about as long as the convolutions.
 // This function computes the same values with the same float32 operations per element, forward and backward,
 // so results are bit for bit those of the chain (tests/core/quant_fused_test.cpp checks values, the input's
-// gradient and the step's gradient against it). Other tensors (CUDA, float64, non-dense) take the chain.
+// gradient and the step's gradient against it). Other tensors (CUDA, float64, non-dense) take the chain; a
+// backward pass that is itself differentiated (create_graph) computes the same gradients with LibTorch
+// operations, so second derivatives are the chain's too.
 #pragma once
 
 #include <torch/types.h>

@@ -125,6 +125,30 @@ TEST(LsqFakeQuant, GradientLayoutDifferentFromTheInput) {
               1e-4 * std::abs(sa.grad().item<float>()) + 1e-6);
 }
 
+TEST(LsqFakeQuant, BackwardWithCreateGraphIsDifferentiableAsTheChain) {
+  // A gradient penalty through a quantized layer differentiates the backward pass itself: the second
+  // derivatives (with respect to x's gradient's weights and to s) must be the chain's.
+  const Case c{0, 3, 0.3f};
+  torch::Tensor x0 = sample_input({2, 4, 5, 5}, c.s, c.qn, c.qp, 9);
+  std::vector<torch::Tensor> results[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    torch::Tensor x = x0.clone().requires_grad_(true);
+    torch::Tensor s = torch::full({1}, c.s).requires_grad_(true);
+    torch::Tensor w = torch::linspace(-1, 1, x0.numel()).view(x0.sizes());
+    torch::Tensor y = fused ? lsq_fake_quant(x, s, c.qn, c.qp) : lsq_fake_quant_chain(x, s, c.qn, c.qp);
+    auto first = torch::autograd::grad({(y * y * w).sum()}, {x, s}, {}, true, /*create_graph=*/true);
+    ASSERT_TRUE(first[0].requires_grad());
+    torch::Tensor penalty = first[0].pow(2).sum() + first[1].pow(2).sum();
+    auto second = torch::autograd::grad({penalty}, {s}, {}, false, false, /*allow_unused=*/true);
+    results[fused] = {first[0].detach(), first[1].detach(), second[0]};
+  }
+  EXPECT_TRUE(same_bits(results[0][0], results[1][0]));
+  EXPECT_TRUE(same_bits(results[0][1], results[1][1]));
+  ASSERT_TRUE(results[0][2].defined() && results[1][2].defined());
+  EXPECT_TRUE(torch::allclose(results[0][2], results[1][2], 1e-5, 1e-6))
+      << results[0][2].item<float>() << " vs " << results[1][2].item<float>();
+}
+
 TEST(LsqFakeQuant, NanStaysNanAndOtherTensorsTakeTheChain) {
   const Case c{0, 3, 0.5f};
   torch::Tensor x = torch::tensor({1.0f, NAN, -1.0f, 0.7f});
