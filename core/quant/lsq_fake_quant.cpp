@@ -24,6 +24,7 @@ constexpr int64_t kGrain = 16384;
 
 struct Levels {
   float lo, hi;  // -qn, qp
+  static Levels of(double qn, double qp) { return {static_cast<float>(-qn), static_cast<float>(qp)}; }
 };
 
 // round_ste(clamp(v, lo, hi)) = sign(c) * floor(|c| + 0.5). |c| + 0.5 lies in [0.5, qp + 0.5] (qp < 2^22),
@@ -121,8 +122,8 @@ struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
     ctx->saved_data["qn"] = qn;
     ctx->saved_data["qp"] = qp;
     torch::Tensor out = torch::empty_like(x);
-    forward_kernel(x.data_ptr<float>(), s.item<float>(), {static_cast<float>(-qn), static_cast<float>(qp)},
-                   out.data_ptr<float>(), x.numel());
+    forward_kernel(x.data_ptr<float>(), s.item<float>(), Levels::of(qn, qp), out.data_ptr<float>(),
+                   x.numel());
     return out;
   }
 
@@ -130,8 +131,7 @@ struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
     const torch::Tensor& s = saved[1];
-    const Levels l{static_cast<float>(-ctx->saved_data["qn"].toDouble()),
-                   static_cast<float>(ctx->saved_data["qp"].toDouble())};
+    const Levels l = Levels::of(ctx->saved_data["qn"].toDouble(), ctx->saved_data["qp"].toDouble());
     torch::Tensor g = grads[0];
     const bool want_s = ctx->needs_input_grad(1);
     if (torch::GradMode::is_enabled()) return differentiable_backward(x, s, g, l, want_s);
@@ -159,8 +159,12 @@ bool fusable(const torch::Tensor& x, const torch::Tensor& s, double qn, double q
 
 }  // namespace
 
+torch::Tensor lsq_codes(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
+  return round_ste((x / s).clamp(-qn, qp));
+}
+
 torch::Tensor lsq_fake_quant_chain(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
-  return round_ste((x / s).clamp(-qn, qp)) * s;
+  return lsq_codes(x, s, qn, qp) * s;
 }
 
 torch::Tensor lsq_fake_quant(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {

@@ -20,7 +20,11 @@ namespace r2q::quant {
 // x, and LSQ's step gradient for s (the chain's: sum(g * codes) - sum(g_in_range * s * (x / s) / s)).
 torch::Tensor lsq_fake_quant(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp);
 
-// The reference chain itself (autograd through LibTorch's operations), used for other tensors and by tests.
+// LSQ's codes round_ste(clamp(x / s, -qn, qp)) as LibTorch operations (what quantize() exports).
+torch::Tensor lsq_codes(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp);
+
+// The reference chain itself, lsq_codes(x, s, qn, qp) * s (autograd through LibTorch's operations), used for
+// other tensors and by tests.
 torch::Tensor lsq_fake_quant_chain(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp);
 
 }  // namespace r2q::quant

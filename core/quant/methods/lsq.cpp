@@ -26,8 +26,7 @@ class Lsq : public Quantizer {
 
   Quantized quantize(const torch::Tensor& x) override {
     torch::Tensor s = step_for(x);
-    torch::Tensor codes = round_ste((x / s).clamp(-qn_, qp_));
-    return {codes, s};
+    return {lsq_codes(x, s, qn_, qp_), s};
   }
   // codes * s as quantize() computes them, in one pass per direction where the tensor allows
   // (lsq_fake_quant.h).
