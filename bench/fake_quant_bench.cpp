@@ -1,38 +1,56 @@
-// LSQ's fake quantization of one activation tensor of ResNet-20's first stage (batch 128, 16 channels, 28x28,
-// NHWC, 2-bit unsigned codes), forward alone and forward + backward, as the operation chain
-// (lsq_fake_quant_chain) and in one pass per direction (lsq_fake_quant), on 1 and 2 LibTorch threads. It
-// links tcmalloc where installed, as r2q-engine does (configure with -DR2Q_TCMALLOC=OFF for glibc's malloc):
+// The fake quantization of one activation tensor of ResNet-20's first stage (batch 128, 16 channels, 28x28,
+// NHWC, 2-bit unsigned codes), forward alone and forward + backward, as the operation chain and in one pass
+// per direction, on 1 and 2 LibTorch threads: LSQ (lsq_fake_quant_chain, lsq_fake_quant) and DoReFa's
+// activations (dorefa_act_fake_quant_chain, dorefa_act_fake_quant). It links tcmalloc where installed, as
+// r2q-engine does (configure with -DR2Q_TCMALLOC=OFF for glibc's malloc):
 //   fake_quant_bench --benchmark_min_time=0.5
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "core/quant/dorefa_fake_quant.h"
 #include "core/quant/lsq_fake_quant.h"
 
 namespace {
 
-using r2q::quant::lsq_fake_quant;
-using r2q::quant::lsq_fake_quant_chain;
+enum class Impl { kLsqChain, kLsqFused, kDorefaChain, kDorefaFused };
 
 torch::Tensor activation() {
   torch::manual_seed(0);
   return torch::randn({128, 16, 28, 28}).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-template <bool kFused>
+// The 2-bit unsigned fake quantization of x; `s` is LSQ's step (unused by DoReFa, whose scale is fixed).
+template <Impl kImpl>
+torch::Tensor fake_quant(const torch::Tensor& x, const torch::Tensor& s) {
+  using namespace r2q::quant;
+  switch (kImpl) {
+    case Impl::kLsqChain:
+      return lsq_fake_quant_chain(x, s, 0, 3);
+    case Impl::kLsqFused:
+      return lsq_fake_quant(x, s, 0, 3);
+    case Impl::kDorefaChain:
+      return dorefa_act_fake_quant_chain(x, 0, 3);
+    case Impl::kDorefaFused:
+      return dorefa_act_fake_quant(x, 0, 3);
+  }
+  return {};
+}
+
+template <Impl kImpl>
 void forward(benchmark::State& state) {
   at::set_num_threads(static_cast<int>(state.range(0)));
   const torch::Tensor x = activation();
   const torch::Tensor s = torch::full({1}, 0.3f);
   torch::NoGradGuard no_grad;
   for (auto _ : state) {
-    torch::Tensor y = kFused ? lsq_fake_quant(x, s, 0, 3) : lsq_fake_quant_chain(x, s, 0, 3);
+    torch::Tensor y = fake_quant<kImpl>(x, s);
     benchmark::DoNotOptimize(y.data_ptr<float>());
   }
   state.SetItemsProcessed(state.iterations() * x.numel());
 }
 
-template <bool kFused>
+template <Impl kImpl>
 void forward_backward(benchmark::State& state) {
   at::set_num_threads(static_cast<int>(state.range(0)));
   const torch::Tensor x0 = activation();
@@ -40,25 +58,25 @@ void forward_backward(benchmark::State& state) {
   for (auto _ : state) {
     torch::Tensor x = x0.detach().requires_grad_(true);
     torch::Tensor s = torch::full({1}, 0.3f).requires_grad_(true);
-    torch::Tensor y = kFused ? lsq_fake_quant(x, s, 0, 3) : lsq_fake_quant_chain(x, s, 0, 3);
+    torch::Tensor y = fake_quant<kImpl>(x, s);
     y.backward(g);
-    benchmark::DoNotOptimize(s.grad().data_ptr<float>());
+    benchmark::DoNotOptimize(x.grad().data_ptr<float>());
   }
   state.SetItemsProcessed(state.iterations() * x0.numel());
 }
 
-BENCHMARK(forward<false>)->Name("LsqForward/chain")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
-BENCHMARK(forward<true>)->Name("LsqForward/fused")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
-BENCHMARK(forward_backward<false>)
-    ->Name("LsqForwardBackward/chain")
-    ->Arg(1)
-    ->Arg(2)
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(forward_backward<true>)
-    ->Name("LsqForwardBackward/fused")
-    ->Arg(1)
-    ->Arg(2)
-    ->Unit(benchmark::kMicrosecond);
+#define R2Q_FAKE_QUANT_BENCH(impl, name)                                                         \
+  BENCHMARK(forward<impl>)->Name(name "Forward")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond); \
+  BENCHMARK(forward_backward<impl>)                                                              \
+      ->Name(name "ForwardBackward")                                                             \
+      ->Arg(1)                                                                                   \
+      ->Arg(2)                                                                                   \
+      ->Unit(benchmark::kMicrosecond)
+
+R2Q_FAKE_QUANT_BENCH(Impl::kLsqChain, "Lsq/chain/");
+R2Q_FAKE_QUANT_BENCH(Impl::kLsqFused, "Lsq/fused/");
+R2Q_FAKE_QUANT_BENCH(Impl::kDorefaChain, "Dorefa/chain/");
+R2Q_FAKE_QUANT_BENCH(Impl::kDorefaFused, "Dorefa/fused/");
 
 }  // namespace
 

@@ -8,10 +8,7 @@
 
 #include <cstdint>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "core/quant/fake_quant_lanes.h"
 #include "core/quant/ste.h"
 
 namespace r2q::quant {
@@ -20,41 +17,26 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-constexpr int64_t kGrain = 16384;
-
 struct Levels {
   float lo, hi;  // -qn, qp
   static Levels of(double qn, double qp) { return {static_cast<float>(-qn), static_cast<float>(qp)}; }
 };
 
-// round_ste(clamp(v, lo, hi)) = sign(c) * floor(|c| + 0.5). |c| + 0.5 lies in [0.5, qp + 0.5] (qp < 2^22),
-// where truncation to an integer is floor, and is exact. sign(+-0) is +0 as in LibTorch (so the sign of a
-// clamped zero never shows); NaN stays NaN as in the chain (0 * floor(NaN)).
+// round_ste(clamp(v, lo, hi)); |c| + 0.5 lies in [0.5, qp + 0.5] (qp < 2^22). NaN stays NaN as in the chain
+// (0 * floor(NaN)).
 inline float code_of(float v, Levels l) {
   if (v != v) return v;
-  float c = v > l.lo ? v : l.lo;
-  c = c < l.hi ? c : l.hi;
-  const float r = static_cast<float>(static_cast<int32_t>((c < 0 ? -c : c) + 0.5f));
-  const float sign = static_cast<float>(static_cast<int>(0 < c) - static_cast<int>(c < 0));
-  return sign * r;
+  return lanes::round_half_away(lanes::clamp(v, l.lo, l.hi));
 }
 
 #if defined(__SSE2__)
-// Four lanes of code_of, with SSE2 only (every x86-64 CPU): the same operations, branch-free.
 inline __m128 codes_of(__m128 v, __m128 lo, __m128 hi) {
-  const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f);
-  const __m128 c = _mm_min_ps(_mm_max_ps(v, lo), hi);
-  const __m128 magnitude = _mm_andnot_ps(_mm_set1_ps(-0.0f), c);
-  const __m128 r = _mm_cvtepi32_ps(_mm_cvttps_epi32(_mm_add_ps(magnitude, _mm_set1_ps(0.5f))));
-  const __m128 sign =
-      _mm_sub_ps(_mm_and_ps(_mm_cmplt_ps(zero, c), one), _mm_and_ps(_mm_cmplt_ps(c, zero), one));
-  const __m128 nan = _mm_cmpunord_ps(v, v);
-  return _mm_or_ps(_mm_and_ps(nan, v), _mm_andnot_ps(nan, _mm_mul_ps(sign, r)));
+  return lanes::keep_nan(v, lanes::round_half_away(lanes::clamp(v, lo, hi)));
 }
 #endif
 
 void forward_kernel(const float* x, float s, Levels l, float* out, int64_t n) {
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, lanes::kGrain, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
 #if defined(__SSE2__)
     const __m128 vs = _mm_set1_ps(s), lo = _mm_set1_ps(l.lo), hi = _mm_set1_ps(l.hi);
@@ -70,7 +52,7 @@ void forward_kernel(const float* x, float s, Levels l, float* out, int64_t n) {
 // divided by s; g * codes; -(masked) * ((x / s) / s).
 void backward_kernel(const float* x, const float* g, float s, Levels l, float* gx, float* term_mul,
                      float* term_div, int64_t n) {
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, lanes::kGrain, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
 #if defined(__SSE2__)
     const __m128 vs = _mm_set1_ps(s), lo = _mm_set1_ps(l.lo), hi = _mm_set1_ps(l.hi);

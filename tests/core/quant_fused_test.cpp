@@ -1,7 +1,8 @@
-// LSQ's one-pass fake quantization (core/quant/lsq_fake_quant.h) against the operation chain it replaces:
+// The one-pass fake quantizers against the operation chains they replace. LSQ (core/quant/lsq_fake_quant.h):
 // forward values, the input's gradient and the step's gradient must be equal bit for bit, for the level
 // ranges r2q uses (2-bit unsigned and signed activations, 8-bit edges), every memory layout the models
-// produce, values on the rounding ties and the clamp edges, and one and two threads.
+// produce, values on the rounding ties and the clamp edges, and one and two threads. DoReFa's activations
+// (core/quant/dorefa_fake_quant.h): values and the input's gradient, the same way.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/quant/dorefa_fake_quant.h"
 #include "core/quant/lsq_fake_quant.h"
 #include "core/quant/methods/methods.h"
 
@@ -187,6 +189,135 @@ TEST(LsqFakeQuant, QuantizerForwardIsCodesTimesScaleWithTheSameStepGradient) {
     yb.backward(g);
     EXPECT_TRUE(same_bits(fused->named_parameters()["step"].grad(), chain->named_parameters()["step"].grad()))
         << "signed " << is_signed;
+  }
+}
+
+// DoReFa activations around their levels: Gaussian values over [lo, 1] and beyond, the rounding ties
+// (k + 0.5) / qmax, the clamp edges lo and 1, zeros of both signs and far outliers.
+torch::Tensor dorefa_input(const std::vector<int64_t>& shape, double lo, double qmax, int seed) {
+  torch::manual_seed(seed);
+  torch::Tensor a =
+      torch::randn(shape) * static_cast<float>(0.6 * (1 - lo)) + static_cast<float>(0.5 * (1 + lo));
+  float* p = a.data_ptr<float>();
+  const int64_t n = a.numel();
+  const auto levels = static_cast<int64_t>(qmax * (1 - lo)) + 1;
+  for (int64_t i = 0; i + 6 < n; i += 29) {
+    const double k = static_cast<double>((i / 29) % levels) + lo * qmax;
+    p[i] = static_cast<float>((k + 0.5) / qmax);
+    p[i + 1] = static_cast<float>(lo);
+    p[i + 2] = 0.0f;
+    p[i + 3] = -0.0f;
+    p[i + 4] = 1.0f;
+    p[i + 5] = 9.0f;
+    p[i + 6] = -9.0f;
+  }
+  return a;
+}
+
+struct DorefaCase {
+  double lo, qmax;
+};
+
+const std::vector<DorefaCase> kDorefaCases = {
+    {0, 3},     // 2-bit unsigned activations
+    {-1, 1},    // 2-bit signed (codes -1..1)
+    {0, 1},     // 1 bit
+    {0, 255},   // 8-bit unsigned
+    {-1, 127},  // 8-bit signed
+};
+
+void expect_dorefa_same(const torch::Tensor& a0, const DorefaCase& c, const std::string& what) {
+  torch::Tensor a_chain = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
+  torch::Tensor a_fused = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
+  torch::Tensor y_chain = dorefa_act_fake_quant_chain(a_chain, c.lo, c.qmax);
+  torch::Tensor y_fused = dorefa_act_fake_quant(a_fused, c.lo, c.qmax);
+  ASSERT_TRUE(same_bits(y_chain, y_fused)) << what << ": forward";
+  EXPECT_EQ(y_chain.strides(), y_fused.strides()) << what;
+  torch::Tensor g = torch::randn(y_chain.sizes()).to(y_chain.suggest_memory_format());
+  y_chain.backward(g);
+  y_fused.backward(g);
+  EXPECT_TRUE(same_bits(a_chain.grad(), a_fused.grad())) << what << ": d/da";
+}
+
+TEST(DorefaFakeQuant, EqualsTheChainBitForBitInEveryLayout) {
+  for (const DorefaCase& c : kDorefaCases) {
+    const std::string levels = std::to_string(c.lo) + ".." + std::to_string(c.qmax);
+    expect_dorefa_same(dorefa_input({4, 5, 7, 9}, c.lo, c.qmax, 1), c, "NCHW " + levels);
+    expect_dorefa_same(
+        dorefa_input({6, 16, 14, 14}, c.lo, c.qmax, 2).contiguous(at::MemoryFormat::ChannelsLast), c,
+        "NHWC " + levels);
+    expect_dorefa_same(dorefa_input({33, 64}, c.lo, c.qmax, 3), c, "2-D " + levels);
+  }
+}
+
+TEST(DorefaFakeQuant, EqualsTheChainOnOneAndTwoThreadsAndLargeTensors) {
+  const int saved = at::get_num_threads();
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    torch::Tensor a = dorefa_input({32, 16, 28, 28}, 0, 3, 5).contiguous(at::MemoryFormat::ChannelsLast);
+    expect_dorefa_same(a, {0, 3}, std::to_string(threads) + " threads");
+  }
+  at::set_num_threads(saved);
+}
+
+TEST(DorefaFakeQuant, GradientLayoutDifferentFromTheInput) {
+  torch::Tensor a0 = dorefa_input({3, 8, 5, 5}, 0, 3, 6).contiguous(at::MemoryFormat::ChannelsLast);
+  torch::Tensor aa = a0.clone().requires_grad_(true), ab = a0.clone().requires_grad_(true);
+  torch::Tensor g = torch::randn({3, 8, 5, 5});
+  dorefa_act_fake_quant_chain(aa, 0, 3).backward(g);
+  dorefa_act_fake_quant(ab, 0, 3).backward(g);
+  EXPECT_TRUE(same_bits(aa.grad(), ab.grad()));
+}
+
+TEST(DorefaFakeQuant, BackwardWithCreateGraphIsDifferentiableAsTheChain) {
+  torch::Tensor a0 = dorefa_input({2, 4, 5, 5}, 0, 3, 9);
+  std::vector<torch::Tensor> results[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    torch::Tensor a = a0.clone().requires_grad_(true);
+    torch::Tensor w = torch::linspace(-1, 1, a0.numel()).view(a0.sizes());
+    torch::Tensor y = fused ? dorefa_act_fake_quant(a, 0, 3) : dorefa_act_fake_quant_chain(a, 0, 3);
+    auto first = torch::autograd::grad({(y * y * w).sum()}, {a}, {}, true, /*create_graph=*/true);
+    ASSERT_TRUE(first[0].requires_grad());
+    auto second = torch::autograd::grad({first[0].pow(2).sum()}, {a});
+    results[fused] = {first[0].detach(), second[0]};
+  }
+  EXPECT_TRUE(same_bits(results[0][0], results[1][0]));
+  EXPECT_TRUE(same_bits(results[0][1], results[1][1]));
+  EXPECT_GT(results[1][1].abs().sum().item<float>(), 0.0f);  // the test sees a second derivative at all
+}
+
+TEST(DorefaFakeQuant, NanStaysNanAndOtherTensorsTakeTheChain) {
+  torch::Tensor a = torch::tensor({0.4f, NAN, -0.3f, 0.7f, 2.0f}).requires_grad_(true);
+  torch::Tensor b = a.detach().clone().requires_grad_(true);
+  torch::Tensor ya = dorefa_act_fake_quant_chain(a, 0, 3), yb = dorefa_act_fake_quant(b, 0, 3);
+  EXPECT_TRUE(torch::equal(ya.isnan(), yb.isnan()));
+  EXPECT_TRUE(torch::equal(ya.nan_to_num(), yb.nan_to_num()));
+  ya.sum().backward();
+  yb.sum().backward();
+  EXPECT_TRUE(same_bits(a.grad(), b.grad()));  // zero at the NaN, as where(mask, ., 0)
+  torch::Tensor wide = dorefa_input({4, 10}, 0, 3, 7);
+  torch::Tensor view = wide.slice(1, 0, 10, 2);
+  EXPECT_TRUE(same_bits(dorefa_act_fake_quant(view, 0, 3), dorefa_act_fake_quant_chain(view, 0, 3)));
+  torch::Tensor d = wide.to(torch::kDouble);
+  EXPECT_TRUE(torch::equal(dorefa_act_fake_quant(d, 0, 3), dorefa_act_fake_quant_chain(d, 0, 3)));
+}
+
+TEST(DorefaFakeQuant, QuantizerForwardIsCodesTimesScale) {
+  // The DoReFa activation module's forward (fused) against codes * scale from its quantize() (what the export
+  // uses), values and gradient.
+  for (bool is_signed : {false, true}) {
+    auto q = make_dorefa_act(2, is_signed);
+    torch::Tensor a0 = dorefa_input({4, 16, 6, 6}, is_signed ? -1 : 0, is_signed ? 1 : 3, 8)
+                           .contiguous(at::MemoryFormat::ChannelsLast);
+    torch::Tensor aa = a0.clone().requires_grad_(true), ab = a0.clone().requires_grad_(true);
+    torch::Tensor ya = q->forward(aa);
+    const Quantized parts = q->quantize(ab);
+    torch::Tensor yb = parts.codes * parts.scale;
+    ASSERT_TRUE(same_bits(ya, yb)) << "signed " << is_signed;
+    torch::Tensor g = torch::randn(ya.sizes()).contiguous(at::MemoryFormat::ChannelsLast);
+    ya.backward(g);
+    yb.backward(g);
+    EXPECT_TRUE(same_bits(aa.grad(), ab.grad())) << "signed " << is_signed;
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/quant/dorefa_fake_quant.h"
 #include "core/quant/methods/methods.h"
 #include "core/quant/ste.h"
 
@@ -46,15 +47,19 @@ class DorefaAct : public Quantizer {
         qmax_(is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1) {}
 
   Quantized quantize(const torch::Tensor& a) override {
-    torch::Tensor clipped = a.clamp(signed_ ? -1.0 : 0.0, 1.0);
-    return {round_ste(clipped * qmax_), torch::full({1}, 1.0 / qmax_, a.options())};
+    return {dorefa_act_codes(a, lo(), qmax_), dorefa_act_scale(qmax_, a.options())};
   }
-  torch::Tensor activation_scale() const override { return torch::full({1}, 1.0 / qmax_); }
+  // codes * scale as quantize() computes them, in one pass per direction where the tensor allows
+  // (dorefa_fake_quant.h).
+  torch::Tensor forward(const torch::Tensor& a) override { return dorefa_act_fake_quant(a, lo(), qmax_); }
+  torch::Tensor activation_scale() const override { return dorefa_act_scale(qmax_, {}); }
   int64_t min_code() const override { return signed_ ? -static_cast<int64_t>(qmax_) : 0; }
   int64_t max_code() const override { return static_cast<int64_t>(qmax_); }
   std::string describe() const override { return "DoReFa activations, " + std::to_string(bits_) + " bits"; }
 
  private:
+  double lo() const { return signed_ ? -1.0 : 0.0; }
+
   int bits_;
   bool signed_;
   double qmax_;
