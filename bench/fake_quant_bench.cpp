@@ -1,8 +1,9 @@
 // The fake quantization of one activation tensor of ResNet-20's first stage (batch 128, 16 channels, 28x28,
 // NHWC, 2-bit unsigned codes), forward alone and forward + backward, as the operation chain and in one pass
-// per direction, on 1 and 2 LibTorch threads: LSQ (lsq_fake_quant_chain, lsq_fake_quant) and DoReFa's
-// activations (dorefa_act_fake_quant_chain, dorefa_act_fake_quant). It links tcmalloc where installed, as
-// r2q-engine does (configure with -DR2Q_TCMALLOC=OFF for glibc's malloc):
+// per direction, on 1 and 2 LibTorch threads: LSQ (lsq_fake_quant_chain, lsq_fake_quant), DoReFa's
+// activations (dorefa_act_fake_quant_chain, dorefa_act_fake_quant) and PACT's (pact_fake_quant_chain,
+// pact_fake_quant). It links tcmalloc where installed, as r2q-engine does (configure with -DR2Q_TCMALLOC=OFF
+// for glibc's malloc):
 //   fake_quant_bench --benchmark_min_time=0.5
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
@@ -10,17 +11,19 @@
 
 #include "core/quant/dorefa_fake_quant.h"
 #include "core/quant/lsq_fake_quant.h"
+#include "core/quant/pact_fake_quant.h"
 
 namespace {
 
-enum class Impl { kLsqChain, kLsqFused, kDorefaChain, kDorefaFused };
+enum class Impl { kLsqChain, kLsqFused, kDorefaChain, kDorefaFused, kPactChain, kPactFused };
 
 torch::Tensor activation() {
   torch::manual_seed(0);
   return torch::randn({128, 16, 28, 28}).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-// The 2-bit unsigned fake quantization of x; `s` is LSQ's step (unused by DoReFa, whose scale is fixed).
+// The 2-bit unsigned fake quantization of x; `s` is LSQ's step or PACT's clip (unused by DoReFa, whose scale
+// is fixed).
 template <Impl kImpl>
 torch::Tensor fake_quant(const torch::Tensor& x, const torch::Tensor& s) {
   using namespace r2q::quant;
@@ -33,6 +36,10 @@ torch::Tensor fake_quant(const torch::Tensor& x, const torch::Tensor& s) {
       return dorefa_act_fake_quant_chain(x, 0, 3);
     case Impl::kDorefaFused:
       return dorefa_act_fake_quant(x, 0, 3);
+    case Impl::kPactChain:
+      return pact_fake_quant_chain(x, s, false, 3);
+    case Impl::kPactFused:
+      return pact_fake_quant(x, s, false, 3);
   }
   return {};
 }
@@ -77,6 +84,8 @@ R2Q_FAKE_QUANT_BENCH(Impl::kLsqChain, "Lsq/chain/");
 R2Q_FAKE_QUANT_BENCH(Impl::kLsqFused, "Lsq/fused/");
 R2Q_FAKE_QUANT_BENCH(Impl::kDorefaChain, "Dorefa/chain/");
 R2Q_FAKE_QUANT_BENCH(Impl::kDorefaFused, "Dorefa/fused/");
+R2Q_FAKE_QUANT_BENCH(Impl::kPactChain, "Pact/chain/");
+R2Q_FAKE_QUANT_BENCH(Impl::kPactFused, "Pact/fused/");
 
 }  // namespace
 

@@ -2,7 +2,9 @@
 // forward values, the input's gradient and the step's gradient must be equal bit for bit, for the level
 // ranges r2q uses (2-bit unsigned and signed activations, 8-bit edges), every memory layout the models
 // produce, values on the rounding ties and the clamp edges, and one and two threads. DoReFa's activations
-// (core/quant/dorefa_fake_quant.h): values and the input's gradient, the same way.
+// (core/quant/dorefa_fake_quant.h): values and the input's gradient, the same way. PACT's
+// (core/quant/pact_fake_quant.h): values and the gradients of the input and of alpha, ties at the clip's
+// bounds (where LibTorch's minimum and maximum halve the gradient) included.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -14,6 +16,7 @@
 #include "core/quant/dorefa_fake_quant.h"
 #include "core/quant/lsq_fake_quant.h"
 #include "core/quant/methods/methods.h"
+#include "core/quant/pact_fake_quant.h"
 
 namespace r2q::quant {
 namespace {
@@ -318,6 +321,184 @@ TEST(DorefaFakeQuant, QuantizerForwardIsCodesTimesScale) {
     ya.backward(g);
     yb.backward(g);
     EXPECT_TRUE(same_bits(aa.grad(), ab.grad())) << "signed " << is_signed;
+  }
+}
+
+// PACT inputs around the clip range [lo, alpha]: Gaussian values, exact ties with both bounds (the exact
+// zeros a ReLU gives, alpha itself, -alpha), rounding ties, zeros of both signs and far outliers.
+torch::Tensor pact_input(const std::vector<int64_t>& shape, float alpha, bool is_signed, double qmax,
+                         int seed) {
+  torch::manual_seed(seed);
+  const float magnitude = std::abs(alpha), lo = is_signed ? -magnitude : 0.0f;
+  torch::Tensor a = torch::randn(shape) * (0.7f * (magnitude - lo)) + 0.5f * (magnitude + lo);
+  float* p = a.data_ptr<float>();
+  const int64_t n = a.numel();
+  for (int64_t i = 0; i + 6 < n; i += 23) {
+    const auto k = static_cast<float>((i / 23) % static_cast<int64_t>(qmax));
+    p[i] = lo + (k + 0.5f) * (magnitude - lo) / static_cast<float>(qmax);
+    p[i + 1] = magnitude;
+    p[i + 2] = lo;
+    p[i + 3] = 0.0f;
+    p[i + 4] = -0.0f;
+    p[i + 5] = 5 * magnitude;
+    p[i + 6] = -5 * magnitude;
+  }
+  return a;
+}
+
+struct PactCase {
+  float alpha;  // the parameter: its sign does not matter to the value, its gradient is multiplied by it
+  bool is_signed;
+  double qmax;
+};
+
+const std::vector<PactCase> kPactCases = {
+    {1.7f, false, 3},    // 2-bit unsigned
+    {-0.9f, false, 3},   // a negative parameter (|alpha| acts)
+    {2.3f, true, 1},     // 2-bit signed
+    {0.6f, false, 255},  // 8-bit unsigned
+    {4.0f, true, 127},   // 8-bit signed
+};
+
+void expect_pact_same(const torch::Tensor& a0, const PactCase& c, const std::string& what) {
+  torch::Tensor a_chain = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
+  torch::Tensor a_fused = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
+  torch::Tensor alpha_chain = torch::full({1}, c.alpha).requires_grad_(true);
+  torch::Tensor alpha_fused = torch::full({1}, c.alpha).requires_grad_(true);
+  torch::Tensor y_chain = pact_fake_quant_chain(a_chain, alpha_chain, c.is_signed, c.qmax);
+  torch::Tensor y_fused = pact_fake_quant(a_fused, alpha_fused, c.is_signed, c.qmax);
+  ASSERT_TRUE(same_bits(y_chain, y_fused)) << what << ": forward";
+  EXPECT_EQ(y_chain.strides(), y_fused.strides()) << what;
+  torch::Tensor g = torch::randn(y_chain.sizes()).to(y_chain.suggest_memory_format());
+  y_chain.backward(g);
+  y_fused.backward(g);
+  EXPECT_TRUE(same_bits(a_chain.grad(), a_fused.grad())) << what << ": d/da";
+  EXPECT_TRUE(same_bits(alpha_chain.grad(), alpha_fused.grad()))
+      << what << ": d/dalpha " << alpha_chain.grad().item<float>() << " vs "
+      << alpha_fused.grad().item<float>();
+}
+
+TEST(PactFakeQuant, EqualsTheChainBitForBitInEveryLayout) {
+  for (const PactCase& c : kPactCases) {
+    const std::string what =
+        std::to_string(c.alpha) + (c.is_signed ? " signed " : " ") + std::to_string(c.qmax);
+    expect_pact_same(pact_input({4, 5, 7, 9}, c.alpha, c.is_signed, c.qmax, 1), c, "NCHW " + what);
+    expect_pact_same(pact_input({6, 16, 14, 14}, c.alpha, c.is_signed, c.qmax, 2)
+                         .contiguous(at::MemoryFormat::ChannelsLast),
+                     c, "NHWC " + what);
+    expect_pact_same(pact_input({33, 64}, c.alpha, c.is_signed, c.qmax, 3), c, "2-D " + what);
+  }
+}
+
+TEST(PactFakeQuant, EqualsTheChainOnOneAndTwoThreadsAndLargeTensors) {
+  const int saved = at::get_num_threads();
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (bool is_signed : {false, true}) {
+      const PactCase c{1.3f, is_signed, is_signed ? 1.0 : 3.0};
+      torch::Tensor a = pact_input({32, 16, 28, 28}, c.alpha, is_signed, c.qmax, 5)
+                            .contiguous(at::MemoryFormat::ChannelsLast);
+      expect_pact_same(a, c, std::to_string(threads) + " threads, signed " + std::to_string(is_signed));
+    }
+  }
+  at::set_num_threads(saved);
+}
+
+TEST(PactFakeQuant, TiesHalveTheGradientAsLibTorchsMinimumAndMaximumDo) {
+  // a = 0 (the lower bound), a = alpha (the upper one): half of g to a and half to alpha; a ReLU's zeros.
+  torch::Tensor a = torch::tensor({-1.0f, 0.0f, 0.5f, 2.0f, 3.0f}).requires_grad_(true);
+  torch::Tensor alpha = torch::full({1}, 2.0f).requires_grad_(true);
+  pact_fake_quant(a, alpha, false, 3).backward(torch::ones({5}));
+  EXPECT_TRUE(torch::equal(a.grad(), torch::tensor({0.0f, 0.5f, 1.0f, 0.5f, 0.0f})));
+  EXPECT_EQ(alpha.grad().item<float>(), 1.5f);
+}
+
+TEST(PactFakeQuant, GradientLayoutDifferentFromTheInput) {
+  const PactCase c{1.1f, true, 1};
+  torch::Tensor a0 =
+      pact_input({3, 8, 5, 5}, c.alpha, true, c.qmax, 6).contiguous(at::MemoryFormat::ChannelsLast);
+  torch::Tensor aa = a0.clone().requires_grad_(true), ab = a0.clone().requires_grad_(true);
+  torch::Tensor la = torch::full({1}, c.alpha).requires_grad_(true),
+                lb = torch::full({1}, c.alpha).requires_grad_(true);
+  torch::Tensor g = torch::randn({3, 8, 5, 5});
+  pact_fake_quant_chain(aa, la, true, c.qmax).backward(g);
+  pact_fake_quant(ab, lb, true, c.qmax).backward(g);
+  EXPECT_TRUE(same_bits(aa.grad(), ab.grad()));
+  EXPECT_NEAR(la.grad().item<float>(), lb.grad().item<float>(),
+              1e-4 * std::abs(la.grad().item<float>()) + 1e-6);
+}
+
+TEST(PactFakeQuant, BackwardWithCreateGraphIsDifferentiableAsTheChain) {
+  for (bool is_signed : {false, true}) {
+    torch::Tensor a0 = pact_input({2, 4, 5, 5}, 1.2f, is_signed, 3, 9);
+    std::vector<torch::Tensor> results[2];
+    for (int fused = 0; fused < 2; ++fused) {
+      torch::Tensor a = a0.clone().requires_grad_(true);
+      torch::Tensor alpha = torch::full({1}, 1.2f).requires_grad_(true);
+      torch::Tensor w = torch::linspace(-1, 1, a0.numel()).view(a0.sizes());
+      torch::Tensor y =
+          fused ? pact_fake_quant(a, alpha, is_signed, 3) : pact_fake_quant_chain(a, alpha, is_signed, 3);
+      auto first = torch::autograd::grad({(y * y * w).sum()}, {a, alpha}, {}, true, /*create_graph=*/true);
+      ASSERT_TRUE(first[0].requires_grad());
+      torch::Tensor penalty = first[0].pow(2).sum() + first[1].pow(2).sum();
+      auto second = torch::autograd::grad({penalty}, {a, alpha}, {}, false, false, /*allow_unused=*/true);
+      results[fused] = {first[0].detach(), first[1].detach(), second[0], second[1]};
+    }
+    for (int k = 0; k < 2; ++k) EXPECT_TRUE(same_bits(results[0][k], results[1][k])) << k;
+    for (int k = 2; k < 4; ++k) {
+      ASSERT_EQ(results[0][k].defined(), results[1][k].defined()) << k;
+      if (results[0][k].defined())
+        EXPECT_TRUE(torch::allclose(results[0][k], results[1][k], 1e-5, 1e-6)) << k;
+    }
+  }
+}
+
+TEST(PactFakeQuant, NanStaysNanAndOtherTensorsTakeTheChain) {
+  torch::Tensor a = torch::tensor({0.4f, NAN, -0.3f, 0.7f, 2.0f}).requires_grad_(true);
+  torch::Tensor b = a.detach().clone().requires_grad_(true);
+  torch::Tensor la = torch::full({1}, 1.5f).requires_grad_(true),
+                lb = torch::full({1}, 1.5f).requires_grad_(true);
+  torch::Tensor ya = pact_fake_quant_chain(a, la, true, 1), yb = pact_fake_quant(b, lb, true, 1);
+  EXPECT_TRUE(torch::equal(ya.isnan(), yb.isnan()));
+  EXPECT_TRUE(torch::equal(ya.nan_to_num(), yb.nan_to_num()));
+  ya.sum().backward();
+  yb.sum().backward();
+  EXPECT_TRUE(same_bits(a.grad(), b.grad()));
+  EXPECT_TRUE(same_bits(la.grad(), lb.grad()));
+  const torch::Tensor alpha = torch::full({1}, 0.8f);
+  torch::Tensor wide = pact_input({4, 10}, 0.8f, false, 3, 7);
+  torch::Tensor view = wide.slice(1, 0, 10, 2);
+  EXPECT_TRUE(
+      same_bits(pact_fake_quant(view, alpha, false, 3), pact_fake_quant_chain(view, alpha, false, 3)));
+  torch::Tensor d = wide.to(torch::kDouble);
+  EXPECT_TRUE(torch::equal(pact_fake_quant(d, alpha.to(torch::kDouble), false, 3),
+                           pact_fake_quant_chain(d, alpha.to(torch::kDouble), false, 3)));
+}
+
+TEST(PactFakeQuant, QuantizerForwardIsCodesTimesScaleWithTheSameAlphaGradient) {
+  for (bool is_signed : {false, true}) {
+    auto fused = make_pact_act(2, is_signed);
+    auto chain = make_pact_act(2, is_signed);
+    {
+      torch::NoGradGuard no_grad;  // a clip inside the data's range, so that both bounds are reached
+      fused->named_parameters()["alpha"].fill_(1.4f);
+      chain->named_parameters()["alpha"].fill_(1.4f);
+    }
+    torch::Tensor a0 = pact_input({4, 16, 6, 6}, 1.4f, is_signed, is_signed ? 1 : 3, 8)
+                           .contiguous(at::MemoryFormat::ChannelsLast);
+    torch::Tensor aa = a0.clone().requires_grad_(true), ab = a0.clone().requires_grad_(true);
+    torch::Tensor ya = fused->forward(aa);
+    torch::Tensor yb =
+        pact_fake_quant_chain(ab, chain->named_parameters()["alpha"], is_signed, is_signed ? 1 : 3);
+    const Quantized parts = chain->quantize(ab);
+    ASSERT_TRUE(same_bits(ya, parts.codes * parts.scale)) << "signed " << is_signed;
+    torch::Tensor g = torch::randn(ya.sizes()).contiguous(at::MemoryFormat::ChannelsLast);
+    ya.backward(g);
+    yb.backward(g);
+    EXPECT_TRUE(same_bits(aa.grad(), ab.grad())) << "signed " << is_signed;
+    EXPECT_TRUE(
+        same_bits(fused->named_parameters()["alpha"].grad(), chain->named_parameters()["alpha"].grad()))
+        << "signed " << is_signed;
   }
 }
 

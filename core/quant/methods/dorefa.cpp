@@ -6,6 +6,7 @@
 
 #include "core/quant/dorefa_fake_quant.h"
 #include "core/quant/methods/methods.h"
+#include "core/quant/pact_fake_quant.h"
 #include "core/quant/ste.h"
 
 namespace r2q::quant {
@@ -76,17 +77,11 @@ class PactAct : public Quantizer {
     alpha_ = register_parameter("alpha", torch::full({1}, 10.0));  // the paper's initial value
   }
 
-  Quantized quantize(const torch::Tensor& a) override {
-    torch::NoGradGuard g;
-    torch::Tensor alpha = alpha_.abs().clamp_min(1e-8);
-    torch::Tensor y = torch::max(torch::min(a, alpha), signed_ ? -alpha : torch::zeros_like(alpha));
-    return {round_ste(y / alpha * qmax_), alpha / qmax_};
-  }
+  Quantized quantize(const torch::Tensor& a) override { return pact_quantize(a, alpha_, signed_, qmax_); }
+  // codes * scale as quantize() computes them, with PACT's gradient, in one pass per direction where the
+  // tensor allows (pact_fake_quant.h).
   torch::Tensor forward(const torch::Tensor& a) override {
-    auto q = quantize(a);
-    torch::Tensor alpha = alpha_.abs();
-    torch::Tensor surrogate = torch::max(torch::min(a, alpha), signed_ ? -alpha : torch::zeros_like(alpha));
-    return straight_through(q.codes * q.scale, surrogate);
+    return pact_fake_quant(a, alpha_, signed_, qmax_);
   }
   torch::Tensor activation_scale() const override {
     return (alpha_.detach().abs().clamp_min(1e-8) / qmax_).clone();
