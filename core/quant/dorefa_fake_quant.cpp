@@ -28,16 +28,24 @@ struct Levels {
   }
 };
 
+#if defined(__SSE2__)
+// Levels in four lanes each.
+struct Vectors {
+  __m128 lo, hi, qmax, scale;
+  explicit Vectors(Levels l)
+      : lo(_mm_set1_ps(l.lo)), hi(_mm_set1_ps(kHi)), qmax(_mm_set1_ps(l.qmax)), scale(_mm_set1_ps(l.scale)) {}
+};
+#endif
+
 void forward_kernel(const float* a, Levels l, float* out, int64_t n) {
   at::parallel_for(0, n, lanes::kGrain, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
 #if defined(__SSE2__)
-    const __m128 lo = _mm_set1_ps(l.lo), hi = _mm_set1_ps(kHi), qmax = _mm_set1_ps(l.qmax);
-    const __m128 scale = _mm_set1_ps(l.scale);
+    const Vectors k(l);
     for (; i + 4 <= end; i += 4) {
       const __m128 v = _mm_loadu_ps(a + i);
-      const __m128 codes = lanes::round_half_away(_mm_mul_ps(lanes::clamp(v, lo, hi), qmax));
-      _mm_storeu_ps(out + i, _mm_mul_ps(lanes::keep_nan(v, codes), scale));
+      const __m128 codes = lanes::round_half_away(_mm_mul_ps(lanes::clamp(v, k.lo, k.hi), k.qmax));
+      _mm_storeu_ps(out + i, _mm_mul_ps(lanes::keep_nan(v, codes), k.scale));
     }
 #endif
     for (; i < end; ++i) {
@@ -52,12 +60,11 @@ void backward_kernel(const float* a, const float* g, Levels l, float* ga, int64_
   at::parallel_for(0, n, lanes::kGrain, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
 #if defined(__SSE2__)
-    const __m128 lo = _mm_set1_ps(l.lo), hi = _mm_set1_ps(kHi), qmax = _mm_set1_ps(l.qmax);
-    const __m128 scale = _mm_set1_ps(l.scale);
+    const Vectors k(l);
     for (; i + 4 <= end; i += 4) {
       const __m128 v = _mm_loadu_ps(a + i);
-      const __m128 in_range = _mm_and_ps(_mm_cmpge_ps(v, lo), _mm_cmple_ps(v, hi));
-      const __m128 through = _mm_mul_ps(_mm_mul_ps(_mm_loadu_ps(g + i), scale), qmax);
+      const __m128 in_range = _mm_and_ps(_mm_cmpge_ps(v, k.lo), _mm_cmple_ps(v, k.hi));
+      const __m128 through = _mm_mul_ps(_mm_mul_ps(_mm_loadu_ps(g + i), k.scale), k.qmax);
       _mm_storeu_ps(ga + i, _mm_and_ps(in_range, through));
     }
 #endif

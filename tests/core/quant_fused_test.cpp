@@ -11,6 +11,8 @@
 #include <ATen/Parallel.h>
 
 #include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "core/quant/dorefa_fake_quant.h"
@@ -55,14 +57,19 @@ struct Case {
   float s;
 };
 
-// Runs both implementations on copies of x (with `layout` applied) and compares output and gradients.
-void expect_same(const torch::Tensor& x0, const Case& c, const std::string& what) {
+// A fake quantizer of x with one scalar parameter p (LSQ's step, PACT's clip; ignored by DoReFa).
+using FakeQuant = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& p)>;
+
+// Runs the chain and the one-pass version on copies of x0 (its layout kept) with the parameter p0, and
+// compares the outputs and the gradients of x and of p (where the quantizer uses it) bit for bit.
+void expect_same_as_chain(const torch::Tensor& x0, float p0, const FakeQuant& chain, const FakeQuant& fused,
+                          const std::string& what) {
   torch::Tensor x_chain = x0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
   torch::Tensor x_fused = x0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
-  torch::Tensor s_chain = torch::full({1}, c.s).requires_grad_(true);
-  torch::Tensor s_fused = torch::full({1}, c.s).requires_grad_(true);
-  torch::Tensor y_chain = lsq_fake_quant_chain(x_chain, s_chain, c.qn, c.qp);
-  torch::Tensor y_fused = lsq_fake_quant(x_fused, s_fused, c.qn, c.qp);
+  torch::Tensor p_chain = torch::full({1}, p0).requires_grad_(true);
+  torch::Tensor p_fused = torch::full({1}, p0).requires_grad_(true);
+  torch::Tensor y_chain = chain(x_chain, p_chain);
+  torch::Tensor y_fused = fused(x_fused, p_fused);
   ASSERT_TRUE(same_bits(y_chain, y_fused)) << what << ": forward";
   EXPECT_EQ(y_chain.strides(), y_fused.strides()) << what;
   // A gradient with some structure (not all ones), in the output's layout as a convolution would give it.
@@ -70,8 +77,17 @@ void expect_same(const torch::Tensor& x0, const Case& c, const std::string& what
   y_chain.backward(g);
   y_fused.backward(g);
   EXPECT_TRUE(same_bits(x_chain.grad(), x_fused.grad())) << what << ": d/dx";
-  EXPECT_TRUE(same_bits(s_chain.grad(), s_fused.grad()))
-      << what << ": d/ds " << s_chain.grad().item<float>() << " vs " << s_fused.grad().item<float>();
+  ASSERT_EQ(p_chain.grad().defined(), p_fused.grad().defined()) << what;
+  if (p_chain.grad().defined())
+    EXPECT_TRUE(same_bits(p_chain.grad(), p_fused.grad()))
+        << what << ": d/dp " << p_chain.grad().item<float>() << " vs " << p_fused.grad().item<float>();
+}
+
+void expect_same(const torch::Tensor& x0, const Case& c, const std::string& what) {
+  expect_same_as_chain(
+      x0, c.s,
+      [&](const torch::Tensor& x, const torch::Tensor& s) { return lsq_fake_quant_chain(x, s, c.qn, c.qp); },
+      [&](const torch::Tensor& x, const torch::Tensor& s) { return lsq_fake_quant(x, s, c.qn, c.qp); }, what);
 }
 
 const std::vector<Case> kCases = {
@@ -230,16 +246,13 @@ const std::vector<DorefaCase> kDorefaCases = {
 };
 
 void expect_dorefa_same(const torch::Tensor& a0, const DorefaCase& c, const std::string& what) {
-  torch::Tensor a_chain = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
-  torch::Tensor a_fused = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
-  torch::Tensor y_chain = dorefa_act_fake_quant_chain(a_chain, c.lo, c.qmax);
-  torch::Tensor y_fused = dorefa_act_fake_quant(a_fused, c.lo, c.qmax);
-  ASSERT_TRUE(same_bits(y_chain, y_fused)) << what << ": forward";
-  EXPECT_EQ(y_chain.strides(), y_fused.strides()) << what;
-  torch::Tensor g = torch::randn(y_chain.sizes()).to(y_chain.suggest_memory_format());
-  y_chain.backward(g);
-  y_fused.backward(g);
-  EXPECT_TRUE(same_bits(a_chain.grad(), a_fused.grad())) << what << ": d/da";
+  expect_same_as_chain(
+      a0, 0.0f,
+      [&](const torch::Tensor& a, const torch::Tensor&) {
+        return dorefa_act_fake_quant_chain(a, c.lo, c.qmax);
+      },
+      [&](const torch::Tensor& a, const torch::Tensor&) { return dorefa_act_fake_quant(a, c.lo, c.qmax); },
+      what);
 }
 
 TEST(DorefaFakeQuant, EqualsTheChainBitForBitInEveryLayout) {
@@ -361,21 +374,15 @@ const std::vector<PactCase> kPactCases = {
 };
 
 void expect_pact_same(const torch::Tensor& a0, const PactCase& c, const std::string& what) {
-  torch::Tensor a_chain = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
-  torch::Tensor a_fused = a0.detach().clone(at::MemoryFormat::Preserve).requires_grad_(true);
-  torch::Tensor alpha_chain = torch::full({1}, c.alpha).requires_grad_(true);
-  torch::Tensor alpha_fused = torch::full({1}, c.alpha).requires_grad_(true);
-  torch::Tensor y_chain = pact_fake_quant_chain(a_chain, alpha_chain, c.is_signed, c.qmax);
-  torch::Tensor y_fused = pact_fake_quant(a_fused, alpha_fused, c.is_signed, c.qmax);
-  ASSERT_TRUE(same_bits(y_chain, y_fused)) << what << ": forward";
-  EXPECT_EQ(y_chain.strides(), y_fused.strides()) << what;
-  torch::Tensor g = torch::randn(y_chain.sizes()).to(y_chain.suggest_memory_format());
-  y_chain.backward(g);
-  y_fused.backward(g);
-  EXPECT_TRUE(same_bits(a_chain.grad(), a_fused.grad())) << what << ": d/da";
-  EXPECT_TRUE(same_bits(alpha_chain.grad(), alpha_fused.grad()))
-      << what << ": d/dalpha " << alpha_chain.grad().item<float>() << " vs "
-      << alpha_fused.grad().item<float>();
+  expect_same_as_chain(
+      a0, c.alpha,
+      [&](const torch::Tensor& a, const torch::Tensor& alpha) {
+        return pact_fake_quant_chain(a, alpha, c.is_signed, c.qmax);
+      },
+      [&](const torch::Tensor& a, const torch::Tensor& alpha) {
+        return pact_fake_quant(a, alpha, c.is_signed, c.qmax);
+      },
+      what);
 }
 
 TEST(PactFakeQuant, EqualsTheChainBitForBitInEveryLayout) {
