@@ -1,8 +1,9 @@
 // DoReFa's activation fake quantization, round_ste(clamp(a, lo, 1) * qmax) * (1 / qmax), as one pass over
 // the tensor forward and one backward for dense float32 CPU tensors.
 //
-// As an operation chain it is four elementwise tensors forward (clamp, the product with qmax, the rounding,
-// the product with the scale) and three backward, on every activation of every quantized middle layer. The
+// As an operation chain it is eight elementwise tensors forward (clamp, the product with qmax, the rounding's
+// sign, abs, add, floor and product, the product with the scale) and five backward (two products, the clamp's
+// two comparisons and its where), on every activation of every quantized middle layer. The
 // one-pass version computes the same float32 operation per element, in the chain's order, so values and the
 // input's gradient are bit for bit the chain's (tests/core/quant_fused_test.cpp). Other tensors (CUDA,
 // float64, non-dense) take the chain; a backward pass that is itself differentiated (create_graph) uses
