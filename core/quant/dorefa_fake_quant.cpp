@@ -95,7 +95,7 @@ struct DorefaFakeQuant : torch::autograd::Function<DorefaFakeQuant> {
       return {torch::where((a >= lo).logical_and_(a <= 1.0), through, torch::zeros({}, g.options())),
               torch::Tensor(), torch::Tensor()};
     }
-    if (g.strides() != a.strides()) g = torch::empty_like(a).copy_(g);
+    g = lanes::in_layout_of(g, a);
     torch::Tensor ga = torch::empty_like(a);
     backward_kernel(a.data_ptr<float>(), g.data_ptr<float>(), Levels::of(lo, qmax), ga.data_ptr<float>(),
                     a.numel());
@@ -104,8 +104,7 @@ struct DorefaFakeQuant : torch::autograd::Function<DorefaFakeQuant> {
 };
 
 bool fusable(const torch::Tensor& a, double lo, double qmax) {
-  return a.device().is_cpu() && a.scalar_type() == torch::kFloat && a.is_non_overlapping_and_dense() &&
-         lo >= -1 && lo <= 0 && qmax >= 1 && qmax < (1 << 22);
+  return lanes::dense_cpu_float(a) && lo >= -1 && lo <= 0 && qmax >= 1 && qmax < lanes::kMaxCode;
 }
 
 }  // namespace dorefa

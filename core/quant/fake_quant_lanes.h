@@ -1,8 +1,10 @@
-// The per-element steps that the one-pass fake quantizers (lsq_fake_quant.cpp, dorefa_fake_quant.cpp) share,
-// each the float32 operation LibTorch's kernel for that step of the operation chain performs: a clamp and
-// round_ste's sign(c) * floor(|c| + 0.5), on one value and on four SSE2 lanes (every x86-64 CPU has SSE2).
-// Internal to core/quant.
+// What the one-pass fake quantizers (lsq_, dorefa_ and pact_fake_quant.cpp) share: which tensors they take,
+// and the per-element steps, each the float32 operation LibTorch's kernel for that step of the operation
+// chain performs (a clamp and round_ste's sign(c) * floor(|c| + 0.5)), on one value and on four SSE2 lanes
+// (every x86-64 CPU has SSE2). Internal to core/quant.
 #pragma once
+
+#include <torch/types.h>
 
 #include <cstdint>
 
@@ -14,6 +16,26 @@ namespace r2q::quant::lanes {
 
 // Elements per task of at::parallel_for in the one-pass kernels.
 constexpr std::int64_t kGrain = 16384;
+
+// Codes of a larger magnitude take the chain: round_half_away needs |c| + 0.5 below 2^22.
+constexpr double kMaxCode = 1 << 22;
+
+// A tensor the kernels read and write in place of the chain: dense float32 on the CPU.
+inline bool dense_cpu_float(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_non_overlapping_and_dense();
+}
+
+// A learnable scalar of x's quantizer (LSQ's step, PACT's clip) that the kernels read as one float: a
+// one-element float32 CPU tensor that broadcasts against x.
+inline bool scalar_of(const torch::Tensor& p, const torch::Tensor& x) {
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.numel() == 1 && x.dim() >= p.dim();
+}
+
+// The incoming gradient g laid out as x (the layout the backward kernels read in step with x, and in which
+// the chain's per-element terms are summed).
+inline torch::Tensor in_layout_of(const torch::Tensor& g, const torch::Tensor& x) {
+  return g.strides() == x.strides() ? g : torch::empty_like(x).copy_(g);
+}
 
 // clamp(v, lo, hi) for a value that is not NaN.
 inline float clamp(float v, float lo, float hi) {

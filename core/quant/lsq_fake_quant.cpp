@@ -117,7 +117,7 @@ struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
     torch::Tensor g = grads[0];
     const bool want_s = ctx->needs_input_grad(1);
     if (torch::GradMode::is_enabled()) return differentiable_backward(x, s, g, l, want_s);
-    if (g.strides() != x.strides()) g = torch::empty_like(x).copy_(g);  // the layout the terms are summed in
+    g = lanes::in_layout_of(g, x);
     torch::Tensor gx = torch::empty_like(x);
     torch::Tensor term_mul, term_div;
     if (want_s) {
@@ -134,9 +134,8 @@ struct LsqFakeQuant : torch::autograd::Function<LsqFakeQuant> {
 };
 
 bool fusable(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
-  return x.device().is_cpu() && s.device().is_cpu() && x.scalar_type() == torch::kFloat &&
-         s.scalar_type() == torch::kFloat && s.numel() == 1 && x.dim() >= s.dim() &&
-         x.is_non_overlapping_and_dense() && qn >= 0 && qp >= 0 && qn < (1 << 22) && qp < (1 << 22);
+  return lanes::dense_cpu_float(x) && lanes::scalar_of(s, x) && qn >= 0 && qp >= 0 && qn < lanes::kMaxCode &&
+         qp < lanes::kMaxCode;
 }
 
 }  // namespace

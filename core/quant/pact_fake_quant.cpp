@@ -138,7 +138,7 @@ struct PactFakeQuant : torch::autograd::Function<PactFakeQuant> {
     const bool want_alpha = ctx->needs_input_grad(1);
     torch::Tensor g = grads[0];
     if (torch::GradMode::is_enabled()) return differentiable_backward(a, alpha, g, is_signed, want_alpha);
-    if (g.strides() != a.strides()) g = torch::empty_like(a).copy_(g);  // the layout the terms are summed in
+    g = lanes::in_layout_of(g, a);
     torch::Tensor ga = torch::empty_like(a), term, low;
     if (want_alpha) {
       term = torch::empty_like(a);
@@ -159,10 +159,8 @@ struct PactFakeQuant : torch::autograd::Function<PactFakeQuant> {
 };
 
 bool fusable(const torch::Tensor& a, const torch::Tensor& alpha, double qmax) {
-  return a.device().is_cpu() && alpha.device().is_cpu() && a.scalar_type() == torch::kFloat &&
-         alpha.scalar_type() == torch::kFloat && alpha.numel() == 1 && a.dim() >= alpha.dim() &&
-         a.is_non_overlapping_and_dense() && std::isfinite(alpha.item<float>()) && qmax >= 1 &&
-         qmax < (1 << 22);
+  return lanes::dense_cpu_float(a) && lanes::scalar_of(alpha, a) && std::isfinite(alpha.item<float>()) &&
+         qmax >= 1 && qmax < lanes::kMaxCode;
 }
 
 }  // namespace pact

@@ -78,9 +78,10 @@ void expect_same_as_chain(const torch::Tensor& x0, float p0, const FakeQuant& ch
   y_fused.backward(g);
   EXPECT_TRUE(same_bits(x_chain.grad(), x_fused.grad())) << what << ": d/dx";
   ASSERT_EQ(p_chain.grad().defined(), p_fused.grad().defined()) << what;
-  if (p_chain.grad().defined())
+  if (p_chain.grad().defined()) {
     EXPECT_TRUE(same_bits(p_chain.grad(), p_fused.grad()))
         << what << ": d/dp " << p_chain.grad().item<float>() << " vs " << p_fused.grad().item<float>();
+  }
 }
 
 void expect_same(const torch::Tensor& x0, const Case& c, const std::string& what) {
@@ -454,8 +455,9 @@ TEST(PactFakeQuant, BackwardWithCreateGraphIsDifferentiableAsTheChain) {
     for (int k = 0; k < 2; ++k) EXPECT_TRUE(same_bits(results[0][k], results[1][k])) << k;
     for (int k = 2; k < 4; ++k) {
       ASSERT_EQ(results[0][k].defined(), results[1][k].defined()) << k;
-      if (results[0][k].defined())
+      if (results[0][k].defined()) {
         EXPECT_TRUE(torch::allclose(results[0][k], results[1][k], 1e-5, 1e-6)) << k;
+      }
     }
   }
 }
