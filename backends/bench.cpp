@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "backends/cpu/shift_add_conv.h"
@@ -24,20 +25,28 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs) {
+Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs, double min_sample_seconds) {
   using Clock = std::chrono::steady_clock;
   fn();
+  const auto warm = Clock::now();
   fn();
+  const double one_call = std::chrono::duration<double>(Clock::now() - warm).count();
+  // Calls per sample, fixed for the whole measurement: enough that a sample lasts min_sample_seconds at the
+  // second warm-up call's pace.
+  constexpr double kMostCalls = 1e6;
+  const int calls =
+      static_cast<int>(std::clamp(std::ceil(min_sample_seconds / std::max(one_call, 1e-9)), 1.0, kMostCalls));
   std::vector<double> samples;
   const auto start = Clock::now();
   while (static_cast<int>(samples.size()) < min_runs ||
          std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
     const auto t0 = Clock::now();
-    fn();
-    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    for (int c = 0; c < calls; ++c) fn();
+    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / calls);
   }
   Timing t;
   t.runs = static_cast<int>(samples.size());
+  t.calls_per_sample = calls;
   t.min_s = *std::min_element(samples.begin(), samples.end());
   t.median_s = median(std::move(samples));
   return t;
@@ -104,12 +113,14 @@ double peak_macs_per_cycle(const std::string& path, const deploy::Layer& layer) 
   return fp32_peak_macs_per_cycle();
 }
 
-std::vector<std::vector<double>> measure_interleaved(const std::vector<std::function<void()>>& fns,
-                                                     double min_seconds, int rounds) {
-  std::vector<std::vector<double>> out(fns.size());
+std::vector<std::vector<Timing>> measure_interleaved(const std::vector<std::function<void()>>& fns,
+                                                     double min_seconds, int rounds,
+                                                     double min_sample_seconds) {
+  std::vector<std::vector<Timing>> out(fns.size());
   const double per_round = min_seconds / std::max(1, rounds);
   for (int r = 0; r < std::max(1, rounds); ++r)
-    for (std::size_t i = 0; i < fns.size(); ++i) out[i].push_back(measure(fns[i], per_round, 3).median_s);
+    for (std::size_t i = 0; i < fns.size(); ++i)
+      out[i].push_back(measure(fns[i], per_round, 3, min_sample_seconds));
   return out;
 }
 

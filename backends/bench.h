@@ -15,16 +15,23 @@
 namespace r2q::backends::bench {
 
 struct Timing {
-  double median_s = 0, min_s = 0;
-  int runs = 0;
+  double median_s = 0, min_s = 0;  // of one call: a sample's time over its calls
+  int runs = 0;                    // samples
+  int calls_per_sample = 1;
 };
 
 // The median of `values` (the upper one of an even count; 0 for none).
 double median(std::vector<double> values);
 
-// Calls `fn` twice to warm up, then until both `min_seconds` have passed and `min_runs` calls were made;
-// the median and minimum of the timed calls.
-Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs = 5);
+// Calls `fn` twice to warm up, then takes timed samples until both `min_seconds` have passed and `min_runs`
+// samples were taken; the median and minimum of the samples. A sample is as many consecutive calls as make
+// it last `min_sample_seconds` at the second warm-up call's pace (at least one; the same count for every
+// sample), timed together and divided by their count. Samples of equal length carry an equal share of the
+// machine's interruptions (timer ticks, a shared host's preemptions): the median of short samples leaves
+// out the ones a tick lands in, which a long call (a big batch) cannot, so comparing batch sizes per image
+// needs samples of the same length.
+Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs = 5,
+               double min_sample_seconds = 0);
 
 // Multiply-accumulates per image of every layer (conv / linear; 0 for the others), by layer index.
 std::vector<double> layer_macs(const deploy::Model& model);
@@ -46,11 +53,12 @@ double model_dot_macs_per_cycle(cpu::Isa isa);
 // The same for LibTorch's fp32 kernels.
 double fp32_peak_macs_per_cycle();
 
-// Side by side: each of `fns` in turn, for `rounds` rounds (each call measured for min_seconds / rounds), so
-// that a change in the machine's speed during the benchmark (other load, a shared host) affects every
-// candidate alike. Per candidate, the median time of one call in each round.
-std::vector<std::vector<double>> measure_interleaved(const std::vector<std::function<void()>>& fns,
-                                                     double min_seconds, int rounds);
+// Side by side: each of `fns` in turn, for `rounds` rounds (each measured for min_seconds / rounds, in
+// samples of at least min_sample_seconds), so that a change in the machine's speed during the benchmark
+// (other load, a shared host) affects every candidate alike. Per candidate, each round's timing.
+std::vector<std::vector<Timing>> measure_interleaved(const std::vector<std::function<void()>>& fns,
+                                                     double min_seconds, int rounds,
+                                                     double min_sample_seconds = 0);
 
 // A batch of `batch` deterministic pseudo-random images in [0, 1) of the model's input shape.
 deploy::FloatBatch bench_input(const deploy::Model& model, int batch);

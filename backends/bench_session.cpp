@@ -13,15 +13,20 @@ namespace r2q::backends::bench {
 namespace {
 
 // Rates from the layers' MACs, percent of peak from their paths, per-layer figures when profiled.
-EngineResult describe(const std::string& engine, const std::vector<double>& rounds, int batch, int threads,
+EngineResult describe(const std::string& engine, const std::vector<Timing>& timings, int batch, int threads,
                       const deploy::Model& model, const std::vector<double>& macs, double clock_ghz,
                       const Plan* plan, const std::vector<double>& layer_seconds) {
   EngineResult r;
   r.engine = engine;
   r.batch = batch;
   r.threads = threads;
-  r.rounds = rounds;
-  r.seconds = median(rounds);
+  std::vector<double> calls;
+  for (const Timing& t : timings) {
+    r.rounds.push_back(t.median_s);
+    calls.push_back(t.calls_per_sample);
+  }
+  r.seconds = median(r.rounds);
+  r.calls_per_sample = static_cast<int>(median(calls));
   std::vector<std::string> paths;
   if (plan) {
     paths = plan->layer_paths();
@@ -113,9 +118,10 @@ Results run(const Request& request) {
         calls.push_back([plan = plans.back().get(), &input] { plan->run(input); });
       }
       if (request.set_baseline_threads) request.set_baseline_threads(threads);
-      const auto rounds = measure_interleaved(calls, request.min_seconds, request.rounds);
+      const auto rounds =
+          measure_interleaved(calls, request.min_seconds, request.rounds, request.min_sample_seconds);
       const bool per_layer = batch == request.batches.front() && threads == request.threads.front();
-      std::map<std::string, const std::vector<double>*> by_engine;
+      std::map<std::string, std::size_t> by_engine;  // index in out.results
       for (std::size_t i = 0; i < request.engines.size(); ++i) {
         const std::string& name = request.engines[i].engine;
         Plan* plan = plans[i].get();
@@ -124,15 +130,16 @@ Results run(const Request& request) {
         out.results.push_back(describe(plan ? plan->engine() : name, rounds[i], batch, threads, model, macs,
                                        request.clock_ghz, plan, layer_seconds));
         if (plan) weights.emplace(name, plan->weight_bytes());
-        by_engine[name] = &rounds[i];
+        by_engine[name] = out.results.size() - 1;
       }
       const auto reference = by_engine.find(out.reference);
       if (reference == by_engine.end()) continue;
-      for (const auto& [engine, other] : by_engine) {
+      const std::vector<double>& reference_rounds = out.results[reference->second].rounds;
+      for (const auto& [engine, index] : by_engine) {
         if (engine == out.reference) continue;
+        const std::vector<double>& other = out.results[index].rounds;
         Speedup s{batch, threads, engine, 0, {}};
-        for (std::size_t k = 0; k < other->size(); ++k)
-          s.per_round.push_back((*other)[k] / (*reference->second)[k]);
+        for (std::size_t k = 0; k < other.size(); ++k) s.per_round.push_back(other[k] / reference_rounds[k]);
         s.speedup = median(s.per_round);
         out.speedups.push_back(std::move(s));
       }

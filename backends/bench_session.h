@@ -36,6 +36,9 @@ struct Request {
   std::vector<int> batches, threads;
   double min_seconds = 0.5;
   int rounds = 5;
+  // Each timed sample's least length (bench::measure): calls of a small batch are timed in groups that long,
+  // so that every batch size's per-image time carries the same share of the machine's interruptions.
+  double min_sample_seconds = 0.01;
   double clock_ghz = 0;  // this CPU's measured clock, for percent of peak
 };
 
@@ -50,6 +53,7 @@ struct EngineResult {
   int batch = 0, threads = 0;
   double seconds = 0;          // median over the rounds of one run of the batch
   std::vector<double> rounds;  // each round's median
+  int calls_per_sample = 1;    // runs of the batch timed together per sample (median over the rounds)
   double gmac_per_s = 0;
   std::optional<double> percent_of_peak;
   std::optional<std::size_t> weight_bytes;  // not for the baseline

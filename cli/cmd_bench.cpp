@@ -62,6 +62,7 @@ json to_json(const bench::EngineResult& r) {
             {"threads", r.threads},
             {"seconds", r.seconds},
             {"seconds_per_round", r.rounds},
+            {"calls_per_sample", r.calls_per_sample},
             {"us_per_image", r.seconds * 1e6 / r.batch},
             {"images_per_s", r.batch / r.seconds},
             {"gmac_per_s", r.gmac_per_s}};
@@ -106,7 +107,8 @@ std::string or_dash(const std::optional<double>& v, int digits) {
 }
 
 void print_text(const bench::Results& results, const std::string& label, double macs_per_image,
-                std::size_t layers, const CpuInfo& cpu, double clock_ghz, bool show_layers) {
+                std::size_t layers, const CpuInfo& cpu, double clock_ghz, double sample_ms,
+                bool show_layers) {
   std::cout << "model    " << label << "\n         " << fixed(macs_per_image / 1e6, 2) << " MMAC per image, "
             << layers << " layers\n"
             << "cpu      " << cpu.model << ", " << cpu.logical_cores << " threads, clock "
@@ -129,6 +131,11 @@ void print_text(const bench::Results& results, const std::string& label, double 
                 fixed(r.seconds * 1e3, 3).c_str(), fixed(r.seconds * 1e6 / r.batch, 1).c_str(),
                 fixed(r.gmac_per_s, 2).c_str(), or_dash(r.percent_of_peak, 1).c_str(),
                 r.weight_bytes ? std::to_string(*r.weight_bytes).c_str() : "-");
+  std::cout << "latency: median of " << kRounds << " rounds in turns, each the median of its samples";
+  if (sample_ms > 0)
+    std::cout << ", a sample being as many consecutive runs as last " << fixed(sample_ms, 1)
+              << " ms (per run: the sample's time over its runs)";
+  std::cout << "\n";
   if (!results.speedups.empty()) {
     std::cout << "\n"
               << results.reference << " speed-up, measured side by side (other engine's latency / "
@@ -174,6 +181,9 @@ int cmd_bench(const std::vector<std::string>& args) {
       "thread counts, comma-separated; all = every core")(
       "min-time", po::value<double>()->default_value(0.5),
       "seconds of timed runs per engine and configuration, in 5 rounds taken in turns (>= 0.01)")(
+      "sample-ms", po::value<double>()->default_value(10),
+      "each timed sample's least length: shorter runs are timed in groups that long, so that every batch "
+      "size's time carries the same share of the machine's interruptions (0: one run per sample)")(
       "layers", po::bool_switch(), "also print the per-layer table (always in json)")(
       "format,f", po::value<std::string>()->default_value("text"), "text or json");
   po::variables_map vm;
@@ -183,6 +193,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     throw UsageError("--format: " + quoted_value(format) + " (expected text or json)");
   const double min_time = vm["min-time"].as<double>();
   if (!(min_time >= 0.01 && min_time <= 600)) throw UsageError("--min-time: must be in [0.01, 600] seconds");
+  const double sample_ms = vm["sample-ms"].as<double>();
+  if (!(sample_ms >= 0 && sample_ms <= 1000))
+    throw UsageError("--sample-ms: must be in [0, 1000] milliseconds");
   const CpuInfo& cpu = cpu_info();
   const std::vector<int> batches = int_list("--batch", vm["batch"].as<std::string>(), 0);
   const std::vector<int> thread_counts =
@@ -212,6 +225,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   request.threads = thread_counts;
   request.min_seconds = min_time;
   request.rounds = kRounds;
+  request.min_sample_seconds = sample_ms / 1e3;
   request.clock_ghz = measure_clock_ghz();
   const bench::Results results = bench::run(request);
 
@@ -219,7 +233,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   double macs_per_image = 0;
   for (double v : macs) macs_per_image += v;
   if (format == "text") {
-    print_text(results, m.label, macs_per_image, macs.size(), cpu, request.clock_ghz,
+    print_text(results, m.label, macs_per_image, macs.size(), cpu, request.clock_ghz, sample_ms,
                vm["layers"].as<bool>());
     return kOk;
   }
@@ -245,6 +259,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                 {"shift_add_one_bit_products_per_cycle", rooflines},
                 {"dot_product_mac_per_cycle", dots}}},
               {"min_time_s", min_time},
+              {"min_sample_ms", sample_ms},
               {"reference", results.reference},
               {"results", json::array()},
               {"ratios", json::array()}};

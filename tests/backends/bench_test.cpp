@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 
 #include "backends/backend.h"
@@ -79,7 +80,37 @@ TEST(Bench, MeasureRunsAtLeastTheAskedRunsAfterWarmUp) {
   const bench::Timing t = bench::measure([&] { ++calls; }, 0.0, 7);
   EXPECT_EQ(t.runs, 7);
   EXPECT_EQ(calls, 9);  // two warm-up calls
+  EXPECT_EQ(t.calls_per_sample, 1);
   EXPECT_LE(t.min_s, t.median_s);
+}
+
+TEST(Bench, ShortCallsAreTimedInSamplesOfTheAskedLength) {
+  using Clock = std::chrono::steady_clock;
+  int calls = 0;
+  std::vector<Clock::time_point> stamps;
+  const bench::Timing t = bench::measure(
+      [&] {
+        ++calls;
+        stamps.push_back(Clock::now());
+      },
+      0.0, 4, 2e-3);
+  EXPECT_EQ(t.runs, 4);
+  ASSERT_GT(t.calls_per_sample, 1);  // a call takes well under 2 ms
+  EXPECT_EQ(calls, 2 + 4 * t.calls_per_sample);
+  // The time per call is a sample's over its calls: well below the asked length.
+  EXPECT_LT(t.median_s, 2e-3);
+  EXPECT_LE(t.min_s, t.median_s);
+
+  // A call longer than the sample length is timed alone.
+  const bench::Timing slow = bench::measure(
+      [] {
+        const auto end = Clock::now() + std::chrono::microseconds(300);
+        while (Clock::now() < end) {
+        }
+      },
+      0.0, 3, 1e-4);
+  EXPECT_EQ(slow.calls_per_sample, 1);
+  EXPECT_GE(slow.median_s, 300e-6);
 }
 
 TEST(Bench, InterleavedMeasurementTakesEveryCandidateInTurn) {
@@ -89,6 +120,8 @@ TEST(Bench, InterleavedMeasurementTakesEveryCandidateInTurn) {
   ASSERT_EQ(rounds.size(), 2u);
   EXPECT_EQ(rounds[0].size(), 3u);
   EXPECT_EQ(rounds[1].size(), 3u);
+  for (const auto& candidate : rounds)
+    for (const bench::Timing& t : candidate) EXPECT_EQ(t.calls_per_sample, 1);
   // Each round: candidate 0's calls (2 warm-up + 3 timed), then candidate 1's.
   ASSERT_EQ(order.size(), 30u);
   for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], static_cast<int>(i / 5 % 2)) << i;

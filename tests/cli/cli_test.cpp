@@ -250,10 +250,13 @@ TEST_F(Cli, BenchMeasuresEveryEngineSideBySide) {
   const json out = json::parse(b.out);
   EXPECT_GT(out["model"]["macs_per_image"].get<double>(), 0);
   EXPECT_GT(out["cpu"]["clock_ghz"].get<double>(), 0);
+  EXPECT_EQ(out["min_sample_ms"].get<double>(), 10);
   ASSERT_EQ(out["results"].size(), 8u) << out.dump(1);  // 4 engines x 2 batch sizes
   for (const auto& r : out["results"]) {
     EXPECT_GT(r["gmac_per_s"].get<double>(), 0) << r.dump();
     EXPECT_GT(r["percent_of_peak"].get<double>(), 0) << r.dump();
+    // LeNet runs in far less than a 10 ms sample: several runs per sample.
+    EXPECT_GT(r["calls_per_sample"].get<int>(), 1) << r.dump();
   }
   // Per-layer times at the first configuration: one entry per deployed layer, summing to about the total.
   const json& first = out["results"][1];
@@ -268,11 +271,18 @@ TEST_F(Cli, BenchMeasuresEveryEngineSideBySide) {
   EXPECT_NE(text.out.find("shift-add speed-up"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("per layer"), std::string::npos) << text.out;
 
+  // --sample-ms 0: one run per sample.
+  auto single = r2q({"bench", "--arch", "lenet", "--engines", "shift-add", "--batch", "1", "--threads", "1",
+                     "--min-time", "0.01", "--sample-ms", "0", "-f", "json"});
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  EXPECT_EQ(json::parse(single.out)["results"][0]["calls_per_sample"].get<int>(), 1) << single.out;
+
   for (const auto& [args, names] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"bench", "--batch", "0"}, "--batch"},
            {{"bench", "--threads", "two"}, "--threads"},
            {{"bench", "--engines", "warp-drive"}, "shift-add"},
            {{"bench", "--min-time", "0"}, "--min-time"},
+           {{"bench", "--sample-ms", "-1"}, "--sample-ms"},
            {{"bench", "--arch", "alexnet"}, "resnet20"},
            {{"bench", "--model", (dir / "missing.r2q").string()}, "missing.r2q"}}) {
     auto bad = r2q(args);
