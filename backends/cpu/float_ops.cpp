@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 #include <utility>
 
 #include "backends/cpu/float_gemm.h"
@@ -277,7 +278,12 @@ std::size_t AffineLayer::weight_bytes() const {
 
 void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, const Shape& out, const float* x,
                       float* y, int64_t n, std::vector<float>& scratch, std::vector<double>& row_scratch,
-                      Isa isa, bool nhwc_out, deploy::IntBatch* acc) {
+                      Isa isa, bool nhwc_out, deploy::IntBatch* acc, std::uint8_t* codes_out,
+                      const deploy::InputQuant* codes_quant) {
+  if (codes_out != nullptr &&
+      (!nhwc_out || codes_quant == nullptr || codes_quant->kind != ActKind::Unsigned ||
+       codes_quant->min_code < 0 || codes_quant->max_code > 255))
+    throw std::invalid_argument("run_affine_layer: codes need an NHWC output and unsigned 8-bit codes");
   const deploy::Conv& c = l.conv;
   const deploy::InputQuant quant = c.input_quant;
   const int64_t padded_h = in.h + 2 * c.pad_h, padded_w = in.w + 2 * c.pad_w, o_count = c.out_channels;
@@ -356,6 +362,11 @@ void run_affine_layer(const Layer& l, const AffineLayer& a, const Shape& in, con
                             .pixels = to_size(out.w),
                             .channels = outs,
                             .act = epilogue_act(l.activation)});
+      // The readers' codes of the row just written, while it is in L1.
+      if (codes_out != nullptr)
+        quantize_unsigned(isa, dst + row * outs, to_size(out.w) * outs, codes_quant->scale,
+                          static_cast<int>(codes_quant->min_code), static_cast<int>(codes_quant->max_code),
+                          codes_out + to_size(b) * image_out + row * outs);
     }
     if (!nhwc_out)
       for (std::size_t o = 0; o < outs; ++o)

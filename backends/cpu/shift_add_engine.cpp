@@ -71,8 +71,8 @@ struct Step {
   // When the output is the readers' codes: their quantizer, and the epilogue that writes them.
   deploy::InputQuant output_quant;
   Epilogue codes_epilogue;
-  // An add whose kernel readers take their codes from it (fused_quant, written to `codes`); a kernel layer
-  // that reads those codes: the add's step index.
+  // An add or an input-affine first layer whose kernel readers take their codes from it (fused_quant, written
+  // to `codes`); a kernel layer that reads those codes: that step's index.
   bool emits_codes = false;
   deploy::InputQuant fused_quant;
   std::vector<std::uint8_t> codes;
@@ -146,6 +146,7 @@ class ShiftAddPlan final : public ExecutingPlan {
   void plan_step(const Layer& layer, std::size_t index, const std::map<int, Shape>& shapes, Step& step);
   std::map<int, Layout> plan_layouts(const deploy::Model& model);
   void fuse_quantizer(Step& add, const std::vector<Step*>& readers, const std::map<int, Layout>& layouts);
+  static bool fuse_readers_quantizer(Step& producer, const std::vector<Step*>& readers);
   void assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes,
                     const std::map<int, Layout>& layouts);
   void execute(const FloatBatch& input, std::map<std::size_t, IntBatch>* accumulators) override;
@@ -302,10 +303,12 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
       }
       // The conversions this layer still does, so that the per-layer table shows them (issue 19, item 4).
       const Layout in = layouts.at(l.inputs.front());
-      s.path += in == Layout::kCodes  ? ", codes in"
-                : s.codes_from >= 0   ? ", codes in (from the add's fused quantizer)"
-                : in == Layout::kNhwc ? ", NHWC float in (quantized here)"
-                                      : ", NCHW float in (transposed and quantized here)";
+      const auto producer = s.codes_from >= 0 ? steps_[static_cast<std::size_t>(s.codes_from)].kind : s.kind;
+      s.path += in == Layout::kCodes                 ? ", codes in"
+                : producer == StepKind::kAffineLoops ? ", codes in (from the first layer's fused quantizer)"
+                : s.codes_from >= 0                  ? ", codes in (from the add's fused quantizer)"
+                : in == Layout::kNhwc                ? ", NHWC float in (quantized here)"
+                                                     : ", NCHW float in (transposed and quantized here)";
       s.path += codes ? " -> codes out" : " -> NHWC float out";
     } else if (s.kind == StepKind::kFloatLoops || s.kind == StepKind::kAffineLoops) {
       // The stem: NHWC when every reader takes it without a transpose.
@@ -316,6 +319,8 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
                    x->layer.op == Op::ChannelPadSubsample || x->layer.op == Op::GlobalAvgPool;
           });
       out = nhwc ? Layout::kNhwc : Layout::kNchw;
+      if (nhwc && s.kind == StepKind::kAffineLoops && fuse_readers_quantizer(s, r))
+        s.path += ", NHWC, fused with its readers' input quantizer -> floats and codes";
     } else if (l.op == Op::Add) {
       for (int v : l.inputs)
         if (layouts.at(v) == Layout::kNhwc) out = Layout::kNhwc;
@@ -337,18 +342,25 @@ void ShiftAddPlan::fuse_quantizer(Step& add, const std::vector<Step*>& readers,
   if (l.inputs.size() != 2 || layouts.at(l.inputs[0]) != Layout::kNhwc ||
       layouts.at(l.inputs[1]) != Layout::kNhwc)
     return;
+  if (fuse_readers_quantizer(add, readers))
+    add.path += ": NHWC, fused with its readers' input quantizer -> floats and codes";
+}
+
+// Whether `producer`'s kernel readers (at least one) share one unsigned 8-bit input quantizer; if so, they
+// take their codes from `producer` (which writes them beside its NHWC floats) and quantize nothing.
+bool ShiftAddPlan::fuse_readers_quantizer(Step& producer, const std::vector<Step*>& readers) {
   std::vector<Step*> kernels;
   for (Step* r : readers)
     if (r->kind == StepKind::kShiftAdd) kernels.push_back(r);
-  if (kernels.empty()) return;
+  if (kernels.empty()) return false;
   const deploy::InputQuant& q = kernels.front()->layer.conv.input_quant;
   for (const Step* r : kernels)
-    if (!(r->layer.conv.input_quant == q)) return;
-  if (q.kind != ActKind::Unsigned || q.min_code < 0 || q.max_code > 255) return;
-  add.emits_codes = true;
-  add.fused_quant = q;
-  for (Step* r : kernels) r->codes_from = static_cast<int>(add.index);
-  add.path += ": NHWC, fused with its readers' input quantizer -> floats and codes";
+    if (!(r->layer.conv.input_quant == q)) return false;
+  if (q.kind != ActKind::Unsigned || q.min_code < 0 || q.max_code > 255) return false;
+  producer.emits_codes = true;
+  producer.fused_quant = q;
+  for (Step* r : kernels) r->codes_from = static_cast<int>(producer.index);
+  return true;
 }
 
 void ShiftAddPlan::assign_slots(const deploy::Model& model, const std::map<int, Shape>& shapes,
@@ -440,9 +452,11 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
                         s.output.layout == Layout::kNhwc);
         break;
       case StepKind::kAffineLoops:
+        if (s.emits_codes) s.codes.resize(to_size(n * s.output.shape.size()));
         run_affine_layer(l, s.affine, s.inputs.front().shape, s.output.shape,
                          read_as(s, 0, Layout::kNchw, input, n), y, n, affine_scratch_, x_double_, isa_,
-                         s.output.layout == Layout::kNhwc, acc);
+                         s.output.layout == Layout::kNhwc, acc, s.emits_codes ? s.codes.data() : nullptr,
+                         &s.fused_quant);
         break;
       case StepKind::kOther:
         run_layout_op(s, input, y, n);

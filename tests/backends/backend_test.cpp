@@ -102,6 +102,16 @@ TEST_P(ShiftAddEngineTest, MatchesTheReferenceExactly) {
     EXPECT_NE(paths[6].find("fused with its readers' input quantizer"), std::string::npos) << paths[6];
     EXPECT_NE(paths[7].find("codes in (from the add's fused quantizer)"), std::string::npos) << paths[7];
   }
+  // So does a first layer on pixel codes, in its epilogue, when its output is NHWC.
+  if (nm.name == "pixel_stems") {
+    for (std::size_t stem : {0, 1})
+      EXPECT_NE(paths[stem].find("fused with its readers' input quantizer"), std::string::npos)
+          << paths[stem];
+    for (std::size_t reader : {2, 4})
+      EXPECT_NE(paths[reader].find("codes in (from the first layer's fused quantizer)"), std::string::npos)
+          << paths[reader];
+    EXPECT_EQ(paths[3].find("fused"), std::string::npos) << paths[3];  // read by the add alone
+  }
 
   for (int64_t n : {1, 3}) {
     SCOPED_TRACE("batch " + std::to_string(n));
