@@ -27,23 +27,28 @@ double median(std::vector<double> values) {
 
 Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs, double min_sample_seconds) {
   using Clock = std::chrono::steady_clock;
+  const auto time_calls = [&fn](int calls) {
+    const auto t0 = Clock::now();
+    for (int c = 0; c < calls; ++c) fn();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
   fn();
-  const auto warm = Clock::now();
-  fn();
-  const double one_call = std::chrono::duration<double>(Clock::now() - warm).count();
-  // Calls per sample, fixed for the whole measurement: enough that a sample lasts min_sample_seconds at the
-  // second warm-up call's pace.
-  constexpr double kMostCalls = 1e6;
-  const int calls =
-      static_cast<int>(std::clamp(std::ceil(min_sample_seconds / std::max(one_call, 1e-9)), 1.0, kMostCalls));
+  // Calls per sample, fixed for the whole measurement: groups of calls (warm-up too) sized from the last
+  // group's pace until one lasts min_sample_seconds, so that one slow warm-up call (an allocation, a
+  // preemption) only costs another round of calibration.
+  constexpr int kMostCalls = 1000000, kMostCalibrations = 10;
+  int calls = 1;
+  double group = time_calls(1);
+  for (int i = 0; i < kMostCalibrations && group < min_sample_seconds && calls < kMostCalls; ++i) {
+    const double wanted = std::ceil(calls * min_sample_seconds / std::max(group, 1e-9));
+    calls = static_cast<int>(std::clamp(wanted, calls + 1.0, static_cast<double>(kMostCalls)));
+    group = time_calls(calls);
+  }
   std::vector<double> samples;
   const auto start = Clock::now();
   while (static_cast<int>(samples.size()) < min_runs ||
-         std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
-    const auto t0 = Clock::now();
-    for (int c = 0; c < calls; ++c) fn();
-    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / calls);
-  }
+         std::chrono::duration<double>(Clock::now() - start).count() < min_seconds)
+    samples.push_back(time_calls(calls) / calls);
   Timing t;
   t.runs = static_cast<int>(samples.size());
   t.calls_per_sample = calls;

@@ -16,20 +16,21 @@ namespace r2q::backends::bench {
 
 struct Timing {
   double median_s = 0, min_s = 0;  // of one call: a sample's time over its calls
-  int runs = 0;                    // samples
+  int runs = 0;                    // timed samples (each of calls_per_sample calls)
   int calls_per_sample = 1;
 };
 
 // The median of `values` (the upper one of an even count; 0 for none).
 double median(std::vector<double> values);
 
-// Calls `fn` twice to warm up, then takes timed samples until both `min_seconds` have passed and `min_runs`
-// samples were taken; the median and minimum of the samples. A sample is as many consecutive calls as make
-// it last `min_sample_seconds` at the second warm-up call's pace (at least one; the same count for every
-// sample), timed together and divided by their count. Samples of equal length carry an equal share of the
-// machine's interruptions (timer ticks, a shared host's preemptions): the median of short samples leaves
-// out the ones a tick lands in, which a long call (a big batch) cannot, so comparing batch sizes per image
-// needs samples of the same length.
+// Calls `fn` to warm up, then takes timed samples until both `min_seconds` have passed and `min_runs`
+// samples were taken; the median and minimum of the samples. A sample is a group of consecutive calls timed
+// together and divided by their count; the count, the same for every sample, is calibrated on warm-up groups
+// until one lasts min_sample_seconds (at least one call; a call longer than that is timed alone). Samples
+// that long each hold their share of the machine's interruptions (timer ticks every few ms, a shared host's
+// preemptions): the median of samples shorter than the interval between them leaves out the ones a tick
+// lands in, which a long call (a big batch) cannot, so comparing batch sizes per image needs long samples.
+// With min_sample_seconds = 0: two warm-up calls, then one call per sample.
 Timing measure(const std::function<void()>& fn, double min_seconds, int min_runs = 5,
                double min_sample_seconds = 0);
 

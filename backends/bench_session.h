@@ -36,8 +36,9 @@ struct Request {
   std::vector<int> batches, threads;
   double min_seconds = 0.5;
   int rounds = 5;
-  // Each timed sample's least length (bench::measure): calls of a small batch are timed in groups that long,
-  // so that every batch size's per-image time carries the same share of the machine's interruptions.
+  // A timed sample's length (bench::measure): calls of a small batch are timed in groups about that long (a
+  // longer call alone), so that every batch size's per-image time carries its share of the machine's
+  // interruptions.
   double min_sample_seconds = 0.01;
   double clock_ghz = 0;  // this CPU's measured clock, for percent of peak
 };

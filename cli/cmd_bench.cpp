@@ -180,11 +180,12 @@ int cmd_bench(const std::vector<std::string>& args) {
       "threads", po::value<std::string>()->default_value("1,all"),
       "thread counts, comma-separated; all = every core")(
       "min-time", po::value<double>()->default_value(0.5),
-      "seconds of timed runs per engine and configuration, in 5 rounds taken in turns (>= 0.01)")(
+      "seconds of timed runs per engine and configuration, in 5 rounds taken in turns (>= 0.01; each round "
+      "takes at least 3 samples)")(
       "sample-ms", po::value<double>()->default_value(10),
-      "each timed sample's least length: shorter runs are timed in groups that long, so that every batch "
-      "size's time carries the same share of the machine's interruptions (0: one run per sample)")(
-      "layers", po::bool_switch(), "also print the per-layer table (always in json)")(
+      "a timed sample's length: shorter runs are timed in groups of about that long (a longer run alone), so "
+      "that every batch size's time carries its share of the machine's interruptions (0: one run per "
+      "sample)")("layers", po::bool_switch(), "also print the per-layer table (always in json)")(
       "format,f", po::value<std::string>()->default_value("text"), "text or json");
   po::variables_map vm;
   if (!parse("bench", "[--model FILE | --arch NAME] [options]", args, options, {}, vm)) return kOk;

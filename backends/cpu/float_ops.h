@@ -111,11 +111,12 @@ std::optional<AffineLayer> prepare_affine_layer(const deploy::Conv& c, const dep
 // Layer `l` on n images of its NCHW input x: the codes, each input channel's window sums (exact integers: the
 // accumulators), then the reference's double epilogue (float_gemm.h's
 // AffineEpilogueJob), into y NCHW or (`nhwc_out`) NHWC; with `acc`, the accumulators [n, C * O, OH, OW].
-// With `codes` (NHWC only), the readers' unsigned input codes of y by `codes_quant`, in the same pass.
+// With `codes_out` (n * out.size() bytes, NHWC like y; an NHWC output and an unsigned 8-bit `codes_quant`, or
+// std::invalid_argument), also the readers' codes of y by `codes_quant`, each row right after its epilogue.
 void run_affine_layer(const deploy::Layer& l, const AffineLayer& a, const deploy::Shape& in,
                       const deploy::Shape& out, const float* x, float* y, int64_t n,
                       std::vector<float>& scratch, std::vector<double>& row_scratch, Isa isa, bool nhwc_out,
-                      deploy::IntBatch* acc, std::uint8_t* codes = nullptr,
+                      deploy::IntBatch* acc, std::uint8_t* codes_out = nullptr,
                       const deploy::InputQuant* codes_quant = nullptr);
 
 // Integer conv/linear layer `l` through the reference's own integer convolution (it allocates its codes and

@@ -2,9 +2,11 @@
 // chosen at plan time (issue 19): kernel layers write NHWC, the kernels' own order, either floats or, when
 // every reader is a kernel layer with the same input quantizer, the readers' u8 codes straight from the fused
 // epilogue (codes stay codes: no float tensor, no layout change in between); adds and shortcut subsampling
-// keep NHWC; every other layer reads and writes NCHW through the shared loops of float_ops.h (an NHWC input
-// is transposed for it). Every float is computed in the reference interpreter's order and precision, so the
-// values feeding each quantizer are bit-identical to the reference's, and so are the codes and accumulators.
+// keep NHWC, and a residual add or an input-affine first layer whose kernel readers share one quantizer also
+// writes their codes beside its NHWC floats; every other layer reads and writes NCHW through the shared loops
+// of float_ops.h (an NHWC input is transposed for it). Every float is computed in the reference interpreter's
+// order and precision, so the values feeding each quantizer are bit-identical to the reference's, and so are
+// the codes and accumulators.
 #include "backends/cpu/shift_add_engine.h"
 
 #include <algorithm>
@@ -277,8 +279,10 @@ void ShiftAddPlan::plan_step(const Layer& layer, std::size_t index, const std::m
 }
 
 // Each value's layout, in execution order: a kernel layer writes its readers' codes when every reader is a
-// kernel layer with the same input quantizer (and the value is not the logits), else NHWC floats; an add
-// writes NHWC when an input is NHWC, a shortcut subsample keeps its input's layout; everything else NCHW.
+// kernel layer with the same input quantizer (and the value is not the logits), else NHWC floats; the first
+// layer writes NHWC when every reader takes it (and its kernel readers' codes beside,
+// fuse_readers_quantizer); an add writes NHWC when an input is NHWC (codes beside, fuse_quantizer), a
+// shortcut subsample keeps its input's layout; everything else NCHW.
 std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
   std::map<int, std::vector<Step*>> readers;
   for (Step& s : steps_)
@@ -303,12 +307,13 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
       }
       // The conversions this layer still does, so that the per-layer table shows them (issue 19, item 4).
       const Layout in = layouts.at(l.inputs.front());
-      const auto producer = s.codes_from >= 0 ? steps_[static_cast<std::size_t>(s.codes_from)].kind : s.kind;
-      s.path += in == Layout::kCodes                 ? ", codes in"
-                : producer == StepKind::kAffineLoops ? ", codes in (from the first layer's fused quantizer)"
-                : s.codes_from >= 0                  ? ", codes in (from the add's fused quantizer)"
-                : in == Layout::kNhwc                ? ", NHWC float in (quantized here)"
-                                                     : ", NCHW float in (transposed and quantized here)";
+      const bool from_stem =
+          s.codes_from >= 0 && steps_[static_cast<std::size_t>(s.codes_from)].kind == StepKind::kAffineLoops;
+      s.path += in == Layout::kCodes  ? ", codes in"
+                : from_stem           ? ", codes in (from the first layer's fused quantizer)"
+                : s.codes_from >= 0   ? ", codes in (from the add's fused quantizer)"
+                : in == Layout::kNhwc ? ", NHWC float in (quantized here)"
+                                      : ", NCHW float in (transposed and quantized here)";
       s.path += codes ? " -> codes out" : " -> NHWC float out";
     } else if (s.kind == StepKind::kFloatLoops || s.kind == StepKind::kAffineLoops) {
       // The stem: NHWC when every reader takes it without a transpose.

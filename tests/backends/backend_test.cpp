@@ -104,13 +104,15 @@ TEST_P(ShiftAddEngineTest, MatchesTheReferenceExactly) {
   }
   // So does a first layer on pixel codes, in its epilogue, when its output is NHWC.
   if (nm.name == "pixel_stems") {
-    for (std::size_t stem : {0, 1})
+    for (std::size_t stem : {0u, 1u})
       EXPECT_NE(paths[stem].find("fused with its readers' input quantizer"), std::string::npos)
           << paths[stem];
-    for (std::size_t reader : {2, 4})
+    for (std::size_t reader : {2u, 4u})
       EXPECT_NE(paths[reader].find("codes in (from the first layer's fused quantizer)"), std::string::npos)
           << paths[reader];
-    EXPECT_EQ(paths[3].find("fused"), std::string::npos) << paths[3];  // read by the add alone
+    // The strided 3x3 stem's max pool reader takes NCHW: no codes there, its kernel reader quantizes them.
+    EXPECT_EQ(paths[3].find("fused"), std::string::npos) << paths[3];
+    EXPECT_NE(paths[5].find("NCHW float in (transposed and quantized here)"), std::string::npos) << paths[5];
   }
 
   for (int64_t n : {1, 3}) {

@@ -217,8 +217,8 @@ inline Model folded(Model m) {
 }
 
 // ResNet's stem on pixel codes at an odd size, 36 channels (whole vectors and a remainder on every ISA), a
-// strided 7x7 stem beside it (ImageNet's: four row classes of offset terms) and a strided 3x3 one of 16; the
-// first two read by W2A2 kernel layers.
+// strided 7x7 stem beside it (ImageNet's: four row classes of offset terms) and a strided 3x3 one of 16; each
+// read by a W2A2 kernel layer.
 inline Model pixel_stem_model() {
   Model m;
   m.input = {3, 9, 11};
@@ -257,7 +257,11 @@ inline Model pixel_stem_model() {
   // A kernel reader of the 7x7 stem (no activation: its negative values clamp to code 0); the shift-add
   // engine writes the readers' codes of both stems in their epilogues.
   m.layers.push_back(conv_layer("conv7", 3, 8, w2a2(16, 16, 3, 1, Activation::Relu), 55));
-  m.layers.push_back(simple_layer(Op::Add, "add", {3, 4, 5, 8}, 6));
+  // The strided 3x3 stem read by a kernel layer and a max pool: NCHW (the pool's order), so its kernel reader
+  // quantizes by itself.
+  m.layers.push_back(conv_layer("conv_s2", 5, 9, w2a2(16, 16, 3, 1, Activation::Relu), 56));
+  m.layers.push_back(deploy::testing::pool_layer(Op::MaxPool, "pool_s2", 5, 10, 3, 1, 1));
+  m.layers.push_back(simple_layer(Op::Add, "add", {3, 4, 5, 8, 9, 10}, 6));
   m.layers.push_back(simple_layer(Op::GlobalAvgPool, "pool", {6}, 7));
   m.output = 7;
   return m;

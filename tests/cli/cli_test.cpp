@@ -188,8 +188,9 @@ TEST_F(Cli, PluginBackendsAreListedAndBenchmarked) {
       << text.out;
   ::setenv("R2Q_BACKEND_PATH", R2Q_TEST_PLUGIN_DIR, 1);
   auto listed = r2q({"backends"});
-  auto bench = r2q({"bench", "--backend", "cpu-plugin", "--engines", "shift-add", "--arch", "lenet",
-                    "--batch", "1", "--threads", "1", "--min-time", "0.01", "-f", "json"});
+  auto bench =
+      r2q({"bench", "--backend", "cpu-plugin", "--engines", "shift-add", "--arch", "lenet", "--batch", "1",
+           "--threads", "1", "--min-time", "0.01", "--sample-ms", "0", "-f", "json"});
   ::unsetenv("R2Q_BACKEND_PATH");
   EXPECT_NE(listed.out.find("cpu-plugin: available"), std::string::npos) << listed.out;
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
@@ -265,8 +266,8 @@ TEST_F(Cli, BenchMeasuresEveryEngineSideBySide) {
   EXPECT_EQ(out["ratios"].size(), 6u);  // shift-add against 3 engines at 2 batch sizes
   EXPECT_GT(out["weight_ratio"].get<double>(), 1.0);
 
-  auto text =
-      r2q({"bench", "--arch", "lenet", "--batch", "1", "--threads", "1", "--min-time", "0.01", "--layers"});
+  auto text = r2q({"bench", "--arch", "lenet", "--batch", "1", "--threads", "1", "--min-time", "0.01",
+                   "--sample-ms", "0", "--layers"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("shift-add speed-up"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("per layer"), std::string::npos) << text.out;
@@ -308,8 +309,8 @@ TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
   EXPECT_EQ(model.metadata["classes"], 10);
 
   // The exported file benchmarks on every engine, with the eager baseline of the architecture it names.
-  auto b =
-      r2q({"bench", "--model", out, "--batch", "1", "--threads", "1", "--min-time", "0.01", "-f", "json"});
+  auto b = r2q({"bench", "--model", out, "--batch", "1", "--threads", "1", "--min-time", "0.01",
+                "--sample-ms", "0", "-f", "json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const json bench = json::parse(b.out);
   std::set<std::string> engines;
@@ -326,7 +327,8 @@ TEST_F(Cli, ExportWritesAFinishedRunsModelAndExplainsWhatItCannotExport) {
     }
     bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
     const std::string tampered = dir.write("tampered.r2q", bytes).string();
-    auto t = r2q({"bench", "--model", tampered, "--batch", "1", "--threads", "1", "--min-time", "0.01"});
+    auto t = r2q({"bench", "--model", tampered, "--batch", "1", "--threads", "1", "--min-time", "0.01",
+                  "--sample-ms", "0"});
     EXPECT_EQ(t.exit_code, 2) << t.err;
     EXPECT_NE(t.err.find("tampered.r2q"), std::string::npos) << t.err;
     EXPECT_NE(t.err.find("checksum mismatch"), std::string::npos) << t.err;

@@ -219,7 +219,8 @@ TEST_F(DataSafety, HostileModelFilesNameTheField) {
   int i = 0;
   for (const auto& [change, message] : cases) {
     const auto file = dir.write("hostile" + std::to_string(i++) + ".r2q", with_header(seed, change));
-    auto r = r2q({"bench", "--model", file.string(), "--batch", "1", "--threads", "1", "--min-time", "0.01"});
+    auto r = r2q({"bench", "--model", file.string(), "--batch", "1", "--threads", "1", "--min-time", "0.01",
+                  "--sample-ms", "0"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
     expect_no_trace(r);
