@@ -133,7 +133,7 @@ void print_text(const bench::Results& results, const std::string& label, double 
                 r.weight_bytes ? std::to_string(*r.weight_bytes).c_str() : "-");
   std::cout << "latency: median of " << kRounds << " rounds in turns, each the median of its samples";
   if (sample_ms > 0)
-    std::cout << ", a sample being as many consecutive runs as last " << fixed(sample_ms, 1)
+    std::cout << ", a sample being as many consecutive runs as take about " << fixed(sample_ms, 1)
               << " ms (per run: the sample's time over its runs)";
   std::cout << "\n";
   if (!results.speedups.empty()) {

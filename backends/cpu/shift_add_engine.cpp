@@ -324,8 +324,7 @@ std::map<int, Layout> ShiftAddPlan::plan_layouts(const deploy::Model& model) {
                    x->layer.op == Op::ChannelPadSubsample || x->layer.op == Op::GlobalAvgPool;
           });
       out = nhwc ? Layout::kNhwc : Layout::kNchw;
-      if (nhwc && s.kind == StepKind::kAffineLoops && fuse_readers_quantizer(s, r))
-        s.path += ", NHWC, fused with its readers' input quantizer -> floats and codes";
+      if (nhwc && s.kind == StepKind::kAffineLoops) fuse_readers_quantizer(s, r);
     } else if (l.op == Op::Add) {
       for (int v : l.inputs)
         if (layouts.at(v) == Layout::kNhwc) out = Layout::kNhwc;
@@ -347,12 +346,12 @@ void ShiftAddPlan::fuse_quantizer(Step& add, const std::vector<Step*>& readers,
   if (l.inputs.size() != 2 || layouts.at(l.inputs[0]) != Layout::kNhwc ||
       layouts.at(l.inputs[1]) != Layout::kNhwc)
     return;
-  if (fuse_readers_quantizer(add, readers))
-    add.path += ": NHWC, fused with its readers' input quantizer -> floats and codes";
+  fuse_readers_quantizer(add, readers);
 }
 
 // Whether `producer`'s kernel readers (at least one) share one unsigned 8-bit input quantizer; if so, they
-// take their codes from `producer` (which writes them beside its NHWC floats) and quantize nothing.
+// take their codes from `producer` (which writes them beside its NHWC floats, and says so in its path) and
+// quantize nothing.
 bool ShiftAddPlan::fuse_readers_quantizer(Step& producer, const std::vector<Step*>& readers) {
   std::vector<Step*> kernels;
   for (Step* r : readers)
@@ -365,6 +364,9 @@ bool ShiftAddPlan::fuse_readers_quantizer(Step& producer, const std::vector<Step
   producer.emits_codes = true;
   producer.fused_quant = q;
   for (Step* r : kernels) r->codes_from = static_cast<int>(producer.index);
+  // After the op name alone (an add), or after the path's own description (the first layer).
+  producer.path += producer.path.find(':') == std::string::npos ? ": " : ", ";
+  producer.path += "NHWC, fused with its readers' input quantizer -> floats and codes";
   return true;
 }
 
@@ -434,6 +436,8 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
   const int64_t n = input.n;
   // Same batch size as last time: every resize below keeps its storage.
   for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].resize(to_size(n) * slot_image_[i]);
+  for (Step& s : steps_)
+    if (s.emits_codes) s.codes.resize(to_size(n * s.output.shape.size()));
 
   for (Step& s : steps_) {
     const LayerTimer timer(profile_, s.index);
@@ -457,7 +461,6 @@ void ShiftAddPlan::execute(const FloatBatch& input, std::map<std::size_t, IntBat
                         s.output.layout == Layout::kNhwc);
         break;
       case StepKind::kAffineLoops:
-        if (s.emits_codes) s.codes.resize(to_size(n * s.output.shape.size()));
         run_affine_layer(l, s.affine, s.inputs.front().shape, s.output.shape,
                          read_as(s, 0, Layout::kNchw, input, n), y, n, affine_scratch_, x_double_, isa_,
                          s.output.layout == Layout::kNhwc, acc, s.emits_codes ? s.codes.data() : nullptr,
@@ -485,9 +488,7 @@ void ShiftAddPlan::run_layout_op(Step& s, const FloatBatch& input, float* y, int
   const Layer& l = s.layer;
   const Shape& out = s.output.shape;
   if (s.emits_codes) {
-    const std::size_t count = to_size(n * out.size());
-    s.codes.resize(count);
-    add_and_quantize(isa_, read(s.inputs[0], input), read(s.inputs[1], input), count,
+    add_and_quantize(isa_, read(s.inputs[0], input), read(s.inputs[1], input), s.codes.size(),
                      l.activation != Activation::None, l.activation == Activation::Relu6 ? 6.0f : kNoClip, y,
                      s.fused_quant.scale, static_cast<int>(s.fused_quant.min_code),
                      static_cast<int>(s.fused_quant.max_code), s.codes.data());
